@@ -1,0 +1,100 @@
+// Turns validated settings (Glance option names) into GlimpseConfig: resolves paths, stores,
+// authentication and logging, and checks the rules that span several options.
+// Relative paths (data directories, cache, healthcheck file) are relative to the working directory,
+// as they are for Glance; the policy file is looked up beside the config file, as oslo.policy does.
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+import { ConfigError } from './errors.ts';
+import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
+import type { Settings } from './settings.ts';
+import { resolveStores } from './stores.ts';
+import type { GlimpseConfig } from './types.ts';
+
+export interface ResolveContext {
+  cwd: string;
+  /** Absolute path of the config file, if one was read. */
+  file: string | undefined;
+  warnings: string[];
+}
+
+export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
+  const path = (section: string, name: string): string | undefined => {
+    const value = s.optionalString(section, name);
+    return value === undefined ? undefined : resolve(ctx.cwd, value);
+  };
+  const apiLimitMax = s.number('DEFAULT', 'api_limit_max');
+  const limitParamDefault = s.number('DEFAULT', 'limit_param_default');
+  if (limitParamDefault > apiLimitMax) {
+    ctx.warnings.push(`[DEFAULT] limit_param_default (${limitParamDefault}) is larger than api_limit_max (${apiLimitMax}); `
+      + 'pages are capped at api_limit_max');
+  }
+  if (s.isSet('paste_deploy', 'config_file')) {
+    ctx.warnings.push('[paste_deploy] config_file is ignored: Glimpse has no paste pipeline file');
+  }
+  const config: GlimpseConfig = {
+    bindHost: s.string('DEFAULT', 'bind_host'),
+    bindPort: s.number('DEFAULT', 'bind_port'),
+    workers: s.number('DEFAULT', 'workers'),
+    gracefulShutdownTimeout: s.number('DEFAULT', 'graceful_shutdown_timeout'),
+    publicEndpoint: s.optionalString('DEFAULT', 'public_endpoint'),
+    imageSizeCap: s.number('DEFAULT', 'image_size_cap'),
+    userStorageQuota: s.number('DEFAULT', 'user_storage_quota'),
+    apiLimitMax,
+    limitParamDefault,
+    showImageDirectUrl: s.boolean('DEFAULT', 'show_image_direct_url'),
+    showMultipleLocations: s.boolean('DEFAULT', 'show_multiple_locations'),
+    delayedDelete: s.boolean('DEFAULT', 'delayed_delete'),
+    enableV1Api: s.boolean('DEFAULT', 'enable_v1_api'),
+    enableV2Api: s.boolean('DEFAULT', 'enable_v2_api'),
+    hashingAlgorithm: s.string('DEFAULT', 'hashing_algorithm'),
+    imageMemberQuota: s.number('DEFAULT', 'image_member_quota'),
+    imagePropertyQuota: s.number('DEFAULT', 'image_property_quota'),
+    imageTagQuota: s.number('DEFAULT', 'image_tag_quota'),
+    imageLocationQuota: s.number('DEFAULT', 'image_location_quota'),
+    maxRequestIdLength: s.number('DEFAULT', 'max_request_id_length'),
+    imageCacheDir: path('DEFAULT', 'image_cache_dir'),
+    imageFormat: {
+      diskFormats: s.list('image_format', 'disk_formats'),
+      containerFormats: s.list('image_format', 'container_formats'),
+    },
+    database: { connection: s.string('database', 'connection') },
+    stores: resolveStores(s, ctx),
+    auth: resolveAuth(s, ctx.warnings),
+    policy: { policyFile: resolvePolicyFile(s, ctx) },
+    healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
+    log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
+  };
+  if (ctx.file !== undefined) config.sourceFile = ctx.file;
+  if (!config.enableV1Api && !config.enableV2Api) {
+    throw new ConfigError('[DEFAULT] enable_v1_api and enable_v2_api are both false: no API would be served',
+      { section: 'DEFAULT', option: 'enable_v2_api' });
+  }
+  return config;
+}
+
+function resolveAuth(s: Settings, warnings: string[]): GlimpseConfig['auth'] {
+  const parsed = parseFlavor(s.optionalString('paste_deploy', 'flavor') ?? '');
+  if ('problem' in parsed) throw new Error('flavor passed validation but does not parse (schema bug)');
+  for (const suffix of parsed.suffixes) {
+    if (!KNOWN_FLAVOR_SUFFIXES.includes(suffix)) {
+      warnings.push(`[paste_deploy] flavor: suffix "+${suffix}" is not one Glance defines (${KNOWN_FLAVOR_SUFFIXES.join(', ')})`);
+    }
+  }
+  return { flavor: parsed.flavor, flavorSuffixes: parsed.suffixes };
+}
+
+/** As given (relative → beside the config file, else the working directory); unset → policy.yaml beside the config file if present. */
+function resolvePolicyFile(s: Settings, ctx: ResolveContext): string | undefined {
+  const base = ctx.file === undefined ? ctx.cwd : dirname(ctx.file);
+  const given = s.optionalString('oslo_policy', 'policy_file');
+  if (given === undefined) {
+    const beside = join(base, 'policy.yaml');
+    return ctx.file !== undefined && existsSync(beside) ? beside : undefined;
+  }
+  const path = isAbsolute(given) ? given : resolve(base, given);
+  if (!existsSync(path)) {
+    ctx.warnings.push(`[oslo_policy] policy_file ${path} does not exist; the built-in policy defaults apply`);
+  }
+  return path;
+}

@@ -1,0 +1,235 @@
+// The one option schema: every option Glimpse reads, under Glance's section and option names, with
+// its type, default and help. The loader validates against it, and the sample config and
+// docs/configuration.md are generated from it, so a new option is added here and nowhere else.
+// Defaults are written as config-file text and go through the same parser as operators' values.
+import { parseDatabaseUrl } from '../db/url.ts';
+import { HASH_ALGORITHM_NAMES, supportedHashAlgorithms } from './hash-algorithms.ts';
+import { parseFlavor } from './flavor.ts';
+
+export type OptionType =
+  | 'string' | 'int' | 'float' | 'bool' | 'port'
+  | 'list' | 'dict' | 'size' | 'enum' | 'uri' | 'path' | 'host';
+
+export type OptionValue = string | number | boolean | string[] | Record<string, string>;
+
+export interface OptionDef {
+  /** Normalised section name (see ini.ts normalizeSectionName); BACKEND_SECTION for per-backend sections. */
+  section: string;
+  /** Glance's exact option name. */
+  name: string;
+  type: OptionType;
+  /** Default as config-file text; absent = unset. */
+  default?: string;
+  min?: number;
+  max?: number;
+  /** Allowed values of an `enum`. */
+  choices?: readonly string[];
+  /** Allowed URL schemes of a `uri`. */
+  schemes?: readonly string[];
+  /** Our own words, 1-3 sentences. */
+  help: string;
+  /** Example value shown in the sample file for options without a default. */
+  sample?: string;
+  /** Glance's default, when Glimpse deliberately differs. */
+  glanceDefault?: string;
+  /** Set when the option is deprecated: what to use instead. */
+  deprecatedFor?: string;
+  /** Value must not appear in messages (it may hold a password). */
+  secret?: boolean;
+  /** Extra validation after the type check; returns a problem (`"x" is …`) or undefined. */
+  check?: (value: OptionValue) => string | undefined;
+}
+
+export interface SectionDef {
+  name: string;
+  help: string;
+  /** Glance options of the section that Glimpse recognises but does not use yet. */
+  unsupported?: readonly string[];
+  /** Option-name prefixes handled like `unsupported` (options of store drivers without a Glimpse driver). */
+  unsupportedPrefixes?: readonly string[];
+  /** Every option of the section is "recognised, not used yet". */
+  notUsedYet?: boolean;
+}
+
+/** Placeholder section name for the per-backend sections `[<id>]` named by `enabled_backends`. */
+export const BACKEND_SECTION = '<backend id>';
+
+/** Store types glance_store knows; ids of other types are refused. */
+export const KNOWN_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 'vmware', 's3'];
+/** Store types with a Glimpse driver. */
+export const SUPPORTED_STORE_TYPES: readonly string[] = ['file'];
+
+const storeDriverPrefixes = ['filesystem_', 'http_', 'https_', 'swift_', 'default_swift_', 's3_store_', 'rbd_store_',
+  'rados_', 'cinder_', 'vmware_', 'os_region_name'];
+
+const hashCheck = (value: OptionValue): string | undefined => {
+  const supported = supportedHashAlgorithms();
+  return supported.includes(String(value)) ? undefined
+    : `"${String(value)}" is not available in this Node.js build (available: ${supported.join(', ')})`;
+};
+
+const connectionCheck = (value: OptionValue): string | undefined => {
+  try {
+    parseDatabaseUrl(String(value));
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+const flavorCheck = (value: OptionValue): string | undefined => {
+  const parsed = parseFlavor(String(value));
+  return 'problem' in parsed ? parsed.problem : undefined;
+};
+
+export const SECTIONS: readonly SectionDef[] = [
+  {
+    name: 'DEFAULT',
+    help: 'Server, API and quota settings.',
+    unsupported: [
+      'allow_anonymous_access', 'allow_additional_image_properties', 'use_keystone_limits', 'metadata_encryption_key',
+      'digest_algorithm', 'node_staging_uri', 'enabled_import_methods', 'enforce_secure_rbac', 'worker_self_reference_url',
+      'location_strategy', 'property_protection_file', 'property_protection_rule_format', 'max_header_line',
+      'http_keepalive', 'client_socket_timeout', 'backlog', 'tcp_keepidle', 'image_cache_sqlite_db', 'image_cache_driver',
+      'image_cache_max_size', 'image_cache_stall_time', 'default_publisher_id', 'disabled_notifications', 'scrub_time',
+      'scrub_pool_size', 'pydev_worker_debug_host', 'pydev_worker_debug_port', 'owner_is_tenant', 'admin_role',
+      'verbose', 'log_config_append', 'log_date_format', 'log_file', 'log_dir', 'watch_log_file', 'use_syslog',
+      'use_journal', 'syslog_log_facility', 'use_json', 'use_stderr', 'use_eventlog', 'log_rotate_interval',
+      'log_rotate_interval_type', 'max_logfile_count', 'max_logfile_size_mb', 'log_rotation_type',
+      'logging_context_format_string', 'logging_default_format_string', 'logging_debug_format_suffix',
+      'logging_exception_prefix', 'logging_user_identity_format', 'default_log_levels', 'publish_errors',
+      'instance_format', 'instance_uuid_format', 'rate_limit_interval', 'rate_limit_burst', 'rate_limit_except_level',
+      'fatal_deprecations', 'transport_url', 'control_exchange', 'rpc_response_timeout', 'executor_thread_pool_size',
+    ],
+  },
+  { name: 'database', help: 'Where image metadata is kept.', unsupported: ['max_pool_size', 'max_overflow', 'pool_timeout',
+    'connection_recycle_time', 'max_retries', 'retry_interval', 'idle_timeout', 'mysql_sql_mode', 'sqlite_synchronous',
+    'backend', 'slave_connection', 'connection_debug', 'use_db_reconnect'] },
+  { name: 'glance_store', help: 'Image data stores, single-store (legacy) form, and the default backend of the multi-store form.',
+    unsupportedPrefixes: storeDriverPrefixes },
+  { name: BACKEND_SECTION, help: 'One section per id listed in `enabled_backends`, named after the id (e.g. `[fast]`).',
+    unsupportedPrefixes: storeDriverPrefixes },
+  { name: 'image_format', help: 'Disk and container formats accepted for images.',
+    unsupported: ['vmdk_allowed_types', 'require_image_format_match', 'gpt_safety_checks_nonfatal'] },
+  { name: 'paste_deploy', help: 'Request pipeline; Glimpse reads only the flavor, which selects authentication.' },
+  { name: 'oslo_policy', help: 'Access policy.', unsupported: ['enforce_scope', 'enforce_new_defaults', 'policy_default_rule',
+    'policy_dirs', 'remote_content_type', 'remote_ssl_verify_server_crt', 'remote_ssl_ca_crt_file',
+    'remote_ssl_client_crt_file', 'remote_ssl_client_key_file', 'remote_timeout'] },
+  { name: 'healthcheck', help: 'The /healthcheck endpoint.', unsupported: ['path', 'detailed', 'backends', 'disable_by_file_paths',
+    'enable_by_files_ports_path'] },
+  ...['keystone_authtoken', 'task', 'taskflow_executor', 'import_filtering_opts', 'image_import_opts', 'image_conversion',
+    'inject_metadata_properties', 'glance_download_properties', 'os_glance_staging_store', 'os_glance_tasks_store',
+    'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
+    'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
+    .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
+];
+
+export const OPTIONS: readonly OptionDef[] = [
+  // [DEFAULT]
+  { section: 'DEFAULT', name: 'bind_host', type: 'host', default: '127.0.0.1', glanceDefault: '0.0.0.0',
+    help: 'Address the API server listens on. The loopback default keeps a fresh install private; set 0.0.0.0 or :: to serve other hosts.' },
+  { section: 'DEFAULT', name: 'bind_port', type: 'port', default: '9292', help: 'TCP port the API server listens on.' },
+  { section: 'DEFAULT', name: 'workers', type: 'int', default: '1', min: 0, glanceDefault: 'number of CPUs, at most 8',
+    help: 'Number of API worker processes. 0 and 1 both give a single process; more than 1 starts that many processes sharing the port.' },
+  { section: 'DEFAULT', name: 'graceful_shutdown_timeout', type: 'int', default: '60', min: 0,
+    help: 'Seconds a stopping server waits for in-flight requests to finish before it exits anyway. 0 waits without limit.' },
+  { section: 'DEFAULT', name: 'public_endpoint', type: 'uri', schemes: ['http', 'https'], sample: 'https://images.example.com:9292',
+    help: 'Base URL put in links the API returns (version document, image locations). Set it when clients reach Glimpse through a proxy or a different host name; unset, links use the request\'s Host.' },
+  { section: 'DEFAULT', name: 'image_size_cap', type: 'int', default: '1099511627776', min: 1, max: Number.MAX_SAFE_INTEGER,
+    help: 'Largest image, in bytes, that may be uploaded, staged or imported; larger data is refused with 413. The default is 1 TiB.' },
+  { section: 'DEFAULT', name: 'user_storage_quota', type: 'size', default: '0',
+    help: 'Total bytes of image data each project may store, as a number with an optional B, KB, MB, GB or TB suffix (powers of 1024). 0 means no limit.' },
+  { section: 'DEFAULT', name: 'api_limit_max', type: 'int', default: '1000', min: 1,
+    help: 'Upper bound on the page size a client may request with `limit` when listing.' },
+  { section: 'DEFAULT', name: 'limit_param_default', type: 'int', default: '25', min: 1,
+    help: 'Page size used when a list request gives no `limit`.' },
+  { section: 'DEFAULT', name: 'show_image_direct_url', type: 'bool', default: 'false',
+    help: 'Include the `direct_url` attribute (the store location of the image data) in image responses. It reveals backend details, so leave it off unless consumers need it.' },
+  { section: 'DEFAULT', name: 'show_multiple_locations', type: 'bool', default: 'false', deprecatedFor: 'the locations API of Images API 2.17',
+    help: 'Include the `locations` list in image responses and allow changing it with PATCH. Exposing locations has security consequences; keep it off on public clouds.' },
+  { section: 'DEFAULT', name: 'enabled_backends', type: 'dict', sample: 'fast:file, cheap:file',
+    help: 'Turns on multiple stores: a comma-separated list of `id:type` pairs. Each id gets its own `[id]` section and `[glance_store] default_backend` must name one of them.' },
+  { section: 'DEFAULT', name: 'delayed_delete', type: 'bool', default: 'false',
+    help: 'When on, deleting an image marks it `pending_delete` and leaves the data for a later scrub instead of removing it at once.' },
+  { section: 'DEFAULT', name: 'enable_v1_api', type: 'bool', default: 'false', glanceDefault: 'true (before v1 was removed)',
+    help: 'Serve the Images API v1. Off by default because v1 is not implemented yet; it arrives with issue 5.' },
+  { section: 'DEFAULT', name: 'enable_v2_api', type: 'bool', default: 'true', help: 'Serve the Images API v2.' },
+  { section: 'DEFAULT', name: 'hashing_algorithm', type: 'enum', default: 'sha512', choices: HASH_ALGORITHM_NAMES, check: hashCheck,
+    help: 'Algorithm for the `os_hash_value` of image data, named as Python\'s hashlib names it. Choices this Node.js build lacks are refused at startup.' },
+  { section: 'DEFAULT', name: 'image_member_quota', type: 'int', default: '128',
+    help: 'Most projects an image may be shared with. A negative value means no limit.' },
+  { section: 'DEFAULT', name: 'image_property_quota', type: 'int', default: '128',
+    help: 'Most additional properties an image may carry. A negative value means no limit.' },
+  { section: 'DEFAULT', name: 'image_tag_quota', type: 'int', default: '128',
+    help: 'Most tags an image may carry. A negative value means no limit.' },
+  { section: 'DEFAULT', name: 'image_location_quota', type: 'int', default: '10',
+    help: 'Most locations an image may have. A negative value means no limit.' },
+  { section: 'DEFAULT', name: 'max_request_id_length', type: 'int', default: '64', min: 0,
+    help: 'Longest `X-Openstack-Request-ID` accepted from a client; longer ones are replaced by a generated id.' },
+  { section: 'DEFAULT', name: 'image_cache_dir', type: 'path', sample: './data/cache',
+    help: 'Directory of the local image cache. Setting it turns the cache and its API on; unset, there is no cache.' },
+  { section: 'DEFAULT', name: 'debug', type: 'bool', default: 'false', help: 'Log at debug level instead of info.' },
+
+  // [database]
+  { section: 'database', name: 'connection', type: 'string', default: 'sqlite:///./data/glimpse.db', secret: true, check: connectionCheck,
+    glanceDefault: 'unset', sample: 'postgresql://glance:secret@db.example.com/glance',
+    help: 'SQLAlchemy-style URL of the metadata database: sqlite, postgresql or mysql/mariadb, with an optional `+driver` suffix that is ignored. A relative SQLite path is relative to the working directory.' },
+
+  // [glance_store]
+  { section: 'glance_store', name: 'stores', type: 'list', default: 'file', glanceDefault: 'file,http',
+    deprecatedFor: '[DEFAULT] enabled_backends',
+    help: 'Single-store form: store types to load. Ignored when `enabled_backends` is set.' },
+  { section: 'glance_store', name: 'default_store', type: 'enum', default: 'file', deprecatedFor: '[glance_store] default_backend',
+    choices: ['file', 'filesystem', 'http', 'https', 'swift', 'swift+http', 'swift+https', 'swift+config', 'rbd', 'cinder', 'vsphere', 's3'],
+    help: 'Single-store form: store type new image data is written to. Only `file` works so far.' },
+  { section: 'glance_store', name: 'default_backend', type: 'string', sample: 'fast',
+    help: 'Multi-store form: id from `enabled_backends` that receives image data when a request names no store. Required when `enabled_backends` is set.' },
+  { section: 'glance_store', name: 'filesystem_store_datadir', type: 'path', default: './data/images', glanceDefault: '/var/lib/glance/images',
+    help: 'Single-store form: directory holding image files. A relative path is relative to the working directory.' },
+
+  // [<backend id>]
+  { section: BACKEND_SECTION, name: 'filesystem_store_datadir', type: 'path', sample: './data/fast',
+    help: 'Directory holding this backend\'s image files (required for `file` backends). A relative path is relative to the working directory.' },
+  { section: BACKEND_SECTION, name: 'store_description', type: 'string', sample: 'Fast SSD storage',
+    help: 'Human-readable description of the backend shown to users in the store list.' },
+  { section: BACKEND_SECTION, name: 'weight', type: 'int', default: '0',
+    help: 'Preference of this backend when an image has data in several; higher weights are listed first.' },
+
+  // [image_format]
+  { section: 'image_format', name: 'disk_formats', type: 'list', default: 'ami,ari,aki,vhd,vhdx,vmdk,raw,qcow2,vdi,iso,ploop',
+    help: 'Disk formats an image may declare in `disk_format`.' },
+  { section: 'image_format', name: 'container_formats', type: 'list', default: 'ami,ari,aki,bare,ovf,ova,docker,compressed',
+    help: 'Container formats an image may declare in `container_format`.' },
+
+  // [paste_deploy]
+  { section: 'paste_deploy', name: 'flavor', type: 'string', check: flavorCheck, sample: 'keystone+cachemanagement',
+    help: 'Authentication: `keystone` (validate tokens with Keystone), `trusted-auth` (trust identity headers set by a proxy) or `noauth`, optionally followed by `+caching` or `+cachemanagement`. Unset or empty means `noauth`, where every request acts as an admin.' },
+  { section: 'paste_deploy', name: 'config_file', type: 'string',
+    help: 'Accepted for compatibility and ignored: Glimpse has no paste pipeline file.' },
+
+  // [oslo_policy]
+  { section: 'oslo_policy', name: 'policy_file', type: 'string', sample: 'policy.yaml',
+    help: 'YAML or JSON file of policy rules overriding the built-in defaults. A relative path is relative to the directory of the config file. Unset: `policy.yaml` beside the config file is used if it exists.' },
+
+  // [healthcheck]
+  { section: 'healthcheck', name: 'disable_by_file_path', type: 'path', sample: '/etc/glimpse/healthcheck_disable',
+    help: 'While this file exists /healthcheck answers 503, so a load balancer drains the node. A relative path is relative to the working directory.' },
+];
+
+export function sectionDef(name: string): SectionDef | undefined {
+  return SECTIONS.find((s) => s.name === name);
+}
+
+export function optionsOf(section: string): OptionDef[] {
+  return OPTIONS.filter((o) => o.section === section);
+}
+
+export function optionDef(section: string, name: string): OptionDef | undefined {
+  return OPTIONS.find((o) => o.section === section && o.name === name);
+}
+
+/** Whether `[section] name` is a Glance option that Glimpse recognises but ignores for now. */
+export function isNotUsedYet(section: SectionDef, name: string): boolean {
+  return section.notUsedYet === true || (section.unsupported ?? []).includes(name)
+    || (section.unsupportedPrefixes ?? []).some((p) => name.startsWith(p));
+}

@@ -1,0 +1,79 @@
+// The resolved, validated configuration that the rest of Glimpse receives.
+// The loader (config/load.ts) maps Glance's option names in glance-api.conf onto this shape;
+// nothing outside config/ parses INI text or reads GLIMPSE_* variables.
+
+export type AuthFlavor = 'noauth' | 'trusted-auth' | 'keystone';
+
+export interface BackendConfig {
+  /** Store id as operators name it (`fast` in `enabled_backends = fast:file`); `file` in legacy single-store form. */
+  id: string;
+  /** Driver type: file, http, swift, s3, rbd, cinder, vmware (only `file` has a driver so far; the loader
+   *  refuses another type for the default backend and warns about it for the others). */
+  type: string;
+  description?: string;
+  weight: number;
+  /** Raw options of the backend's section, Glance names (`filesystem_store_datadir`, …), for the driver to read. */
+  options: Record<string, string>;
+  /** For type=file: absolute data directory. */
+  filesystemStoreDatadir?: string;
+}
+
+export interface GlimpseConfig {
+  /** Path of the config file the values came from, if any. */
+  sourceFile?: string;
+  bindHost: string;
+  bindPort: number;
+  /** Worker processes; 0 and 1 both mean a single serving process (Glance: 0 = no child processes). */
+  workers: number;
+  /** Seconds a stopping process waits for in-flight requests (oslo.service's graceful_shutdown_timeout). */
+  gracefulShutdownTimeout: number;
+  publicEndpoint?: string;
+  imageSizeCap: number;
+  /** Bytes; 0 = unlimited. Parsed from Glance's `user_storage_quota` (B/KB/MB/GB/TB suffixes). */
+  userStorageQuota: number;
+  apiLimitMax: number;
+  limitParamDefault: number;
+  showImageDirectUrl: boolean;
+  showMultipleLocations: boolean;
+  delayedDelete: boolean;
+  enableV1Api: boolean;
+  enableV2Api: boolean;
+  hashingAlgorithm: string;
+  imageMemberQuota: number;
+  imagePropertyQuota: number;
+  imageTagQuota: number;
+  imageLocationQuota: number;
+  maxRequestIdLength: number;
+  /** Glance's `image_cache_dir`; enables the cache API versions when set. */
+  imageCacheDir?: string;
+  /** `[image_format]`: the values allowed in `disk_format` / `container_format`. */
+  imageFormat: {
+    diskFormats: string[];
+    containerFormats: string[];
+  };
+  database: {
+    /** SQLAlchemy-style URL as written by the operator. */
+    connection: string;
+  };
+  stores: {
+    /** true when `enabled_backends` is set (multi-store API features and versions). */
+    multiStore: boolean;
+    defaultBackend: string;
+    backends: BackendConfig[];
+  };
+  auth: {
+    flavor: AuthFlavor;
+    /** `+cachemanagement` (or any other `+suffix`) present in `[paste_deploy] flavor`. */
+    flavorSuffixes: string[];
+  };
+  policy: {
+    policyFile?: string;
+  };
+  healthcheck: {
+    /** oslo.middleware `disable_by_file_path`: when this file exists, /healthcheck answers 503. */
+    disableByFilePath?: string;
+  };
+  log: {
+    level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  };
+}

@@ -1,0 +1,205 @@
+// Opens the metadata database named by a `[database] connection` URL and hands back one typed
+// Kysely instance whatever the dialect. Everything dialect-specific about *values* is settled
+// here, so repositories can write Dates, booleans and numbers the same way on all three:
+//   - timestamps are UTC instants with millisecond precision: PostgreSQL timestamptz (session
+//     TimeZone=UTC), MariaDB/MySQL DATETIME(6) read and written as UTC (mysql2 timezone 'Z',
+//     session time_zone +00:00), SQLite ISO-8601 text `YYYY-MM-DDTHH:MM:SS.sssZ` (fixed width, so
+//     text order is time order);
+//   - BIGINT comes back as a JS number (PostgreSQL via a per-pool int8 parser that refuses values
+//     beyond 2^53 instead of rounding them; mysql2 returns numbers up to 2^53);
+//   - booleans are bound as 0/1 on SQLite (better-sqlite3 cannot bind booleans or Dates).
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql,
+  type Dialect as KyselyDialect, type SqliteDatabase, type SqliteStatement,
+} from 'kysely';
+import { createPool as createMysqlPool } from 'mysql2';
+import pg from 'pg';
+import type { DatabaseHealth } from '../ports/repositories.ts';
+import type { Schema } from './schema.ts';
+import {
+  parseDatabaseUrl, redactUrl, type Dialect, type MysqlSettings, type PostgresSettings, type SqliteSettings,
+  type TlsSettings,
+} from './url.ts';
+
+export type { Dialect } from './url.ts';
+
+export interface Database extends DatabaseHealth {
+  readonly db: Kysely<Schema>;
+  readonly dialect: Dialect;
+  /** The connection URL with its password redacted, for logs and messages. */
+  readonly displayUrl: string;
+  /** Runs `SELECT 1`; rejects when the database cannot be reached. */
+  ping(): Promise<void>;
+  /** Closes every connection; the instance is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Pool size for PostgreSQL/MySQL (oslo.db's max_pool_size; default 5). SQLite uses one connection. */
+  maxPoolSize?: number;
+  /** Idle pooled connections are closed after this long (default 30 s). */
+  idleTimeoutMs?: number;
+  /** SQLite: how long a write waits for another process's write lock (default 5 s). */
+  busyTimeoutMs?: number;
+  /** Errors of idle pooled connections (e.g. a database restart); they must not crash the process. */
+  onPoolError?: (error: Error) => void;
+}
+
+/**
+ * Opens the database and checks it answers. Throws an Error whose message carries the redacted URL
+ * when the URL is invalid or the first connection fails.
+ */
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
+  const settings = parseDatabaseUrl(url);
+  const displayUrl = redactUrl(url);
+  let db: Kysely<Schema> | undefined;
+  try {
+    const dialect = settings.dialect === 'sqlite' ? sqliteDialect(settings, options)
+      : settings.dialect === 'postgres' ? postgresDialect(settings, options)
+        : mysqlDialect(settings, options);
+    db = new Kysely<Schema>({ dialect });
+    await sql`select 1`.execute(db);
+  } catch (error) {
+    await db?.destroy().catch(() => undefined);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot connect to database ${displayUrl}: ${reason}`, { cause: error });
+  }
+  const kysely = db;
+  return {
+    db: kysely,
+    dialect: settings.dialect,
+    displayUrl,
+    async ping() {
+      await sql`select 1`.execute(kysely);
+    },
+    async close() {
+      await kysely.destroy();
+    },
+  };
+}
+
+// --- SQLite ---------------------------------------------------------------------------------
+
+function bindable(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+/** better-sqlite3 behind Kysely's driver interface, converting Date and boolean parameters. */
+function adaptSqlite(db: BetterSqlite3.Database): SqliteDatabase {
+  return {
+    close: () => db.close(),
+    prepare(query: string): SqliteStatement {
+      const statement = db.prepare(query);
+      const bind = (parameters: ReadonlyArray<unknown>) => parameters.map(bindable);
+      return {
+        reader: statement.reader,
+        all: (parameters) => statement.all(bind(parameters)),
+        run: (parameters) => statement.run(bind(parameters)),
+        iterate: (parameters) => statement.iterate(bind(parameters)) as IterableIterator<unknown>,
+      };
+    },
+  };
+}
+
+function sqliteDialect(settings: SqliteSettings, options: OpenOptions): KyselyDialect {
+  const memory = settings.file === ':memory:';
+  if (!memory) mkdirSync(dirname(settings.file), { recursive: true });
+  const db = new BetterSqlite3(settings.file);
+  try {
+    // WAL: readers never block the writer. synchronous=FULL: a committed state change (e.g. an
+    // image turned active after its bytes were stored) survives power loss, not just a crash.
+    if (!memory) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new SqliteDialect({ database: adaptSqlite(db) });
+}
+
+// --- PostgreSQL -----------------------------------------------------------------------------
+
+const INT8_OID = 20;
+
+function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`BIGINT value ${text} is beyond JavaScript's safe integers`);
+  return value;
+}
+
+/** Per-pool type parsers, so the process-wide pg defaults stay untouched. */
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)
+  ) as typeof pg.types.getTypeParser,
+};
+
+function tlsOptions(tls: TlsSettings) {
+  return {
+    rejectUnauthorized: tls.verify,
+    ...(tls.caFile ? { ca: readFileSync(tls.caFile, 'utf8') } : {}),
+    ...(tls.certFile ? { cert: readFileSync(tls.certFile, 'utf8') } : {}),
+    ...(tls.keyFile ? { key: readFileSync(tls.keyFile, 'utf8') } : {}),
+  };
+}
+
+function postgresDialect(settings: PostgresSettings, options: OpenOptions): KyselyDialect {
+  const pool = new pg.Pool({
+    host: settings.host,
+    port: settings.port,
+    user: settings.user,
+    password: settings.password,
+    database: settings.database,
+    max: options.maxPoolSize ?? 5,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
+    connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
+    // TimeZone=UTC only matters for SQL that formats times (now()::text); timestamptz values are instants.
+    options: ['-c TimeZone=UTC', settings.options].filter(Boolean).join(' '),
+    application_name: settings.applicationName ?? 'glimpse',
+    ssl: settings.tls ? tlsOptions(settings.tls) : false,
+    types: pgTypes,
+  });
+  pool.on('error', (error) => options.onPoolError?.(error));
+  return new PostgresDialect({ pool });
+}
+
+// --- MySQL / MariaDB ------------------------------------------------------------------------
+
+function mysqlDialect(settings: MysqlSettings, options: OpenOptions): KyselyDialect {
+  const pool = createMysqlPool({
+    ...(settings.socketPath ? { socketPath: settings.socketPath } : { host: settings.host, port: settings.port }),
+    user: settings.user,
+    password: settings.password,
+    database: settings.database,
+    connectionLimit: options.maxPoolSize ?? 5,
+    maxIdle: options.maxPoolSize ?? 5,
+    idleTimeout: options.idleTimeoutMs ?? 30_000,
+    connectTimeout: settings.connectTimeoutMs ?? 10_000,
+    // Binary collation on the connection too, so literals compare like the (utf8mb4_bin) columns.
+    charset: 'UTF8MB4_BIN',
+    timezone: 'Z',
+    dateStrings: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: true, // SUM(bigint) is DECIMAL in MySQL; quota usage wants numbers
+    // Affected rows = rows matched, not rows changed (mysql2's default, stated because the
+    // repositories read "zero rows" as "no such row / compare-and-set lost").
+    flags: ['FOUND_ROWS'],
+    ...(settings.tls ? { ssl: tlsOptions(settings.tls) } : {}),
+  });
+  pool.on('error', (error: Error) => options.onPoolError?.(error));
+  return new MysqlDialect({
+    pool,
+    // TRADITIONAL = strict mode: an over-long or invalid value is an error, never silently truncated.
+    onCreateConnection: async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'"));
+    },
+  });
+}

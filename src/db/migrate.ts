@@ -1,0 +1,62 @@
+// Schema migrations (`glimpse db sync`). The provider is a static object rather than a folder
+// scan, so migrations are found the same way under tsx, a bundle or compiled JS. Migration names
+// sort lexically and are never renamed: they are the schema version stored in the database.
+// Concurrent API processes may all call migrateToLatest at start: Kysely takes a database lock
+// (pg advisory lock / MySQL GET_LOCK / SQLite's write lock) so each migration runs exactly once.
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { Database } from './connect.ts';
+import { initial } from './migrations/0001-initial.ts';
+import type { Dialect } from './url.ts';
+
+const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migration]> = [
+  ['0001_initial', initial],
+];
+
+export const latestVersion = migrations[migrations.length - 1]![0];
+
+/**
+ * On PostgreSQL the migration tables are pinned to the current schema (the first of search_path):
+ * Kysely otherwise looks for them in *every* schema, so a second deployment (or test run) in
+ * another schema of the same database would make this one skip creating its own.
+ */
+async function migrator(database: Database): Promise<Migrator> {
+  const provider: MigrationProvider = {
+    getMigrations: async () => Object.fromEntries(migrations.map(([name, build]) => [name, build(database.dialect)])),
+  };
+  let migrationTableSchema: string | undefined;
+  if (database.dialect === 'postgres') {
+    const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(database.db);
+    migrationTableSchema = rows[0]?.schema ?? undefined;
+    if (migrationTableSchema === undefined) throw new Error(`No schema of search_path exists on ${database.displayUrl}`);
+  }
+  return new Migrator({
+    db: database.db,
+    provider,
+    migrationTableName: 'glimpse_migration',
+    migrationLockTableName: 'glimpse_migration_lock',
+    migrationTableSchema,
+  });
+}
+
+/** Applies every pending migration; returns the names applied (empty when already up to date). */
+export async function migrateToLatest(database: Database): Promise<string[]> {
+  const { error, results = [] } = await (await migrator(database)).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Database migration ${failed ?? ''} failed on ${database.displayUrl}: ${reason}`.replace('  ', ' '),
+      { cause: error });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** Name of the last applied migration, or undefined for a database never migrated. */
+export async function currentVersion(database: Database): Promise<string | undefined> {
+  const applied = (await (await migrator(database)).getMigrations()).filter((m) => m.executedAt !== undefined);
+  return applied[applied.length - 1]?.name;
+}
+
+/** Names of the migrations not yet applied, in the order they would run. */
+export async function pendingMigrations(database: Database): Promise<string[]> {
+  return (await (await migrator(database)).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}

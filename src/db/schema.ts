@@ -1,0 +1,99 @@
+// Kysely table types: what each column holds as the three drivers hand it back.
+// Reads are loose on purpose (MySQL and SQLite return 0/1 for booleans, SQLite returns ISO-8601
+// text for timestamps, mysql2 returns digit strings for integers beyond 2^53); image-mapper.ts
+// narrows them. Writes take the JS types: the SQLite adapter in connect.ts binds Date as ISO-8601
+// text and boolean as 0/1, the other drivers bind them natively.
+import type { ColumnType, Generated } from 'kysely';
+
+export type Timestamp = ColumnType<Date | string, Date, Date>;
+export type NullableTimestamp = ColumnType<Date | string | null, Date | null, Date | null>;
+export type Bool = ColumnType<boolean | number, boolean, boolean>;
+export type BigIntColumn = ColumnType<number | string | null, number | null, number | null>;
+
+export interface ImagesTable {
+  id: string;
+  name: string | null;
+  status: string;
+  visibility: string;
+  protected: Bool;
+  os_hidden: Bool;
+  owner: string | null;
+  size: BigIntColumn;
+  virtual_size: BigIntColumn;
+  disk_format: string | null;
+  container_format: string | null;
+  checksum: string | null;
+  os_hash_algo: string | null;
+  os_hash_value: string | null;
+  min_disk: number;
+  min_ram: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+  deleted: Bool;
+  version: Generated<number>;
+}
+
+export interface ImagePropertiesTable {
+  image_id: string;
+  name: string;
+  /** Nullable for rows carried over from Glance, where a NULL value is rendered as "". */
+  value: string | null;
+}
+
+export interface ImageTagsTable {
+  image_id: string;
+  value: string;
+}
+
+export interface ImageMembersTable {
+  image_id: string;
+  member: string;
+  status: string;
+  can_share: Bool;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ImageLocationsTable {
+  image_id: string;
+  /** 0-based order of the location in the image's list (Glance keeps locations ordered). */
+  position: number;
+  value: string;
+  /** JSON object. */
+  meta_data: string;
+  status: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface TasksTable {
+  id: string;
+  type: string;
+  status: string;
+  owner: string;
+  image_id: string | null;
+  request_id: string | null;
+  user_id: string | null;
+  /** JSON documents. */
+  input: string | null;
+  result: string | null;
+  message: string | null;
+  expires_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted: Bool;
+  deleted_at: NullableTimestamp;
+  /** Worker that holds the task (see tasks/): a lease, so a crashed worker's task is taken over after expiry. */
+  lease_owner: string | null;
+  lease_expires_at: NullableTimestamp;
+}
+
+export interface Schema {
+  images: ImagesTable;
+  image_properties: ImagePropertiesTable;
+  image_tags: ImageTagsTable;
+  image_members: ImageMembersTable;
+  image_locations: ImageLocationsTable;
+  tasks: TasksTable;
+}

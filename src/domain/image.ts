@@ -1,0 +1,58 @@
+// The Image entity as Glimpse holds it internally (camelCase; wire names live in views).
+
+export const imageStatuses = [
+  'queued', 'saving', 'active', 'killed', 'deleted', 'pending_delete', 'deactivated', 'uploading', 'importing',
+] as const;
+export type ImageStatus = (typeof imageStatuses)[number];
+
+export const visibilities = ['public', 'private', 'shared', 'community'] as const;
+export type Visibility = (typeof visibilities)[number];
+
+export type LocationStatus = 'active' | 'pending_delete' | 'deleted';
+
+export interface ImageLocation {
+  url: string;
+  metadata: Record<string, unknown>;
+  status: LocationStatus;
+}
+
+export interface Image {
+  id: string;
+  name: string | null;
+  status: ImageStatus;
+  visibility: Visibility;
+  protected: boolean;
+  osHidden: boolean;
+  owner: string | null;
+  size: number | null;
+  virtualSize: number | null;
+  diskFormat: string | null;
+  containerFormat: string | null;
+  checksum: string | null;
+  osHashAlgo: string | null;
+  osHashValue: string | null;
+  minDisk: number;
+  minRam: number;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+  deleted: boolean;
+  /** Custom (extra) properties; values are strings as in Glance's image_properties table. */
+  properties: Record<string, string>;
+  tags: string[];
+  locations: ImageLocation[];
+  /** Row version for compare-and-set updates; starts at 1 and grows by one per committed change. */
+  version: number;
+}
+
+export type MemberStatus = 'pending' | 'accepted' | 'rejected';
+
+export interface ImageMember {
+  imageId: string;
+  memberId: string;
+  status: MemberStatus;
+  /** v1's can_share flag; v2 ignores it. */
+  canShare: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}

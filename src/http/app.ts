@@ -1,0 +1,107 @@
+// The fastify application: version negotiation (before routing), request context,
+// versions document, healthcheck, the API routers, and the one error mapper.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+import type { GlimpseConfig } from '../config/types.ts';
+import { DomainError } from '../domain/errors.ts';
+import { msg } from '../i18n/message.ts';
+import type { IdentityProvider } from '../ports/identity.ts';
+import type { DatabaseHealth } from '../ports/repositories.ts';
+import { installContextHook } from './context.ts';
+import { sendError } from './errors.ts';
+import { healthcheckHandler } from './healthcheck.ts';
+import { requestIdFor } from './request-id.ts';
+import { RouteTable, type Method } from './routes.ts';
+import { allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
+
+export interface AppDeps {
+  config: GlimpseConfig;
+  identity: IdentityProvider;
+  database: DatabaseHealth;
+  logger?: FastifyBaseLogger;
+  /** Each router adds its routes (v2, v1, …) to the shared table. */
+  routers?: ((routes: RouteTable) => void)[];
+}
+
+// Paths the negotiation step rewrites to. A client cannot reach them directly: their first
+// segment is not a version, so negotiation would send such a request to the 300 answer.
+const versionsPath = '/_glimpse/versions';
+const choicesPath = '/_glimpse/choices';
+const everyMethod: Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+export function featuresOf(config: GlimpseConfig): ApiFeatures {
+  return {
+    v1: config.enableV1Api,
+    v2: config.enableV2Api,
+    multiStore: config.stores.multiStore,
+    cache: config.imageCacheDir !== undefined,
+  };
+}
+
+export function baseUrl(config: GlimpseConfig, protocol: string, host: string | undefined): string {
+  return config.publicEndpoint ?? `${protocol}://${host ?? `${config.bindHost}:${config.bindPort}`}`;
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const { config } = deps;
+  const features = featuresOf(config);
+  const tokens = allowedVersionTokens(features);
+
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: false,
+    requestIdLogLabel: 'request_id',
+    genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      if (path === '/healthcheck') return url;
+      const decision = negotiate(path, req.headers.accept, tokens);
+      if (decision.kind === 'versions') return decision.explicit ? versionsPath : choicesPath;
+      return decision.path + (q === -1 ? '' : url.slice(q));
+    },
+  });
+
+  // Bodies are not parsed up front: JSON routes read and validate their body themselves
+  // (Glance ignores Content-Type for JSON), data routes stream it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+
+  installContextHook(app, deps.identity);
+  // Glance answers `application/json` without a charset; fastify adds one to string payloads.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
+    return payload;
+  });
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply,
+    new DomainError('NotFound', 'http.not_found', msg('The resource could not be found.'))));
+
+  const versions = (status: number) => async (request: FastifyRequest,
+    reply: FastifyReply) => {
+    const doc = versionsDocument(features, baseUrl(config, request.protocol, request.headers.host));
+    return reply.code(status).type('application/json').send(JSON.stringify(doc));
+  };
+  app.route({ method: everyMethod, url: versionsPath, config: { public: true }, handler: versions(200) });
+  app.route({ method: everyMethod, url: choicesPath, config: { public: true }, handler: versions(300) });
+  app.route({
+    method: everyMethod, url: '/healthcheck', config: { public: true },
+    handler: healthcheckHandler({ database: deps.database, disableByFilePath: config.healthcheck.disableByFilePath }),
+  });
+  if (features.v2) {
+    app.route({
+      method: everyMethod, url: '/v2',
+      handler: async (request, reply) =>
+        reply.code(302).header('location', `${baseUrl(config, request.protocol, request.headers.host)}/v2/`).send(),
+    });
+  }
+
+  const routes = new RouteTable(app);
+  for (const router of deps.routers ?? []) router(routes);
+  routes.seal();
+  return app;
+}

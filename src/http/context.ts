@@ -1,0 +1,48 @@
+// Per-request state on fastify's request object, and the hook that fills it:
+// request id header, locale, API major version, identity → RequestContext, abort signal.
+import type { FastifyInstance } from 'fastify';
+import type { RequestContext } from '../ports/context.ts';
+import type { IdentityProvider } from '../ports/identity.ts';
+import { selectLocale } from '../i18n/catalogue.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Catalogue chosen from Accept-Language (undefined = English). */
+    locale: string | undefined;
+    /** 1 or 2 for API routes, undefined for versions/healthcheck. */
+    apiVersion: 1 | 2 | undefined;
+    /** Caller and request state for services; set on every non-public route. */
+    ctx: RequestContext;
+  }
+  interface FastifyContextConfig {
+    public?: boolean;
+  }
+}
+
+export function installContextHook(app: FastifyInstance, identity: IdentityProvider): void {
+  app.decorateRequest('locale', undefined);
+  app.decorateRequest('apiVersion', undefined);
+  app.decorateRequest('ctx', undefined as unknown as RequestContext);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-openstack-request-id', request.id);
+    request.locale = selectLocale(request.headers['accept-language']);
+    request.apiVersion = request.url.startsWith('/v1') ? 1 : request.url.startsWith('/v2') ? 2 : undefined;
+    if (request.routeOptions.config.public === true) return;
+
+    const who = await identity.authenticate(request.headers);
+    const controller = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+    });
+    const log = request.log.child({ project_id: who.projectId, user_id: who.userId });
+    request.log = log;
+    request.ctx = {
+      ...who,
+      requestId: request.id,
+      isAdmin: who.roles.includes('admin'),
+      log,
+      signal: controller.signal,
+    };
+  });
+}

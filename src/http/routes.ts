@@ -1,0 +1,64 @@
+// Route registration with Glance's method rules: a known path with a method it does not
+// serve answers 405 with an Allow header listing the methods it does serve (HEAD included:
+// Glance never answers HEAD for a GET route).
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import { DomainError } from '../domain/errors.ts';
+import { msg } from '../i18n/message.ts';
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+const allMethods: Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+
+export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+export interface RouteOptions {
+  /** Public routes (versions, healthcheck) skip identity. */
+  public?: boolean;
+}
+
+// find-my-way lets a parameter match the empty string (`/v2/images/` matches `/v2/images/:id`);
+// Glance's router does not, so such a path is simply unknown.
+function hasEmptyParam(request: FastifyRequest): boolean {
+  return Object.values(request.params as Record<string, string>).some((value) => value === '');
+}
+
+const unknownPath = () => new DomainError('NotFound', 'http.not_found', msg('The resource could not be found.'));
+
+export class RouteTable {
+  private readonly paths = new Map<string, Method[]>();
+
+  constructor(private readonly app: FastifyInstance) {}
+
+  add(method: Method, url: string, handler: Handler, options: RouteOptions = {}): this {
+    const methods = this.paths.get(url) ?? [];
+    if (methods.includes(method)) throw new Error(`route ${method} ${url} registered twice`);
+    methods.push(method);
+    this.paths.set(url, methods);
+    const shorthand: RouteShorthandOptions = { config: { public: options.public === true } };
+    this.app.route({
+      method, url, ...shorthand,
+      handler: async (request, reply) => {
+        if (hasEmptyParam(request)) throw unknownPath();
+        return handler(request, reply);
+      },
+    });
+    return this;
+  }
+
+  /** Registers the 405 answers; call once after every route of the table is added. */
+  seal(): void {
+    for (const [url, methods] of this.paths) {
+      const others = allMethods.filter((m) => !methods.includes(m));
+      if (others.length === 0) continue;
+      const allow = methods.join(', ');
+      this.app.route({
+        method: others, url, config: { public: false },
+        handler: async (request) => {
+          if (hasEmptyParam(request)) throw unknownPath();
+          throw new DomainError('MethodNotAllowed', 'http.method_not_allowed',
+            msg('The method {method} is not allowed for this resource.', { method: request.method }),
+            { headers: { allow } });
+        },
+      });
+    }
+  }
+}

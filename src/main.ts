@@ -1,0 +1,126 @@
+// Composition root: config → adapters → services → app. The only place that creates
+// concrete adapters (database, identity provider, stores) and wires them together.
+import cluster from 'node:cluster';
+import { pino, type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { GlimpseConfig } from './config/types.ts';
+import { openDatabase, type Database } from './db/connect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { redactUrl } from './db/url.ts';
+import { buildApp } from './http/app.ts';
+import { NoauthIdentityProvider } from './identity/noauth.ts';
+import { TrustedHeadersIdentityProvider } from './identity/trusted-headers.ts';
+import type { IdentityProvider } from './ports/identity.ts';
+
+export function createLogger(config: GlimpseConfig): Logger {
+  return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
+}
+
+function identityProvider(config: GlimpseConfig): IdentityProvider {
+  switch (config.auth.flavor) {
+    case 'noauth': return new NoauthIdentityProvider();
+    case 'trusted-auth': return new TrustedHeadersIdentityProvider();
+    case 'keystone':
+      throw new Error('[paste_deploy] flavor = keystone is not available yet; use trusted-auth behind an '
+        + 'authenticating proxy, or noauth for local use');
+  }
+}
+
+export interface Composed {
+  app: FastifyInstance;
+  database: Database;
+  close(): Promise<void>;
+}
+
+/** Builds the whole application on an open, migrated database. */
+export async function compose(config: GlimpseConfig, logger: Logger, options: { migrate?: boolean } = {}): Promise<Composed> {
+  const database = await openDatabase(config.database.connection);
+  try {
+    if (options.migrate !== false) await migrateToLatest(database);
+    const app = buildApp({ config, identity: identityProvider(config), database, logger, routers: [] });
+    await app.ready();
+    return {
+      app, database,
+      async close() {
+        await app.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+export function describeSetup(config: GlimpseConfig): string[] {
+  const store = config.stores.backends.find((b) => b.id === config.stores.defaultBackend);
+  return [
+    `database: ${redactUrl(config.database.connection)}`,
+    `default store: ${store ? `${store.id} (${store.type}${store.filesystemStoreDatadir ? ` at ${store.filesystemStoreDatadir}` : ''})` : 'none'}`,
+    `auth: ${config.auth.flavor}`,
+    `APIs: ${[config.enableV2Api ? 'v2' : '', config.enableV1Api ? 'v1' : ''].filter(Boolean).join(', ') || 'none'}`,
+    ...(config.sourceFile ? [`config file: ${config.sourceFile}`] : ['config file: none (embedded defaults)']),
+  ];
+}
+
+/**
+ * Runs the API: migrates once, then serves in this process (workers = 1) or in N forked
+ * workers. SIGTERM/SIGINT stop accepting connections and let in-flight requests finish,
+ * for at most `gracefulShutdownTimeout` seconds.
+ */
+export async function serve(config: GlimpseConfig, logger: Logger): Promise<void> {
+  if (cluster.isPrimary) {
+    const database = await openDatabase(config.database.connection);
+    try { await migrateToLatest(database); } finally { await database.close(); }
+  }
+  if (cluster.isPrimary && config.workers > 1) return supervise(config, logger);
+  return runWorker(config, logger);
+}
+
+async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
+  const composed = await compose(config, logger, { migrate: false });
+  const url = await composed.app.listen({ host: config.bindHost, port: config.bindPort });
+  if (cluster.isPrimary) {
+    process.stdout.write(`Glimpse is serving the Images API at ${url}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
+  }
+  logger.info({ url, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'listening');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining in-flight requests');
+    if (config.gracefulShutdownTimeout > 0) {
+      setTimeout(() => {
+        logger.warn('graceful shutdown timed out; exiting with requests still in flight');
+        process.exit(1);
+      }, config.gracefulShutdownTimeout * 1000).unref();
+    }
+    composed.close().then(() => { logger.info('stopped'); process.exit(0); },
+      (error: unknown) => { logger.error({ err: error }, 'error while stopping'); process.exit(1); });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
+  let stopping = false;
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
+    cluster.fork();
+  });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdout.write(`Glimpse primary ${process.pid} started ${config.workers} workers on `
+    + `http://${config.bindHost}:${config.bindPort}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
+  return Promise.resolve();
+}

@@ -1,0 +1,66 @@
+// Migrations: from an empty database to the latest schema on every dialect, idempotently.
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { openDatabase } from '../../src/db/connect.ts';
+import { currentVersion, latestVersion, migrateToLatest, pendingMigrations } from '../../src/db/migrate.ts';
+import { forEachDatabase } from '../helpers/databases.ts';
+
+const tables = ['images', 'image_properties', 'image_tags', 'image_members', 'image_locations', 'tasks'] as const;
+
+forEachDatabase('migrations', (getDb, target) => {
+  test('a migrated sibling schema in the same PostgreSQL database is not mistaken for this one', {
+    skip: target.dialect === 'postgresql' ? false : 'PostgreSQL schemas only',
+  }, async () => {
+    const sibling = `glimpse_test_sibling_${randomBytes(4).toString('hex')}`;
+    await sql`CREATE SCHEMA ${sql.id(sibling)}`.execute(getDb().db);
+    try {
+      const url = new URL(target.url());
+      url.searchParams.set('options', `-c search_path=${sibling}`);
+      const other = await openDatabase(url.toString());
+      try {
+        assert.deepEqual(await migrateToLatest(other), ['0001_initial']);
+      } finally {
+        await other.close();
+      }
+      assert.equal(await currentVersion(getDb()), undefined);
+    } finally {
+      await sql`DROP SCHEMA ${sql.id(sibling)} CASCADE`.execute(getDb().db);
+    }
+  });
+
+  test('an empty database has no version and every migration pending', async () => {
+    assert.equal(await currentVersion(getDb()), undefined);
+    assert.deepEqual(await pendingMigrations(getDb()), ['0001_initial']);
+  });
+
+  test('concurrent first runs apply each migration exactly once', {
+    skip: target.dialect === 'sqlite' ? 'SQLite has a single writer; the embedded shape runs one process' : false,
+  }, async () => {
+    const second = await openDatabase(target.url());
+    try {
+      const runs = await Promise.all([migrateToLatest(getDb()), migrateToLatest(second)]);
+      assert.deepEqual(runs.flat().sort(), ['0001_initial']);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('migrateToLatest applies the pending migrations, then is a no-op', async () => {
+    const first = await migrateToLatest(getDb());
+    assert.deepEqual(first, target.dialect === 'sqlite' ? ['0001_initial'] : []);
+    assert.equal(await currentVersion(getDb()), latestVersion);
+    assert.equal(latestVersion, '0001_initial');
+    assert.deepEqual(await pendingMigrations(getDb()), []);
+    assert.deepEqual(await migrateToLatest(getDb()), []);
+    assert.equal(await currentVersion(getDb()), '0001_initial');
+  });
+
+  test('every table exists and starts empty', async () => {
+    for (const table of tables) {
+      const rows = await getDb().db.selectFrom(table).selectAll().execute();
+      assert.deepEqual(rows, [], table);
+    }
+  });
+}, { migrate: false });
