@@ -1,6 +1,6 @@
 // The fastify application: version negotiation (before routing), request context,
 // versions document, healthcheck, the API routers, and the one error mapper.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
 import type { GlimpseConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
@@ -49,8 +49,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const app = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: false,
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),
     exposeHeadRoutes: false,
     return503OnClosing: true,
