@@ -7,10 +7,21 @@ import type { GlimpseConfig } from './config/types.ts';
 import { openDatabase, type Database } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { redactUrl } from './db/url.ts';
-import { buildApp } from './http/app.ts';
+import { baseUrl, buildApp } from './http/app.ts';
 import { NoauthIdentityProvider } from './identity/noauth.ts';
 import { TrustedHeadersIdentityProvider } from './identity/trusted-headers.ts';
 import type { IdentityProvider } from './ports/identity.ts';
+import type { ImageLister, ImageRepository } from './ports/repositories.ts';
+import { SqlImageRepository } from './db/image-repository.ts';
+import { SqlImageLister } from './db/image-lister.ts';
+import { SqlMemberRepository } from './db/member-repository.ts';
+import { PolicyEnforcer, isAdminByPolicy } from './policy/enforcer.ts';
+import { createStoreRegistry } from './stores/registry.ts';
+import { ImageService, type ImageServiceDeps } from './services/images.ts';
+import { ImageDataService } from './services/image-data.ts';
+import { MemberService } from './services/members.ts';
+import { v2Router } from './http/v2/router.ts';
+import { imageSchema } from './http/v2/schema-documents.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -32,12 +43,58 @@ export interface Composed {
   close(): Promise<void>;
 }
 
+function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
+  if (!config.policy.policyFile) return new PolicyEnforcer();
+  const enforcer = PolicyEnforcer.fromFile(config.policy.policyFile, { missingOk: true });
+  for (const warning of enforcer.warnings) logger.warn({ policy_file: enforcer.path }, warning);
+  enforcer.autoReload(5000, () => logger.info({ policy_file: enforcer.path }, 'policy file reloaded'));
+  return enforcer;
+}
+
 /** Builds the whole application on an open, migrated database. */
 export async function compose(config: GlimpseConfig, logger: Logger, options: { migrate?: boolean } = {}): Promise<Composed> {
   const database = await openDatabase(config.database.connection);
   try {
     if (options.migrate !== false) await migrateToLatest(database);
-    const app = buildApp({ config, identity: identityProvider(config), database, logger, routers: [] });
+    const stores = createStoreRegistry(config, { log: logger });
+    await stores.recoverTempFiles();
+    const repository = new SqlImageRepository(database);
+    const lister = new SqlImageLister(database);
+    const images: ImageRepository & ImageLister = {
+      create: (image) => repository.create(image),
+      get: (id, opts) => repository.get(id, opts),
+      update: (image, opts) => repository.update(image, opts),
+      list: (query) => lister.list(query),
+      storageUsed: (owner) => lister.storageUsed(owner),
+    };
+    const policy = policyEnforcer(config, logger);
+    const deps: ImageServiceDeps = {
+      images, members: new SqlMemberRepository(database), policy, stores, log: logger,
+      settings: {
+        imageSizeCap: config.imageSizeCap, userStorageQuota: config.userStorageQuota,
+        imagePropertyQuota: config.imagePropertyQuota, imageTagQuota: config.imageTagQuota,
+        imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
+        hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
+        apiLimitMax: config.apiLimitMax,
+      },
+    };
+    const routers = [];
+    if (config.enableV2Api) {
+      routers.push(v2Router({
+        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps) },
+        imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats),
+        importMethods: [],
+        storeIds: config.stores.multiStore ? stores.ids() : [],
+        multiStore: config.stores.multiStore,
+        showImageDirectUrl: config.showImageDirectUrl,
+        showMultipleLocations: config.showMultipleLocations,
+        baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
+      }));
+    }
+    const app = buildApp({
+      config, identity: identityProvider(config), database, logger, routers,
+      isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
+    });
     await app.ready();
     return {
       app, database,

@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { GlimpseConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
+import type { Identity } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
 import { installContextHook } from './context.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   identity: IdentityProvider;
   database: DatabaseHealth;
   logger?: FastifyBaseLogger;
+  /** The context_is_admin decision for an authenticated identity (default: has the admin role). */
+  isAdmin?: (identity: Identity) => boolean;
   /** Each router adds its routes (v2, v1, …) to the shared table. */
   routers?: ((routes: RouteTable) => void)[];
 }
@@ -52,6 +55,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),
     exposeHeadRoutes: false,
+    // Path parameters (tags, member ids) are validated by the API's own rules (e.g. tags ≤ 255 → 400).
+    routerOptions: { maxParamLength: 4096 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     rewriteUrl: (req) => {
@@ -70,7 +75,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  installContextHook(app, deps.identity);
+  installContextHook(app, deps.identity, deps.isAdmin ?? ((identity) => identity.roles.includes('admin')));
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');

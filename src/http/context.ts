@@ -1,7 +1,7 @@
 // Per-request state on fastify's request object, and the hook that fills it:
 // request id header, locale, API major version, identity → RequestContext, abort signal.
 import type { FastifyInstance } from 'fastify';
-import type { RequestContext } from '../ports/context.ts';
+import type { Identity, RequestContext } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import { selectLocale } from '../i18n/catalogue.ts';
 
@@ -19,7 +19,8 @@ declare module 'fastify' {
   }
 }
 
-export function installContextHook(app: FastifyInstance, identity: IdentityProvider): void {
+export function installContextHook(app: FastifyInstance, identity: IdentityProvider,
+  isAdmin: (who: Identity) => boolean): void {
   app.decorateRequest('locale', undefined);
   app.decorateRequest('apiVersion', undefined);
   app.decorateRequest('ctx', undefined as unknown as RequestContext);
@@ -40,7 +41,7 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
     request.ctx = {
       ...who,
       requestId: request.id,
-      isAdmin: who.roles.includes('admin'),
+      isAdmin: isAdmin(who),
       log,
       signal: controller.signal,
     };

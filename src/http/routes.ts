@@ -8,7 +8,8 @@ import { msg } from '../i18n/message.ts';
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 const allMethods: Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-export type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type Handler<P = Record<string, string>> =
+  (request: FastifyRequest<{ Params: P }>, reply: FastifyReply) => Promise<unknown>;
 
 export interface RouteOptions {
   /** Public routes (versions, healthcheck) skip identity. */
@@ -28,7 +29,7 @@ export class RouteTable {
 
   constructor(private readonly app: FastifyInstance) {}
 
-  add(method: Method, url: string, handler: Handler, options: RouteOptions = {}): this {
+  add<P = Record<string, string>>(method: Method, url: string, handler: Handler<P>, options: RouteOptions = {}): this {
     const methods = this.paths.get(url) ?? [];
     if (methods.includes(method)) throw new Error(`route ${method} ${url} registered twice`);
     methods.push(method);
@@ -38,7 +39,7 @@ export class RouteTable {
       method, url, ...shorthand,
       handler: async (request, reply) => {
         if (hasEmptyParam(request)) throw unknownPath();
-        return handler(request, reply);
+        return handler(request as FastifyRequest<{ Params: P }>, reply);
       },
     });
     return this;

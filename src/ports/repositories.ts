@@ -33,3 +33,56 @@ export interface MemberRepository {
 export interface DatabaseHealth {
   ping(): Promise<void>;
 }
+
+// ---- listing ----
+
+export type SortKey = 'name' | 'status' | 'container_format' | 'disk_format' | 'size' | 'id' | 'created_at' | 'updated_at';
+export type SortDir = 'asc' | 'desc';
+
+/** Image columns that list filters may address (Glance wire names = column names). */
+export type ImageColumn =
+  | 'id' | 'name' | 'status' | 'visibility' | 'protected' | 'os_hidden' | 'owner' | 'size' | 'virtual_size'
+  | 'disk_format' | 'container_format' | 'checksum' | 'os_hash_algo' | 'os_hash_value' | 'min_disk' | 'min_ram'
+  | 'created_at' | 'updated_at';
+
+export type ListFilter =
+  /** Exact match against one of `values` (one value = equality; `in:` lists give several). */
+  | { kind: 'in'; column: ImageColumn; values: (string | number | boolean | null)[] }
+  /** Range / comparison on a numeric or timestamp column. */
+  | { kind: 'compare'; column: ImageColumn; op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte'; value: number | Date }
+  /** Custom property `name` equals `value`. */
+  | { kind: 'property'; name: string; value: string };
+
+export interface ImageListQuery {
+  viewer: { projectId: string | null; isAdmin: boolean };
+  /**
+   * undefined = Glance's default list: non-admin sees own images (any visibility), public, images with
+   * owner NULL, and shared images where the viewer is a member with `memberStatus`; admin sees all images
+   * except other projects' community ones. 'all' adds community images (and, for admin, everything).
+   * A concrete visibility restricts to it (for non-admins 'shared' = own shared + shared with them per
+   * memberStatus, 'private' = own private; community and public are visible to all).
+   */
+  visibility?: 'public' | 'private' | 'shared' | 'community' | 'all';
+  /** Member status the viewer's membership must have for a shared image of another project. */
+  memberStatus: 'pending' | 'accepted' | 'rejected' | 'all';
+  filters: ListFilter[];
+  /** Every tag must be present (AND). */
+  tags: string[];
+  /** false = hidden images are excluded; true = only hidden images. */
+  osHidden: boolean;
+  /** Sort keys in order; callers append created_at and id as tie-breakers. */
+  sort: { key: SortKey; dir: SortDir }[];
+  limit: number;
+  /** The image the previous page ended with; rows strictly after it in sort order are returned. */
+  marker?: Image;
+}
+
+export interface ImageLister {
+  /**
+   * One page of images, in order, never including deleted, killed or pending_delete images.
+   * Visibility, filters, order and the keyset marker are applied in SQL.
+   */
+  list(query: ImageListQuery): Promise<Image[]>;
+  /** Sum of `size` over the owner's non-deleted images (for user_storage_quota). */
+  storageUsed(owner: string): Promise<number>;
+}

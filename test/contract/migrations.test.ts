@@ -8,6 +8,7 @@ import { currentVersion, latestVersion, migrateToLatest, pendingMigrations } fro
 import { forEachDatabase } from '../helpers/databases.ts';
 
 const tables = ['images', 'image_properties', 'image_tags', 'image_members', 'image_locations', 'tasks'] as const;
+const all = ['0001_initial', '0002_list_sort_indexes'];
 
 forEachDatabase('migrations', (getDb, target) => {
   test('a migrated sibling schema in the same PostgreSQL database is not mistaken for this one', {
@@ -20,7 +21,7 @@ forEachDatabase('migrations', (getDb, target) => {
       url.searchParams.set('options', `-c search_path=${sibling}`);
       const other = await openDatabase(url.toString());
       try {
-        assert.deepEqual(await migrateToLatest(other), ['0001_initial']);
+        assert.deepEqual(await migrateToLatest(other), all);
       } finally {
         await other.close();
       }
@@ -32,7 +33,7 @@ forEachDatabase('migrations', (getDb, target) => {
 
   test('an empty database has no version and every migration pending', async () => {
     assert.equal(await currentVersion(getDb()), undefined);
-    assert.deepEqual(await pendingMigrations(getDb()), ['0001_initial']);
+    assert.deepEqual(await pendingMigrations(getDb()), all);
   });
 
   test('concurrent first runs apply each migration exactly once', {
@@ -41,7 +42,7 @@ forEachDatabase('migrations', (getDb, target) => {
     const second = await openDatabase(target.url());
     try {
       const runs = await Promise.all([migrateToLatest(getDb()), migrateToLatest(second)]);
-      assert.deepEqual(runs.flat().sort(), ['0001_initial']);
+      assert.deepEqual(runs.flat().sort(), all);
     } finally {
       await second.close();
     }
@@ -49,12 +50,12 @@ forEachDatabase('migrations', (getDb, target) => {
 
   test('migrateToLatest applies the pending migrations, then is a no-op', async () => {
     const first = await migrateToLatest(getDb());
-    assert.deepEqual(first, target.dialect === 'sqlite' ? ['0001_initial'] : []);
+    assert.deepEqual(first, target.dialect === 'sqlite' ? all : []);
     assert.equal(await currentVersion(getDb()), latestVersion);
-    assert.equal(latestVersion, '0001_initial');
+    assert.equal(latestVersion, all[all.length - 1]);
     assert.deepEqual(await pendingMigrations(getDb()), []);
     assert.deepEqual(await migrateToLatest(getDb()), []);
-    assert.equal(await currentVersion(getDb()), '0001_initial');
+    assert.equal(await currentVersion(getDb()), latestVersion);
   });
 
   test('every table exists and starts empty', async () => {

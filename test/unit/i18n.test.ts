@@ -14,17 +14,32 @@ function sourceFiles(dir: string): string[] {
 }
 
 // Every user-facing message is written as msg('…') or one of the error factories with a
-// literal first argument; this collects those literals from the source tree.
-const messageCall = /\b(?:msg|badRequest|forbidden|notFound|conflict|gone|payloadTooLarge|unavailable)\(\s*((?:'(?:[^'\\]|\\.)*'\s*\+?\s*)+)/g;
+// literal first argument (string literals, possibly joined with +); this collects them.
+const callStart = /\b(?:msg|badRequest|forbidden|notFound|conflict|gone|payloadTooLarge|unavailable)\(\s*(?=['"])/g;
+
+/** Reads `'a' + "b"` starting at `index`; returns the joined text. */
+function readLiterals(text: string, index: number): string {
+  let out = '';
+  let i = index;
+  for (;;) {
+    const quote = text[i];
+    if (quote !== "'" && quote !== '"') return out;
+    i++;
+    while (text[i] !== quote) {
+      if (text[i] === '\\') { out += text[i + 1]; i += 2; } else { out += text[i]; i++; }
+    }
+    i++;
+    const rest = /^\s*\+\s*/.exec(text.slice(i));
+    if (!rest) return out;
+    i += rest[0].length;
+  }
+}
 
 function messagesInSource(): Set<string> {
   const found = new Set<string>(stockExplanations());
   for (const file of sourceFiles('src')) {
     const text = readFileSync(file, 'utf8');
-    for (const match of text.matchAll(messageCall)) {
-      const literal = match[1]!.split(/'\s*\+\s*'/).join('').replace(/^'|'\s*\+?\s*$/g, '').replace(/'$/, '');
-      found.add(literal.replace(/\\'/g, "'"));
-    }
+    for (const match of text.matchAll(callStart)) found.add(readLiterals(text, match.index + match[0].length));
   }
   return found;
 }

@@ -21,6 +21,8 @@
 // - (created_at, id), (updated_at, id), (name, id): the planner walks the sort index from the marker
 //   and stops after :n visible rows; a descending sort is a backward scan of the same index. Other
 //   sort keys (status, size, formats) sort the filtered set; they are rarely used and low-cardinality.
+//   (0002 replaces (updated_at, id) and (name, id) with (…, created_at, id): the list appends
+//   created_at before id as tie-breakers.)
 // - (owner, created_at, id) and (visibility, created_at, id): each branch of the visibility OR
 //   (own / public or community / shared) is then an ordered range that ends at the marker, so the
 //   query may be written as a UNION of bounded branch scans when one index walk would filter too much.

@@ -1,0 +1,87 @@
+// ImageLister over Kysely (SQLite, PostgreSQL, MariaDB/MySQL): one page of the image list with
+// visibility, filters, tags, order and the keyset marker applied in SQL (image-list-sql.ts), then
+// the page's properties, tags and locations loaded by hydrate() in the same read snapshot.
+//
+// Query shape. A non-admin's visible set is up to four disjoint branches (own, owner NULL, others'
+// public/community, shared with the viewer). As one OR, a list sorted by created_at walks
+// ix_images_created_at_id and filters row by row, which costs ~1/(visible fraction) rows per row
+// returned (and the whole table when fewer than `limit` rows are visible); MariaDB instead
+// index-merges every branch and sorts all of it. So a multi-branch list runs as
+//   SELECT * FROM (SELECT * FROM (<branch 1> ORDER BY s LIMIT n) b0 UNION ALL …) v ORDER BY s LIMIT n
+// where each branch is an ordered range of its own index — (owner, created_at, id), (visibility,
+// created_at, id), image_members (member, status, image_id) → pk — that stops after n rows past the
+// marker; the outer query merges at most 4n rows (PostgreSQL: Merge Append). The branches are
+// disjoint, so UNION ALL needs no de-duplication. Each branch is wrapped in a derived table
+// because SQLite allows ORDER BY and LIMIT only on the last member of a compound SELECT.
+// Measured (page of 25, created_at desc; 10k images with 6 % visible / 50k with 0.3 % visible):
+//   PostgreSQL  UNION 2.7 / 2.4 ms (≈1 ms of it planning)   OR 2.9 / 6.1 ms (5 ms filtering 8k rows)
+//   MariaDB     UNION 3.9 / 4.7 ms                           OR 17 / 46 ms (index_merge + filesort)
+//   SQLite      UNION 1.2 / 1.6 ms                           OR 0.6 / 7.6 ms
+// The OR grows with the table, the UNION with the page. Admin lists (one branch) stay one query.
+import type { Kysely, SelectQueryBuilder } from 'kysely';
+import type { Image } from '../domain/image.ts';
+import type { ImageListQuery, ImageLister } from '../ports/repositories.ts';
+import type { Database } from './connect.ts';
+import { hydrate, readTransaction } from './image-repository.ts';
+import { toNumber, type ImageRow } from './image-mapper.ts';
+import {
+  commonPredicates, keysetPredicate, normalizeSort, orderItems, unlistedStatuses, visibilityBranches,
+  type Predicate, type SortTerm,
+} from './image-list-sql.ts';
+import type { Schema } from './schema.ts';
+import type { Dialect } from './url.ts';
+
+function ordered<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, sort: SortTerm[], dialect: Dialect) {
+  let out = qb;
+  for (const [expression, modifiers] of orderItems(sort, dialect)) out = out.orderBy(expression, modifiers);
+  return out;
+}
+
+/** The rows of one page: every branch filtered, ordered and limited on its own. */
+export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageListQuery, branches: Predicate[]) {
+  const sort = normalizeSort(query.sort);
+  const branch = (scope: Predicate): SelectQueryBuilder<Schema, 'images', ImageRow> => {
+    const qb = db.selectFrom('images').selectAll()
+      .where((eb) => eb.and([
+        scope(eb),
+        ...commonPredicates(eb, query),
+        ...(query.marker === undefined ? [] : [keysetPredicate(eb, sort, query.marker)]),
+      ]));
+    return ordered(qb, sort, dialect).limit(query.limit);
+  };
+  if (branches.length === 1) return branch(branches[0]!);
+  const members = branches.map((scope, i) => db.selectFrom(branch(scope).as(`b${i}`)).selectAll());
+  const union = members.slice(1).reduce((all, member) => all.unionAll(member), members[0]!);
+  return ordered(db.selectFrom(union.as('visible')).selectAll(), sort, dialect).limit(query.limit);
+}
+
+export class SqlImageLister implements ImageLister {
+  constructor(private readonly database: Database) {}
+
+  async list(query: ImageListQuery): Promise<Image[]> {
+    if (!(query.limit > 0)) return [];
+    const branches = visibilityBranches(query);
+    if (branches.length === 0) return [];
+    return readTransaction(this.database).execute(async (trx) => {
+      const limit = Math.min(Math.floor(query.limit), Number.MAX_SAFE_INTEGER);
+      const rows = await pageQuery(trx, this.database.dialect, { ...query, limit }, branches).execute();
+      return hydrate(trx, rows);
+    });
+  }
+
+  /**
+   * Bytes held for `owner`: SUM(size) over images not deleted (deleted = false, status neither
+   * deleted nor killed — a killed image holds no data) that have a size. pending_delete images
+   * count: their data still exists until the scrubber removes it. Served by (owner, created_at, id).
+   */
+  async storageUsed(owner: string): Promise<number> {
+    const row = await this.database.db.selectFrom('images')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string | null>('size'), eb.lit(0)).as('used'))
+      .where('owner', '=', owner)
+      .where('deleted', '=', false)
+      .where('status', 'not in', unlistedStatuses.filter((s) => s !== 'pending_delete'))
+      .where('size', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return toNumber(row.used ?? 0);
+  }
+}

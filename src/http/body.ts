@@ -1,0 +1,68 @@
+// Request bodies. JSON routes read their own body (Glance ignores Content-Type for JSON),
+// bounded in size; routes that take no body refuse one, as Glance does.
+import type { FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { DomainError, badRequest } from '../domain/errors.ts';
+import { msg } from '../i18n/message.ts';
+
+/** Upper bound of a JSON request body (an image with 128 long properties fits comfortably). */
+export const maxJsonBytes = 8 * 1024 * 1024;
+
+function bodyStream(request: FastifyRequest): Readable | undefined {
+  const body = request.body as Readable | undefined;
+  return body && typeof (body as Readable).pipe === 'function' ? body : undefined;
+}
+
+export function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  if (length !== undefined) return Number(length) > 0;
+  return request.headers['transfer-encoding'] !== undefined;
+}
+
+async function readText(request: FastifyRequest): Promise<string> {
+  const stream = bodyStream(request) ?? request.raw;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > maxJsonBytes) {
+      throw new DomainError('PayloadTooLarge', 'request.too_large', msg('The request body is too large.'));
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The parsed JSON body; `undefined` when there is none. */
+export async function readJson(request: FastifyRequest): Promise<unknown> {
+  if (!hasBody(request)) return undefined;
+  const text = await readText(request);
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw badRequest('Malformed JSON in request body.', {}, 'request.malformed_json');
+  }
+}
+
+/** A JSON object body, as Glance's deserializers require ("Expected list/dict"). */
+export async function readJsonObject(request: FastifyRequest, required = true): Promise<Record<string, unknown>> {
+  const body = await readJson(request);
+  if (body === undefined) {
+    if (required) throw badRequest('Body expected in request.', {}, 'request.body_missing');
+    return {};
+  }
+  if (typeof body !== 'object' || body === null) {
+    throw badRequest('Unexpected body type. Expected list/dict.', {}, 'request.body_type');
+  }
+  return body as Record<string, unknown>;
+}
+
+export function rejectBody(request: FastifyRequest): void {
+  if (hasBody(request)) throw badRequest('A body is not expected with this request.', {}, 'request.body_unexpected');
+}
+
+/** The raw request stream, for data routes. */
+export function rawBody(request: FastifyRequest): Readable {
+  return bodyStream(request) ?? request.raw;
+}

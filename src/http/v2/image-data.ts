@@ -1,0 +1,63 @@
+// PUT/GET /v2/images/{id}/file: the body streams straight into the store writer, and
+// downloads stream from the store, with Glance's Range handling.
+import type { FastifyRequest } from 'fastify';
+import { DomainError, badRequest } from '../../domain/errors.ts';
+import { msg } from '../../i18n/message.ts';
+import { parseRange } from '../../lib/range.ts';
+import type { ByteRange } from '../../ports/store.ts';
+import { rawBody } from '../body.ts';
+import type { RouteTable } from '../routes.ts';
+import { noContent } from './images.ts';
+import type { V2Context } from './router.ts';
+
+type Params = { id: string };
+
+function optionalSize(value: string | string[] | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const text = Array.isArray(value) ? value[0]! : value;
+  if (!/^\d+$/.test(text.trim())) {
+    throw badRequest('Invalid value for {name}: {value}', { name, value: text }, 'data.bad_size');
+  }
+  return Number(text);
+}
+
+export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
+  routes.add('PUT', '/v2/images/:id/file', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/octet-stream') {
+      throw new DomainError('UnsupportedMediaType', 'request.media_type',
+        msg('The request media type {contentType} is not supported by this server.',
+          { contentType: request.headers['content-type'] ?? 'None' }));
+    }
+    await v2.services.data.uploadImage(request.ctx, request.params.id, rawBody(request), {
+      expectedSize: optionalSize(request.headers['x-openstack-image-size'], 'x-openstack-image-size'),
+      contentLength: optionalSize(request.headers['content-length'], 'Content-Length'),
+    });
+    return noContent(reply);
+  });
+
+  routes.add('GET', '/v2/images/:id/file', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    const pick = (size: number): ByteRange | undefined => {
+      const range = parseRange(request.headers.range, request.headers['content-range'] as string | undefined, size);
+      if (range.kind === 'full') return undefined;
+      if (range.kind === 'partial') return { start: range.start, end: range.end };
+      if (range.kind === 'invalid-multi') {
+        throw badRequest('Multiple ranges are not supported.', {}, 'data.multi_range');
+      }
+      throw new DomainError('RangeNotSatisfiable', 'data.range', msg('The Range requested is not available.'),
+        { headers: { 'content-range': `bytes */${size}` } });
+    };
+    const { image, data } = await v2.services.data.downloadImage(request.ctx, request.params.id, pick);
+    if (!data) return noContent(reply);
+    reply.type('application/octet-stream');
+    if (image.checksum) reply.header('content-md5', image.checksum);
+    if (data.range) {
+      reply.code(206)
+        .header('content-range', `bytes ${data.range.start}-${data.range.end}/${image.size}`)
+        .header('content-length', String(data.range.end - data.range.start + 1));
+    } else {
+      reply.header('content-length', String(data.size));
+    }
+    return reply.send(data.stream);
+  });
+}

@@ -1,0 +1,62 @@
+// The v2 dialect: schemas and every /v2 route, registered on the shared route table.
+import type { FastifyRequest } from 'fastify';
+import type { Image } from '../../domain/image.ts';
+import type { ImageDataService } from '../../services/image-data.ts';
+import type { ImageService } from '../../services/images.ts';
+import type { MemberService } from '../../services/members.ts';
+import { rejectBody } from '../body.ts';
+import type { RouteTable } from '../routes.ts';
+import { imageDataRoutes } from './image-data.ts';
+import { imageRoutes } from './images.ts';
+import { memberRoutes } from './members.ts';
+import { imagesSchema, memberSchema, membersSchema, taskSchema, tasksSchema } from './schema-documents.ts';
+import { SchemaValidator } from './validator.ts';
+import { imageView, type ImageViewOptions } from './views.ts';
+
+export interface V2Services {
+  images: ImageService;
+  data: ImageDataService;
+  members: MemberService;
+}
+
+export interface V2Options extends ImageViewOptions {
+  services: V2Services;
+  imageSchema: Record<string, unknown>;
+  importMethods: string[];
+  /** Store ids announced on image create (multi-store only). */
+  storeIds: string[];
+  baseUrl: (request: FastifyRequest) => string;
+}
+
+export interface V2Context extends V2Options {
+  imageValidator: SchemaValidator;
+  view: (image: Image) => Record<string, unknown>;
+}
+
+export function v2Router(options: V2Options): (routes: RouteTable) => void {
+  const context: V2Context = {
+    ...options,
+    imageValidator: new SchemaValidator('image', options.imageSchema),
+    view: (image) => imageView(image, options),
+  };
+  const schemas: Record<string, Record<string, unknown>> = {
+    image: options.imageSchema,
+    images: imagesSchema(options.imageSchema),
+    member: memberSchema,
+    members: membersSchema,
+    task: taskSchema,
+    tasks: tasksSchema,
+  };
+  return (routes) => {
+    for (const [name, document] of Object.entries(schemas)) {
+      const body = JSON.stringify(document);
+      routes.add('GET', `/v2/schemas/${name}`, async (request, reply) => {
+        rejectBody(request);
+        return reply.type('application/json').send(body);
+      });
+    }
+    imageRoutes(routes, context);
+    imageDataRoutes(routes, context);
+    memberRoutes(routes, context);
+  };
+}

@@ -1,0 +1,53 @@
+// The byte-moving port. Drivers are dumb: no hashing, no policy, no size accounting beyond
+// what they wrote. Every driver passes test/contract/store-driver.test.ts.
+import type { Readable } from 'node:stream';
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface PutResult {
+  /** URI of the stored object in Glance's location form (file:///abs/path, swift+https://…, s3://…). */
+  location: string;
+  bytesWritten: number;
+}
+
+export interface StoreDriver {
+  /** Backend id from enabled_backends (`fast`), or `file` in the legacy single-store form. */
+  readonly id: string;
+  readonly type: string;
+  /**
+   * Stores the whole stream or nothing: on any failure (stream error, abort, disk full) the partial
+   * object is removed before the promise rejects. An existing object for the same image is never
+   * overwritten in place.
+   */
+  put(imageId: string, source: Readable, options?: { sizeHint?: number; signal?: AbortSignal }): Promise<PutResult>;
+  /** Streams the object, or one byte range of it. */
+  get(location: string, options?: { range?: ByteRange; signal?: AbortSignal }): Promise<{ stream: Readable; size: number }>;
+  /** Removes the object; an already missing object is not an error. */
+  delete(location: string): Promise<void>;
+  size(location: string): Promise<number>;
+  /** True when this driver serves `location` (by scheme and, for file, by data directory). */
+  owns(location: string): boolean;
+}
+
+/** Typed driver failures, mapped by the service layer (413, 503, 404/410, 400). */
+export type StoreErrorKind = 'StoreNotFound' | 'StoreFull' | 'StoreUnavailable' | 'InvalidLocation';
+
+export class StoreError extends Error {
+  constructor(readonly kind: StoreErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = kind;
+  }
+}
+
+/** The configured stores (enabled_backends or the legacy single store). */
+export interface StoreRegistry {
+  default(): StoreDriver;
+  get(id: string): StoreDriver | undefined;
+  forLocation(location: string): StoreDriver | undefined;
+  ids(): string[];
+}

@@ -1,0 +1,46 @@
+// Loading an image in the caller's scope: what every image use case starts with.
+import { notFound } from '../domain/errors.ts';
+import type { Image, ImageMember } from '../domain/image.ts';
+import { isVisible } from '../domain/image-rules.ts';
+import type { RequestContext } from '../ports/context.ts';
+import type { Authorizer, PolicyTarget } from '../ports/policy.ts';
+import type { ImageRepository, MemberRepository } from '../ports/repositories.ts';
+import { imageTarget } from '../policy/image-target.ts';
+
+export interface Loaded {
+  image: Image;
+  /** The caller's own membership of the image, if any. */
+  membership: ImageMember | undefined;
+  target: PolicyTarget;
+}
+
+export function imageNotFound(id: string) {
+  return notFound('No image found with ID {id}', { id }, 'image.not_found');
+}
+
+/** Glance's policy target for an image (owner as project_id, member_id for a shared image's member). */
+export function policyTarget(image: Image, membership: ImageMember | undefined): PolicyTarget {
+  return imageTarget(image, { memberId: membership?.memberId });
+}
+
+export class ImageAccess {
+  constructor(
+    private readonly images: ImageRepository,
+    private readonly members: MemberRepository,
+    private readonly policy: Authorizer,
+  ) {}
+
+  /**
+   * The image as the caller may see it: 404 when it does not exist, is deleted, is invisible to the
+   * caller, or get_image denies it (Glance hides what you may not read).
+   */
+  async load(ctx: RequestContext, id: string): Promise<Loaded> {
+    const image = await this.images.get(id);
+    if (!image) throw imageNotFound(id);
+    const membership = ctx.projectId ? await this.members.get(id, ctx.projectId) : undefined;
+    if (!isVisible(image, ctx, membership)) throw imageNotFound(id);
+    const target = policyTarget(image, membership);
+    if (!this.policy.check('get_image', target, ctx)) throw imageNotFound(id);
+    return { image, membership, target };
+  }
+}

@@ -1,0 +1,148 @@
+// Image data use cases: upload_image (PUT /file) and download_image (GET /file).
+// Upload: load → authorize → formats → CAS queued→saving → stream through the writer →
+// CAS saving→active; any failure reverts to queued and removes what was written.
+import type { Readable } from 'node:stream';
+import { DomainError, badRequest, conflict, forbidden, gone, payloadTooLarge } from '../domain/errors.ts';
+import type { Image } from '../domain/image.ts';
+import { msg } from '../i18n/message.ts';
+import { assertTransition } from '../domain/image-rules.ts';
+import type { RequestContext } from '../ports/context.ts';
+import type { ByteRange, StoreDriver } from '../ports/store.ts';
+import { writeImageData } from '../stores/writer.ts';
+import { ImageAccess, imageNotFound } from './image-access.ts';
+import type { ImageServiceDeps } from './images.ts';
+import { isVersionConflict } from './images.ts';
+
+export interface UploadOptions {
+  /** Size announced by the client (x-openstack-image-size); the stored size must match. */
+  expectedSize?: number;
+  /** Content-Length, when sent: refused early when it cannot fit. */
+  contentLength?: number;
+}
+
+export interface Download {
+  image: Image;
+  /** undefined: the image has no data (answer 204). */
+  data?: { stream: Readable; size: number; range?: ByteRange };
+}
+
+export class ImageDataService {
+  private readonly access: ImageAccess;
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ImageServiceDeps) {
+    this.access = new ImageAccess(deps.images, deps.members, deps.policy);
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async uploadImage(ctx: RequestContext, id: string, source: Readable, options: UploadOptions = {}): Promise<Image> {
+    const { image, target } = await this.access.load(ctx, id);
+    this.deps.policy.enforce('upload_image', target, ctx);
+    if (!image.diskFormat || !image.containerFormat) {
+      throw badRequest('Properties disk_format, container_format must be set prior to saving data.', {},
+        'image.formats_unset');
+    }
+    assertTransition(image.status, 'saving');
+    const budget = await this.budget(image);
+    const announced = options.expectedSize ?? options.contentLength;
+    if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
+
+    const saving = await this.claim(image);
+    const driver = this.deps.stores.default();
+    let written: Awaited<ReturnType<typeof writeImageData>>;
+    try {
+      written = await writeImageData({
+        driver, imageId: id, source, limit: budget, expectedSize: options.expectedSize,
+        hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
+      });
+    } catch (error) {
+      await this.revert(ctx, saving, error);
+      throw error;
+    }
+    const active: Image = {
+      ...saving, status: 'active', size: written.size, checksum: written.checksum,
+      osHashAlgo: written.osHashAlgo, osHashValue: written.osHashValue, updatedAt: this.now(),
+      locations: [{ url: written.location, metadata: { store: driver.id }, status: 'active' }],
+    };
+    try {
+      return await this.deps.images.update(active, { expectVersion: saving.version, expectStatus: 'saving' });
+    } catch (error) {
+      await this.discard(driver, written.location, ctx);
+      if (isVersionConflict(error)) throw this.uploadGone(id);
+      throw error;
+    }
+  }
+
+  async downloadImage(ctx: RequestContext, id: string, pickRange: (size: number) => ByteRange | undefined): Promise<Download> {
+    const { image, target } = await this.access.load(ctx, id);
+    this.deps.policy.enforce('download_image', target, ctx);
+    if (image.status === 'deactivated' && !ctx.isAdmin) {
+      throw forbidden('The requested image has been deactivated. Image data download is forbidden.', {},
+        'image.deactivated');
+    }
+    const location = image.locations.find((l) => l.status === 'active');
+    if (!location || image.size === null) return { image };
+    const driver = this.deps.stores.forLocation(location.url);
+    if (!driver) {
+      throw new DomainError('ServiceUnavailable', 'store.unknown_location',
+        msg('The image data is in a store this server does not know.'));
+    }
+    const range = pickRange(image.size);
+    const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
+    return { image, data: { stream, size, range } };
+  }
+
+  /** The byte limit for this upload: image_size_cap, and what is left of user_storage_quota. */
+  private async budget(image: Image): Promise<{ maxBytes: number; error: () => DomainError }> {
+    const { settings, images } = this.deps;
+    const capError = () => payloadTooLarge('Image exceeds the size limit of {limit} bytes.', { limit: settings.imageSizeCap },
+      'quota.size_cap');
+    if (settings.userStorageQuota <= 0 || image.owner === null) return { maxBytes: settings.imageSizeCap, error: capError };
+    const left = Math.max(0, settings.userStorageQuota - await images.storageUsed(image.owner));
+    if (left >= settings.imageSizeCap) return { maxBytes: settings.imageSizeCap, error: capError };
+    return {
+      maxBytes: left,
+      error: () => payloadTooLarge('Denying attempt to upload image because it exceeds the quota: '
+        + 'The size of the data {left} will exceed the limit. {left} bytes remaining.', { left }, 'quota.storage'),
+    };
+  }
+
+  /** queued → saving by compare-and-set: of two racing uploads exactly one wins, the other gets 409. */
+  private async claim(image: Image): Promise<Image> {
+    try {
+      return await this.deps.images.update({ ...image, status: 'saving', updatedAt: this.now() },
+        { expectVersion: image.version, expectStatus: 'queued' });
+    } catch (error) {
+      if (!isVersionConflict(error)) throw error;
+      const fresh = await this.deps.images.get(image.id);
+      if (!fresh || fresh.status === 'deleted') throw imageNotFound(image.id);
+      throw conflict('Image status transition from {from} to {to} is not allowed',
+        { from: fresh.status, to: 'saving' }, 'image.bad_transition');
+    }
+  }
+
+  /** After a failed write: back to queued (size cleared), or 410 if the image was deleted meanwhile. */
+  private async revert(ctx: RequestContext, saving: Image, cause: unknown): Promise<void> {
+    ctx.log.warn({ err: cause, image_id: saving.id }, 'upload failed; image returns to queued');
+    try {
+      await this.deps.images.update({ ...saving, status: 'queued', size: null, virtualSize: null, updatedAt: this.now() },
+        { expectVersion: saving.version, expectStatus: 'saving' });
+    } catch (error) {
+      if (!isVersionConflict(error)) throw error;
+      throw this.uploadGone(saving.id);
+    }
+  }
+
+  private async discard(driver: StoreDriver, location: string, ctx: RequestContext): Promise<void> {
+    try {
+      await driver.delete(location);
+    } catch (error) {
+      ctx.log.error({ err: error, location }, 'could not remove data of an upload that lost its image');
+    }
+  }
+
+  private uploadGone(id: string): DomainError {
+    return gone('Image {id} could not be found after upload. The image may have been deleted during the upload.',
+      { id }, 'image.deleted_during_upload');
+  }
+}

@@ -1,0 +1,265 @@
+// Image use cases (named after Glance's policy rules): create, show, list, update, delete,
+// deactivate/reactivate, tags. Each reads top to bottom: load → authorize → validate/quota →
+// transition → compare-and-set.
+import { DomainError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../domain/errors.ts';
+import type { Image, Visibility } from '../domain/image.ts';
+import { msg } from '../i18n/message.ts';
+import { applyPatch, assertPropertyName, type PatchOperation } from '../domain/image-patch.ts';
+import { isReserved } from '../domain/image-rules.ts';
+import type { RequestContext } from '../ports/context.ts';
+import type { Authorizer } from '../ports/policy.ts';
+import type { ImageLister, ImageListQuery, ImageRepository, MemberRepository } from '../ports/repositories.ts';
+import type { StoreRegistry } from '../ports/store.ts';
+import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
+import { exceeds, type ImageSettings } from './settings.ts';
+
+export interface ImageServiceDeps {
+  images: ImageRepository & ImageLister;
+  members: MemberRepository;
+  policy: Authorizer;
+  stores: StoreRegistry;
+  settings: ImageSettings;
+  now?: () => Date;
+  newId?: () => string;
+  log?: { warn(obj: unknown, msg?: string): void };
+}
+
+/** What a create request may set (already schema-validated by the HTTP dialect). */
+export interface ImageCreate {
+  id?: string;
+  name?: string | null;
+  visibility?: Visibility;
+  protected?: boolean;
+  osHidden?: boolean;
+  owner?: string | null;
+  diskFormat?: string | null;
+  containerFormat?: string | null;
+  minRam?: number;
+  minDisk?: number;
+  tags?: string[];
+  properties?: Record<string, string>;
+}
+
+export interface ListRequest extends Omit<ImageListQuery, 'viewer' | 'marker' | 'limit'> {
+  limit?: number;
+  markerId?: string;
+}
+
+/** How many times a PATCH or tag change is re-applied on a fresh copy after losing a race. */
+const casRetries = 5;
+
+export class ImageService {
+  private readonly access: ImageAccess;
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: ImageServiceDeps) {
+    this.access = new ImageAccess(deps.images, deps.members, deps.policy);
+    this.now = deps.now ?? (() => new Date());
+    this.newId = deps.newId ?? (() => crypto.randomUUID());
+  }
+
+  async addImage(ctx: RequestContext, input: ImageCreate): Promise<Image> {
+    const { policy, settings } = this.deps;
+    const owner = input.owner === undefined ? ctx.projectId : input.owner;
+    if (owner !== ctx.projectId && !ctx.isAdmin) {
+      throw new DomainError('Forbidden', 'image.owner_not_caller',
+        msg("You are not permitted to create images owned by '{owner}'", { owner: String(owner) }),
+        { placement: 'detail' });
+    }
+    for (const [name, value] of [['min_ram', input.minRam], ['min_disk', input.minDisk]] as const) {
+      if (value !== undefined && value < 0) {
+        throw badRequest("Invalid value '{value}' for parameter '{name}': Cannot be a negative value", { value, name });
+      }
+    }
+    const properties = input.properties ?? {};
+    for (const name of Object.keys(properties)) {
+      if (isReserved(name)) throw forbidden("Attribute '{name}' is reserved.", { name }, 'image.reserved');
+      assertPropertyName(name);
+    }
+    const now = this.now();
+    const image: Image = {
+      id: input.id ?? this.newId(),
+      name: input.name ?? null,
+      status: 'queued',
+      visibility: input.visibility ?? 'shared',
+      protected: input.protected ?? false,
+      osHidden: input.osHidden ?? false,
+      owner,
+      size: null, virtualSize: null,
+      diskFormat: input.diskFormat ?? null,
+      containerFormat: input.containerFormat ?? null,
+      checksum: null, osHashAlgo: null, osHashValue: null,
+      minDisk: input.minDisk ?? 0, minRam: input.minRam ?? 0,
+      createdAt: now, updatedAt: now, deletedAt: null, deleted: false,
+      properties: { ...properties },
+      tags: [...new Set(input.tags ?? [])],
+      locations: [],
+      version: 1,
+    };
+    const target = policyTarget(image, undefined);
+    policy.enforce('add_image', target, ctx);
+    this.authorizeVisibility(ctx, image.visibility, target);
+    this.checkQuotas(image, settings);
+    return this.deps.images.create(image);
+  }
+
+  async getImage(ctx: RequestContext, id: string): Promise<Image> {
+    return (await this.access.load(ctx, id)).image;
+  }
+
+  async getImages(ctx: RequestContext, request: ListRequest): Promise<{ images: Image[]; limit: number }> {
+    const { policy, settings, images } = this.deps;
+    policy.enforce('get_images', { project_id: ctx.projectId, owner: ctx.projectId }, ctx);
+    const limit = Math.min(request.limit ?? settings.limitParamDefault, settings.apiLimitMax);
+    let marker: Image | undefined;
+    if (request.markerId !== undefined) {
+      try {
+        marker = (await this.access.load(ctx, request.markerId)).image;
+      } catch (error) {
+        if (error instanceof DomainError && error.kind === 'NotFound') {
+          throw badRequest('No image found with ID {id}', { id: request.markerId }, 'image.bad_marker');
+        }
+        throw error;
+      }
+    }
+    const { markerId: _markerId, limit: _limit, ...rest } = request;
+    const page = limit === 0 ? [] : await images.list({ ...rest, viewer: ctx, limit, marker });
+    // Visibility was decided in SQL; get_image is still a policy an operator may tighten.
+    const visible = page.filter((image) => policy.check('get_image', policyTarget(image, undefined), ctx));
+    return { images: visible, limit };
+  }
+
+  async modifyImage(ctx: RequestContext, id: string, operations: PatchOperation[], dialect: '2.0' | '2.1'): Promise<Image> {
+    let { image, target } = await this.access.load(ctx, id);
+    if (operations.length === 0) return image;
+    this.deps.policy.enforce('modify_image', target, ctx);
+    for (let attempt = 0; ; attempt++) {
+      const outcome = applyPatch(image, operations, { dialect, isAdmin: ctx.isAdmin, callerProject: ctx.projectId });
+      if (outcome.visibilityChangedTo) this.authorizeVisibility(ctx, outcome.visibilityChangedTo, target);
+      this.checkQuotas(outcome.image, this.deps.settings);
+      const changed = { ...outcome.image, updatedAt: this.now() };
+      try {
+        return await this.deps.images.update(changed, { expectVersion: image.version });
+      } catch (error) {
+        if (!isVersionConflict(error) || attempt >= casRetries) throw error;
+        ({ image, target } = await this.access.load(ctx, id));
+      }
+    }
+  }
+
+  async deleteImage(ctx: RequestContext, id: string): Promise<void> {
+    const { image, target } = await this.access.load(ctx, id);
+    this.deps.policy.enforce('delete_image', target, ctx);
+    if (image.protected) {
+      throw forbidden('Image {id} is protected and cannot be deleted.', { id }, 'image.protected');
+    }
+    const hasData = image.locations.some((l) => l.status === 'active');
+    const delayed = this.deps.settings.delayedDelete && hasData;
+    const now = this.now();
+    const deleted: Image = delayed
+      ? { ...image, status: 'pending_delete', updatedAt: now,
+          locations: image.locations.map((l) => ({ ...l, status: 'pending_delete' as const })) }
+      : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
+          locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
+    await this.updateOrConflict(deleted, image);
+    if (!delayed) await this.removeData(image);
+  }
+
+  async deactivate(ctx: RequestContext, id: string): Promise<void> {
+    await this.toggleActive(ctx, id, 'deactivate');
+  }
+
+  async reactivate(ctx: RequestContext, id: string): Promise<void> {
+    await this.toggleActive(ctx, id, 'reactivate');
+  }
+
+  async addTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+    if (tag.length > 255) throw badRequest("Provided object does not match schema 'image': '{tag}' is too long", { tag });
+    await this.changeTags(ctx, id, (tags) => tags.includes(tag) ? tags : [...tags, tag]);
+  }
+
+  async removeTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
+    await this.changeTags(ctx, id, (tags) => {
+      if (!tags.includes(tag)) throw notFound('Tag {tag} not found', { tag }, 'tag.not_found');
+      return tags.filter((t) => t !== tag);
+    });
+  }
+
+  private async changeTags(ctx: RequestContext, id: string, change: (tags: string[]) => string[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const { image, target } = await this.access.load(ctx, id);
+      this.deps.policy.enforce('modify_image', target, ctx);
+      const tags = change(image.tags);
+      if (tags === image.tags) return;
+      const next = { ...image, tags, updatedAt: this.now() };
+      this.checkQuotas(next, this.deps.settings);
+      try {
+        await this.deps.images.update(next, { expectVersion: image.version });
+        return;
+      } catch (error) {
+        if (!isVersionConflict(error) || attempt >= casRetries) throw error;
+      }
+    }
+  }
+
+  private async toggleActive(ctx: RequestContext, id: string, action: 'deactivate' | 'reactivate'): Promise<void> {
+    const { image, target } = await this.access.load(ctx, id);
+    this.deps.policy.enforce(action, target, ctx);
+    const [from, to] = action === 'deactivate' ? ['active', 'deactivated'] as const : ['deactivated', 'active'] as const;
+    if (image.status === to) return;
+    if (image.status !== from) {
+      throw forbidden("Not allowed to {action} image in status '{status}'", { action, status: image.status },
+        'image.bad_status_for_action');
+    }
+    await this.updateOrConflict({ ...image, status: to, updatedAt: this.now() }, image);
+  }
+
+  private authorizeVisibility(ctx: RequestContext, visibility: Visibility, target: Record<string, unknown>): void {
+    if (visibility === 'public') this.deps.policy.enforce('publicize_image', target, ctx);
+    if (visibility === 'community') this.deps.policy.enforce('communitize_image', target, ctx);
+  }
+
+  private checkQuotas(image: Image, settings: ImageSettings): void {
+    const properties = Object.keys(image.properties).filter((k) => !k.startsWith('os_glance')).length;
+    if (exceeds(properties, settings.imagePropertyQuota)) {
+      throw payloadTooLarge('The limit has been exceeded on the number of allowed image properties. '
+        + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: properties, maximum: settings.imagePropertyQuota },
+      'quota.properties');
+    }
+    if (exceeds(image.tags.length, settings.imageTagQuota)) {
+      throw payloadTooLarge('The limit has been exceeded on the number of allowed image tags. '
+        + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: image.tags.length, maximum: settings.imageTagQuota },
+      'quota.tags');
+    }
+  }
+
+  /** Compare-and-set; a lost race becomes 409 with the current state named. */
+  private async updateOrConflict(next: Image, current: Image): Promise<Image> {
+    try {
+      return await this.deps.images.update(next, { expectVersion: current.version, expectStatus: current.status });
+    } catch (error) {
+      if (!isVersionConflict(error)) throw error;
+      const fresh = await this.deps.images.get(current.id);
+      if (!fresh) throw imageNotFound(current.id);
+      throw conflict('Image status transition from {from} to {to} is not allowed',
+        { from: fresh.status, to: next.status }, 'image.bad_transition');
+    }
+  }
+
+  private async removeData(image: Image): Promise<void> {
+    for (const location of image.locations) {
+      const driver = this.deps.stores.forLocation(location.url);
+      try {
+        await driver?.delete(location.url);
+      } catch (error) {
+        // The image is already deleted; leftover bytes are logged for the operator, not fatal.
+        this.deps.log?.warn({ err: error, image_id: image.id, location: location.url }, 'could not delete image data');
+      }
+    }
+  }
+}
+
+export function isVersionConflict(error: unknown): boolean {
+  return error instanceof DomainError && error.code === 'image.version_conflict';
+}

@@ -1,0 +1,87 @@
+// The configured stores: one driver per backend (enabled_backends, or the legacy single `file`
+// store), the default backend, and the lookup from an image location to the driver that owns it.
+// Backend types without a driver yet are skipped with a warning (the config loader already
+// refuses such a type for the default backend).
+import type { BackendConfig, GlimpseConfig } from '../config/types.ts';
+import type { StoreDriver, StoreRegistry as StoreRegistryPort } from '../ports/store.ts';
+import { FileStoreDriver, type RecoverOptions } from './file/file-driver.ts';
+
+export interface SkippedBackend {
+  id: string;
+  type: string;
+  reason: string;
+}
+
+export interface StoreRegistryOptions {
+  log?: { warn(obj: unknown, msg?: string): void };
+}
+
+export class StoreRegistry implements StoreRegistryPort {
+  private readonly drivers: ReadonlyMap<string, StoreDriver>;
+
+  constructor(drivers: readonly StoreDriver[], private readonly defaultId: string,
+    /** Backends that got no driver, for logs and /info/stores. */
+    readonly skipped: readonly SkippedBackend[] = []) {
+    this.drivers = new Map(drivers.map((d) => [d.id, d]));
+    if (!this.drivers.has(defaultId)) {
+      throw new Error(`default store "${defaultId}" has no driver (configured: ${[...this.drivers.keys()].join(', ') || 'none'})`);
+    }
+  }
+
+  default(): StoreDriver {
+    return this.drivers.get(this.defaultId)!;
+  }
+
+  get(id: string): StoreDriver | undefined {
+    return this.drivers.get(id);
+  }
+
+  /** The driver that owns `location`, or undefined (unknown scheme, or a path outside every store). */
+  forLocation(location: string): StoreDriver | undefined {
+    for (const driver of this.drivers.values()) if (driver.owns(location)) return driver;
+    return undefined;
+  }
+
+  /** Ids of the stores that have a driver, in configuration order. */
+  ids(): string[] {
+    return [...this.drivers.keys()];
+  }
+
+  /** Startup recovery: removes temp files a crash left in every file store; returns them per store. */
+  async recoverTempFiles(options?: RecoverOptions): Promise<Record<string, string[]>> {
+    const removed: Record<string, string[]> = {};
+    for (const driver of this.drivers.values()) {
+      if (driver instanceof FileStoreDriver) removed[driver.id] = await driver.recoverTempFiles(options);
+    }
+    return removed;
+  }
+}
+
+/** `filesystem_store_file_perm`: octal digits as an int option (Glance: int(str(value), 8)); 0 = leave as created. */
+function filePerm(backend: BackendConfig): number {
+  const raw = backend.options['filesystem_store_file_perm']?.trim();
+  if (!raw || !/^[0-7]{1,4}$/.test(raw)) return 0;
+  return parseInt(raw, 8);
+}
+
+function driverFor(backend: BackendConfig): StoreDriver | string {
+  if (backend.type === 'file' || backend.type === 'filesystem') {
+    if (!backend.filesystemStoreDatadir) return 'filesystem_store_datadir is not set';
+    return new FileStoreDriver({ id: backend.id, dataDir: backend.filesystemStoreDatadir, filePerm: filePerm(backend) });
+  }
+  return `store type "${backend.type}" has no driver yet`;
+}
+
+export function createStoreRegistry(config: Pick<GlimpseConfig, 'stores'>, options: StoreRegistryOptions = {}): StoreRegistry {
+  const drivers: StoreDriver[] = [];
+  const skipped: SkippedBackend[] = [];
+  for (const backend of config.stores.backends) {
+    const driver = driverFor(backend);
+    if (typeof driver === 'string') skipped.push({ id: backend.id, type: backend.type, reason: driver });
+    else drivers.push(driver);
+  }
+  if (skipped.length > 0) {
+    options.log?.warn({ skipped }, `stores without a driver are unavailable: ${skipped.map((s) => `${s.id} (${s.type})`).join(', ')}`);
+  }
+  return new StoreRegistry(drivers, config.stores.defaultBackend, skipped);
+}

@@ -1,0 +1,137 @@
+// The one upload pipeline (DESIGN "Store writer"): source → byte limit (image_size_cap / quota
+// budget) → exact length (x-openstack-image-size) → md5 + os_hash_algo in one pass → driver.put.
+// Each stage errors the stream before its end is passed on, so a refused upload never reaches the
+// driver's commit and the driver's all-or-nothing put leaves nothing behind. Backpressure runs end
+// to end; no stage holds more than its stream buffer.
+import { pipeline } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
+
+import { nodeHashName } from '../config/hash-algorithms.ts';
+import { DomainError, badRequest } from '../domain/errors.ts';
+import { msg } from '../i18n/message.ts';
+import { StoreError, type PutResult, type StoreDriver } from '../ports/store.ts';
+import { byteLimit, exactLength, hashTap, type HashTap } from '../lib/streams.ts';
+import { isStoreDuplicateError } from './errors.ts';
+
+export interface WriteImageDataOptions {
+  driver: StoreDriver;
+  imageId: string;
+  /** The image bytes (a request body); consumed, and destroyed on failure. */
+  source: Readable;
+  /** At most maxBytes may arrive (Infinity: no limit); one more byte fails the upload with error(). */
+  limit: { maxBytes: number; error: () => DomainError };
+  /** The size the client announced; any other byte count fails the upload with 400. */
+  expectedSize?: number;
+  /** Glance's `hashing_algorithm` name (hashlib spelling: sha512, sha3_256, blake2b …). */
+  hashingAlgorithm: string;
+  /** Aborts the upload (client gone); the promise then rejects with signal.reason. */
+  signal?: AbortSignal;
+}
+
+export interface WrittenImageData {
+  location: string;
+  size: number;
+  /** MD5 hex of the data: the image's `checksum`. */
+  checksum: string;
+  /** Glance's algorithm name, as given (the image's `os_hash_algo`). */
+  osHashAlgo: string;
+  osHashValue: string;
+}
+
+/**
+ * Streams one image's data into a store and returns what the image record needs. Failures are
+ * DomainErrors (413 limit / store full, 400 size mismatch, 409 duplicate data, 503 store
+ * unavailable), the abort reason, or — for anything unexpected — the original error. Nothing is
+ * left in the store when it rejects.
+ */
+export async function writeImageData(options: WriteImageDataOptions): Promise<WrittenImageData> {
+  const { driver, imageId, source, limit, expectedSize, hashingAlgorithm, signal } = options;
+  let algorithm: string;
+  let stages: Transform[];
+  let hasher: HashTap;
+  try {
+    algorithm = nodeHashName(hashingAlgorithm);
+    stages = [byteLimit(limit.maxBytes, () => limit.error())];
+    if (expectedSize !== undefined) stages.push(exactLength(expectedSize, () => sizeMismatch(expectedSize)));
+    hasher = hashTap(['md5', algorithm]);
+    stages.push(hasher);
+  } catch (error) {
+    source.destroy();
+    throw error;
+  }
+
+  let upstreamError: unknown;
+  const upstreamSettled = new Promise<void>((resolve) => {
+    pipeline([source, ...stages], (error) => {
+      upstreamError = error ?? undefined;
+      resolve();
+    });
+  });
+
+  let stored: PutResult;
+  try {
+    stored = await driver.put(imageId, hasher, { sizeHint: expectedSize, signal });
+  } catch (error) {
+    // A driver that failed without consuming the body must still stop the request stream.
+    hasher.destroy();
+    await upstreamSettled;
+    throw uploadError(error, upstreamError, imageId, signal);
+  }
+  await upstreamSettled;
+  if (upstreamError !== undefined) {
+    // Cannot happen with a driver that consumes its source to the end; never keep such data.
+    await driver.delete(stored.location);
+    throw upstreamError;
+  }
+
+  const size = hasher.bytes;
+  if (stored.bytesWritten !== size || (expectedSize !== undefined && size !== expectedSize)) {
+    await driver.delete(stored.location);
+    if (stored.bytesWritten !== size) {
+      throw new Error(`store ${driver.id} wrote ${stored.bytesWritten} bytes of image ${imageId} but ${size} passed the writer`);
+    }
+    throw sizeMismatch(expectedSize!);
+  }
+  const digests = hasher.digests();
+  return {
+    location: stored.location,
+    size,
+    checksum: digests.md5!,
+    osHashAlgo: hashingAlgorithm,
+    osHashValue: digests[algorithm]!,
+  };
+}
+
+function sizeMismatch(expected: number): DomainError {
+  return badRequest('The size of the uploaded data does not match the expected size of {expected} bytes.',
+    { expected }, 'upload.size_mismatch');
+}
+
+/** The error to report for a failed put, preferring the root cause over its echoes. */
+function uploadError(error: unknown, upstreamError: unknown, imageId: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return signal.reason;
+  if (error instanceof StoreError) {
+    switch (error.kind) {
+      case 'StoreFull':
+        return new DomainError('PayloadTooLarge', 'store.full',
+          msg('Image storage media is full: {reason}', { reason: error.message }), { cause: error });
+      case 'StoreUnavailable':
+        return new DomainError('ServiceUnavailable', 'store.write_denied',
+          msg('Insufficient permissions on image storage media: {reason}', { reason: error.message }), { cause: error });
+      default:
+        return error;
+    }
+  }
+  if (isStoreDuplicateError(error)) {
+    return new DomainError('Conflict', 'store.duplicate',
+      msg('Unable to upload duplicate image data for image: {id}', { id: imageId }), { cause: error });
+  }
+  if (error instanceof DomainError) return error;
+  // The source, the limit or the hash stage failed first; the driver only saw the echo.
+  if (upstreamError !== undefined && !isPrematureClose(upstreamError)) return upstreamError;
+  return error;
+}
+
+function isPrematureClose(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
+}

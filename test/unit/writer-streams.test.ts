@@ -1,0 +1,68 @@
+// The writer's stream stages (src/lib/streams.ts): limit, exact length, count, hash.
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { byteCounter, byteLimit, exactLength, hashTap } from '../../src/lib/streams.ts';
+
+function sink(): Writable & { bytes: number } {
+  const w = new Writable({ write(chunk: Buffer, _e, cb) { w.bytes += chunk.length; cb(); } }) as Writable & { bytes: number };
+  w.bytes = 0;
+  return w;
+}
+
+const chunks = (sizes: number[]) => Readable.from(sizes.map((n) => Buffer.alloc(n, 7)), { objectMode: false });
+
+test('byteLimit passes up to max bytes and errors on the chunk that crosses it, passing none of it', async () => {
+  const out = sink();
+  const limit = byteLimit(100, (max) => new Error(`over ${max}`));
+  await assert.rejects(pipeline(chunks([60, 40, 1, 50]), limit, out), /over 100/);
+  assert.equal(out.bytes, 100);
+  assert.equal(limit.bytes, 100);
+
+  const exact = sink();
+  await pipeline(chunks([60, 40]), byteLimit(100, () => new Error('no')), exact);
+  assert.equal(exact.bytes, 100);
+  await pipeline(chunks([1 << 20]), byteLimit(Infinity, () => new Error('no')), sink());
+  assert.throws(() => byteLimit(-1, () => new Error('x')), RangeError);
+});
+
+test('byteLimit errors as soon as the limit is crossed, without reading the rest', async () => {
+  let produced = 0;
+  const endless = new Readable({ read() { produced += 1024; this.push(Buffer.alloc(1024)); } });
+  await assert.rejects(pipeline(endless, byteLimit(10_000, () => new Error('cap')), sink()), /cap/);
+  assert.ok(produced < 200_000, `stopped early (${produced} bytes produced)`);
+  assert.ok(endless.destroyed);
+});
+
+test('exactLength: too many bytes fail at once, too few at the end (before the end reaches the sink)', async () => {
+  let finished = false;
+  const out = sink().on('finish', () => { finished = true; });
+  await assert.rejects(pipeline(chunks([10, 10]), exactLength(15, (a, e) => new Error(`${a}/${e}`)), out), /20\/15/);
+  const short = sink().on('finish', () => { finished = true; });
+  await assert.rejects(pipeline(chunks([10]), exactLength(15, (a, e) => new Error(`${a}/${e}`)), short), /10\/15/);
+  assert.equal(finished, false, 'the sink never saw the end');
+  await pipeline(chunks([]), exactLength(0, () => new Error('no')), sink());
+  await pipeline(chunks([5, 10]), exactLength(15, () => new Error('no')), sink());
+});
+
+test('byteCounter counts', async () => {
+  const counter = byteCounter();
+  await pipeline(chunks([3, 4, 5]), counter, sink());
+  assert.equal(counter.bytes, 12);
+});
+
+test('hashTap computes several digests in one pass; digests() only after the end', async () => {
+  const data = Buffer.from('The quick brown fox jumps over the lazy dog');
+  const tap = hashTap(['md5', 'sha512', 'sha3-256', 'md5']);
+  assert.throws(() => tap.digests(), /only after/);
+  await pipeline(Readable.from([data.subarray(0, 7), data.subarray(7)], { objectMode: false }), tap, sink());
+  const digests = tap.digests();
+  assert.deepEqual(Object.keys(digests).sort(), ['md5', 'sha3-256', 'sha512']);
+  assert.equal(digests.md5, '9e107d9d372bb6826bd81d3542a419d6');
+  assert.equal(digests.sha512, createHash('sha512').update(data).digest('hex'));
+  assert.equal(digests['sha3-256'], createHash('sha3-256').update(data).digest('hex'));
+  assert.equal(tap.bytes, data.length);
+});
