@@ -2,8 +2,8 @@
 // other on the main thread. The main thread copies each chunk once into a SharedArrayBuffer ring
 // of blocks; every worker hashes every block with its own algorithm and acknowledges it; a block
 // is reused once all workers have acknowledged it. A full ring makes update() wait (backpressure).
-// Kept in bench/ because it did not pay off on the measured machine (see bench/hash.ts); it is
-// not used by the upload path.
+// Kept in bench/, not used by the upload path: on the measured 2-vCPU machine it made one upload
+// faster only while a core was idle, and always cost more CPU per GiB (numbers: bench/hash.ts).
 import { Transform, type TransformCallback } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 

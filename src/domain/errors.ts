@@ -63,6 +63,11 @@ export const gone = factory('Gone', 'gone');
 export const payloadTooLarge = factory('PayloadTooLarge', 'payload_too_large');
 export const unavailable = factory('ServiceUnavailable', 'unavailable');
 
+/** The same error, rendered as a detail under the status's stock explanation (as some Glance handlers do). */
+export function asDetail(error: DomainError): DomainError {
+  return new DomainError(error.kind, error.code, error.detail, { headers: { ...error.headers }, placement: 'detail' });
+}
+
 export function isDomainError(error: unknown): error is DomainError {
   return error instanceof DomainError;
 }

@@ -1,7 +1,7 @@
 // Glance's JSON-patch dialect applied to an image (spec/v2.md §3). Parsing and media types
 // live in http/v2; this applies already-parsed operations with the attribute rules, in order,
 // to a copy of the image. Value types were checked against the image schema by the caller.
-import { badRequest, conflict, forbidden } from './errors.ts';
+import { asDetail, badRequest, conflict, forbidden } from './errors.ts';
 import type { Image, Visibility } from './image.ts';
 import {
   coreAttributes, formatsMutable, isReserved, readOnlyAttributes, readOnlyError, reservedError, writableCoreAttributes,
@@ -55,7 +55,7 @@ function setCore(image: Image, name: string, value: unknown, options: PatchOptio
     case 'owner': {
       const owner = value as string | null;
       if (!options.isAdmin && owner !== original.owner) {
-        throw forbidden("Owner can't be updated by non admin.", {}, 'image.owner_not_admin');
+        throw asDetail(forbidden("Owner can't be updated by non admin.", {}, 'image.owner_not_admin'));
       }
       image.owner = owner;
       return;
@@ -79,9 +79,9 @@ export function applyPatch(original: Image, operations: PatchOperation[], option
     if (readOnlyAttributes.has(name)) throw readOnlyError(name);
     if (isReserved(name)) throw reservedError(name);
     if (writableCoreAttributes.has(name)) {
-      if (op === 'remove') throw forbidden('Property {name} may not be removed.', { name }, 'image.core_remove');
+      if (op === 'remove') throw asDetail(forbidden('Property {name} may not be removed.', { name }, 'image.core_remove'));
       if (op === 'add' && options.dialect === '2.0') {
-        throw conflict('Property {name} already present.', { name }, 'image.property_present');
+        throw asDetail(conflict('Property {name} already present.', { name }, 'image.property_present'));
       }
       setCore(image, name, value, options, original);
       if (name === 'visibility' && value !== original.visibility) visibilityChangedTo = value as Visibility;
@@ -91,10 +91,12 @@ export function applyPatch(original: Image, operations: PatchOperation[], option
     const exists = Object.prototype.hasOwnProperty.call(image.properties, name);
     if (op === 'add') {
       assertPropertyName(name);
-      if (exists && options.dialect === '2.0') throw conflict('Property {name} already present.', { name }, 'image.property_present');
+      if (exists && options.dialect === '2.0') {
+        throw asDetail(conflict('Property {name} already present.', { name }, 'image.property_present'));
+      }
       image.properties[name] = value as string;
     } else if (!exists) {
-      throw conflict('Property {name} does not exist.', { name }, 'image.property_missing');
+      throw asDetail(conflict('Property {name} does not exist.', { name }, 'image.property_missing'));
     } else if (op === 'replace') {
       image.properties[name] = value as string;
     } else {

@@ -81,10 +81,3 @@ export function isVisible(image: Image, viewer: Viewer, membership: ImageMember 
   if (image.visibility === 'public' || image.visibility === 'community') return true;
   return image.visibility === 'shared' && membership !== undefined;
 }
-
-/** Images that may hold members. */
-export function assertShared(image: Image): void {
-  if (image.visibility !== 'shared') {
-    throw forbidden('Only shared images have members.', {}, 'member.not_shared');
-  }
-}

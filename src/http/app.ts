@@ -100,7 +100,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     app.route({
       method: everyMethod, url: '/v2',
       handler: async (request, reply) =>
-        reply.code(302).header('location', `${baseUrl(config, request.protocol, request.headers.host)}/v2/`).send(),
+        reply.code(302).type('text/plain; charset=utf8')
+          .header('location', `${baseUrl(config, request.protocol, request.headers.host)}/v2/`).send(),
     });
   }
 

@@ -13,8 +13,8 @@ export interface ErrorBodyParts {
   title: string;
   explanation: string;
   detail: string;
-  /** webob's 405 template puts a space before <br />s and drops the detail line. */
-  methodNotAllowed?: boolean;
+  /** webob's 405 and 415 templates lay the body out differently from the standard one. */
+  template?: 'standard' | 'method' | 'mediaType';
 }
 
 /** Picks the body format from Accept as webob does: best of text/html and application/json, else plain. */
@@ -33,20 +33,23 @@ export function escapeHtml(text: string): string {
 
 export function renderErrorBody(format: ErrorFormat, parts: ErrorBodyParts): { contentType: string; body: string } {
   const code = `${parts.status} ${parts.title}`;
+  const template = parts.template ?? 'standard';
   if (format === 'json') {
-    const message = parts.methodNotAllowed
-      ? `${parts.explanation} <br /><br />\n${parts.detail}`
-      : `${parts.explanation}<br /><br />\n${parts.detail}\n\n`;
+    const message = template === 'method' ? `${parts.explanation} <br /><br />\n${parts.detail}`
+      : template === 'mediaType' ? `${parts.explanation}\n<br /><br />\n${parts.detail}`
+        : `${parts.explanation}<br /><br />\n${parts.detail}\n\n`;
     return { contentType: 'application/json', body: JSON.stringify({ message, code, title: parts.title }) };
   }
   if (format === 'html') {
-    const inner = parts.methodNotAllowed
-      ? `${escapeHtml(parts.explanation)} <br /><br />\n${escapeHtml(parts.detail)}`
-      : `${escapeHtml(parts.explanation)}<br /><br />\n${escapeHtml(parts.detail)}\n\n`;
+    const explanation = escapeHtml(parts.explanation);
+    const detail = escapeHtml(parts.detail);
+    const inner = template === 'method' ? `${explanation} <br /><br />\n${detail}`
+      : template === 'mediaType' ? `${explanation}\n<br /><br />\n${detail}`
+        : `${explanation}<br /><br />\n${detail}\n\n`;
     const body = `<html>\n <head>\n  <title>${code}</title>\n </head>\n <body>\n  <h1>${code}</h1>\n  ${inner}\n </body>\n</html>`;
     return { contentType: 'text/html; charset=UTF-8', body };
   }
-  const text = parts.methodNotAllowed
+  const text = template !== 'standard'
     ? `${code}\n\n${parts.explanation} \n\n ${parts.detail}`
     : `${code}\n\n${parts.explanation}\n\n ${parts.detail}  `;
   return { contentType: 'text/plain; charset=UTF-8', body: text };

@@ -87,13 +87,15 @@ export function renderError(error: DomainError, options: RenderOptions) {
   const vars = { method: options.method, contentType: options.contentType ?? '' };
   const stock: Message = msg(info.explanation, vars);
   const translated = translate(error.detail, options.locale);
-  const explanation = error.placement === 'explanation' && error.kind !== 'MethodNotAllowed'
+  const template = error.kind === 'MethodNotAllowed' ? 'method' as const
+    : error.kind === 'UnsupportedMediaType' ? 'mediaType' as const : 'standard' as const;
+  const explanation = error.placement === 'explanation' && template !== 'method'
     ? translated : translate(stock, options.locale);
   const detail = error.placement === 'detail' ? translated : '';
   const format = errorFormatFor(options.accept, options.forbidJson);
   const rendered = renderErrorBody(format, {
     status: info.status, title: info.title, explanation, detail,
-    methodNotAllowed: error.kind === 'MethodNotAllowed',
+    template,
   });
   return { status: info.status, headers: error.headers, ...rendered };
 }
@@ -111,5 +113,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
     contentType: request.headers['content-type'],
     forbidJson: request.apiVersion === 1,
   });
-  return reply.code(out.status).headers(out.headers).type(out.contentType).send(out.body);
+  reply.code(out.status).headers(out.headers);
+  // Like webob, a HEAD answer has no body and the HTML type.
+  if (request.method === 'HEAD') return reply.type('text/html; charset=UTF-8').send();
+  return reply.type(out.contentType).send(out.body);
 }

@@ -7,6 +7,8 @@ import { msg } from '../i18n/message.ts';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 const allMethods: Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+/** The order Glance's routers list methods in Allow (GET, PUT, POST, PATCH, DELETE). */
+const allowOrder: Method[] = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export type Handler<P = Record<string, string>> =
   (request: FastifyRequest<{ Params: P }>, reply: FastifyReply) => Promise<unknown>;
@@ -50,7 +52,7 @@ export class RouteTable {
     for (const [url, methods] of this.paths) {
       const others = allMethods.filter((m) => !methods.includes(m));
       if (others.length === 0) continue;
-      const allow = methods.join(', ');
+      const allow = [...methods].sort((a, b) => allowOrder.indexOf(a) - allowOrder.indexOf(b)).join(', ');
       this.app.route({
         method: others, url, config: { public: false },
         handler: async (request) => {

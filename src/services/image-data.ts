@@ -26,6 +26,14 @@ export interface Download {
   data?: { stream: Readable; size: number; range?: ByteRange };
 }
 
+/**
+ * The virtual size known without inspecting the data: a raw disk is as large as its bytes (Glance
+ * reports the same; an empty upload stays null). Other formats need the format inspector.
+ */
+function virtualSizeOf(image: Image, size: number): number | null {
+  return image.diskFormat === 'raw' && size > 0 ? size : null;
+}
+
 export class ImageDataService {
   private readonly access: ImageAccess;
   private readonly now: () => Date;
@@ -60,7 +68,8 @@ export class ImageDataService {
       throw error;
     }
     const active: Image = {
-      ...saving, status: 'active', size: written.size, checksum: written.checksum,
+      ...saving, status: 'active', size: written.size, virtualSize: virtualSizeOf(saving, written.size),
+      checksum: written.checksum,
       osHashAlgo: written.osHashAlgo, osHashValue: written.osHashValue, updatedAt: this.now(),
       locations: [{ url: written.location, metadata: { store: driver.id }, status: 'active' }],
     };

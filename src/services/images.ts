@@ -181,7 +181,7 @@ export class ImageService {
 
   async removeTag(ctx: RequestContext, id: string, tag: string): Promise<void> {
     await this.changeTags(ctx, id, (tags) => {
-      if (!tags.includes(tag)) throw notFound('Tag {tag} not found', { tag }, 'tag.not_found');
+      if (!tags.includes(tag)) throw notFound('The resource could not be found.', {}, 'tag.not_found');
       return tags.filter((t) => t !== tag);
     });
   }

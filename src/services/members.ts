@@ -1,7 +1,6 @@
 // Image member use cases (add_member, get_members, get_member, modify_member, delete_member).
-import { badRequest, notFound, payloadTooLarge } from '../domain/errors.ts';
+import { badRequest, forbidden, notFound, payloadTooLarge } from '../domain/errors.ts';
 import type { ImageMember, MemberStatus } from '../domain/image.ts';
-import { assertShared } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
 import { ImageAccess, type Loaded } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
@@ -26,7 +25,10 @@ export class MemberService {
   /** Owners (and admins) see every member; a member sees only its own row. */
   async getMembers(ctx: RequestContext, imageId: string): Promise<ImageMember[]> {
     const loaded = await this.access.load(ctx, imageId);
-    assertShared(loaded.image);
+    if (loaded.image.visibility !== 'shared') {
+      throw forbidden('Not allowed to list members for image {id}: Only shared images have members.', { id: imageId },
+        'member.not_shared');
+    }
     this.deps.policy.enforce('get_members', loaded.target, ctx);
     if (this.isOwnerSide(ctx, loaded)) return this.deps.members.list(imageId);
     return loaded.membership ? [loaded.membership] : [];
@@ -34,7 +36,7 @@ export class MemberService {
 
   async getMember(ctx: RequestContext, imageId: string, memberId: string): Promise<ImageMember> {
     const loaded = await this.access.load(ctx, imageId);
-    if (loaded.image.visibility !== 'shared') throw memberNotFound(memberId, imageId);
+    if (loaded.image.visibility !== 'shared') throw notFound('Only shared images have members.', {}, 'member.not_shared');
     const member = await this.deps.members.get(imageId, memberId);
     if (!member || (!this.isOwnerSide(ctx, loaded) && memberId !== ctx.projectId)) throw memberNotFound(memberId, imageId);
     if (!this.deps.policy.check('get_member', { ...loaded.target, member_id: member.memberId }, ctx)) {
@@ -46,7 +48,9 @@ export class MemberService {
   async addMember(ctx: RequestContext, imageId: string, memberId: string): Promise<ImageMember> {
     const loaded = await this.access.load(ctx, imageId);
     this.deps.policy.enforce('add_member', loaded.target, ctx);
-    assertShared(loaded.image);
+    if (loaded.image.visibility !== 'shared') {
+      throw forbidden('Not allowed to create members for image {id}.', { id: imageId }, 'member.not_shared');
+    }
     const existing = await this.deps.members.list(imageId);
     if (exceeds(existing.length + 1, this.deps.settings.imageMemberQuota)) {
       throw payloadTooLarge('The limit has been exceeded on the number of allowed image members for this image. '
@@ -62,7 +66,9 @@ export class MemberService {
       throw badRequest('Incorrect request: Status must be "pending", "accepted" or "rejected".');
     }
     const loaded = await this.access.load(ctx, imageId);
-    assertShared(loaded.image);
+    if (loaded.image.visibility !== 'shared') {
+      throw forbidden('Not allowed to update members for image {id}.', { id: imageId }, 'member.not_shared');
+    }
     const member = await this.deps.members.get(imageId, memberId);
     if (!member || (!this.isOwnerSide(ctx, loaded) && memberId !== ctx.projectId)) throw memberNotFound(memberId, imageId);
     this.deps.policy.enforce('modify_member', { ...loaded.target, member_id: member.memberId }, ctx);
@@ -72,7 +78,9 @@ export class MemberService {
   async deleteMember(ctx: RequestContext, imageId: string, memberId: string): Promise<void> {
     const loaded = await this.access.load(ctx, imageId);
     this.deps.policy.enforce('delete_member', loaded.target, ctx);
-    assertShared(loaded.image);
+    if (loaded.image.visibility !== 'shared') {
+      throw forbidden('Not allowed to delete members for image {id}.', { id: imageId }, 'member.not_shared');
+    }
     const member = await this.deps.members.get(imageId, memberId);
     if (!member) throw memberNotFound(memberId, imageId);
     await this.deps.members.remove(imageId, memberId);

@@ -94,6 +94,8 @@ describe('filters', () => {
     assert.equal((await list('?protected=True')).statusCode, 400);
     assert.equal((await list('?name=gt:a')).statusCode, 400);
     assert.equal((await list('?size_min=big')).statusCode, 400);
+    assert.equal((await list('?name=a%00b')).statusCode, 400);
+    assert.equal((await list('?os_distro=%00')).statusCode, 400);
   });
 
   test('created_at operators and bad values', async () => {

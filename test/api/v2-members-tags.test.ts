@@ -41,7 +41,7 @@ describe('members', () => {
     const priv = await createImage(t, { visibility: 'private' });
     const res = await addMember(priv.id, 'other');
     assert.equal(res.statusCode, 403);
-    assert.match(res.json().message, /Only shared images have members/);
+    assert.match(res.json().message, /Not allowed to create members for image/);
     assert.equal((await t.app.inject({ url: members(priv.id), headers: { ...ownerMember, ...json } })).statusCode, 403);
     assert.equal((await addMember(priv.id, 'x', otherMember)).statusCode, 404);
   });

@@ -287,6 +287,14 @@ describe('file store', () => {
     assert.equal((await readdir(dataDir)).length, 1);
   });
 
+  test('flushing in the background while receiving keeps the data intact', async () => {
+    const driver = new FileStoreDriver({ id: 'file', dataDir: join(root, 'flush'), syncEveryBytes: 64 * 1024 });
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const { location, bytesWritten } = await driver.put(randomUUID(), sourceOf(data, 10_000));
+    assert.equal(bytesWritten, data.length);
+    assert.equal(sha256(await readAll((await driver.get(location)).stream)), sha256(data));
+  });
+
   test('a relative dataDir is made absolute', () => {
     const driver = new FileStoreDriver({ id: 'file', dataDir: 'data/images' });
     assert.equal(driver.dataDir, join(process.cwd(), 'data/images'));
@@ -295,7 +303,7 @@ describe('file store', () => {
   test('image ids that are not plain names are refused before anything is written', async () => {
     const dataDir = join(root, 'ids');
     const driver = new FileStoreDriver({ id: 'file', dataDir });
-    for (const id of ['', '../escape', 'a/b', 'x.tmp', '.', '..', 'a\0b', 'x'.repeat(256)]) {
+    for (const id of ['', '../escape', 'a/b', 'x.tmp', '.', '..', 'a\0b', 'x'.repeat(201)]) {
       await assert.rejects(driver.put(id, Readable.from([Buffer.from('x')])), storeError('InvalidLocation'), JSON.stringify(id));
     }
     assert.deepEqual(await readdir(dataDir).catch(() => []), []);
@@ -387,9 +395,13 @@ describe('file store on a real small filesystem', () => {
     await mkdir(dir);
     if (!tryMount(dir, 'size=1m')) return t.skip('cannot mount a tmpfs here (needs root)');
     mounted.push(dir);
-    const driver = new FileStoreDriver({ id: 'file', dataDir: dir });
-    await assert.rejects(driver.put(randomUUID(), sourceOf(randomBytes(3 * 1024 * 1024))), storeError('StoreFull'));
-    assert.deepEqual(await readdir(dir), []);
+    for (const syncEveryBytes of [undefined, 100_000]) {
+      const driver = new FileStoreDriver({ id: 'file', dataDir: dir, syncEveryBytes });
+      await assert.rejects(driver.put(randomUUID(), sourceOf(randomBytes(3 * 1024 * 1024))), storeError('StoreFull'));
+      assert.deepEqual(await readdir(dir), []);
+    }
+    const fits = await new FileStoreDriver({ id: 'file', dataDir: dir }).put(randomUUID(), sourceOf(randomBytes(500_000)));
+    assert.equal(fits.bytesWritten, 500_000, 'the space freed by the failed puts is usable again');
   });
 
   test('a read-only filesystem → StoreUnavailable', async (t) => {

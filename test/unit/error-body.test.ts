@@ -7,7 +7,7 @@ const forbidden = { status: 403, title: 'Forbidden', explanation: 'Access was de
   detail: "Attribute 'os_glance_foo' is reserved." };
 const notFound = { status: 404, title: 'Not Found', explanation: 'No image found with ID abc', detail: '' };
 const notAllowed = { status: 405, title: 'Method Not Allowed',
-  explanation: 'The method PUT is not allowed for this resource.', detail: '', methodNotAllowed: true };
+  explanation: 'The method PUT is not allowed for this resource.', detail: '', template: 'method' as const };
 
 test('Accept decides the format: JSON, HTML for */* and text/html, plain when absent or other', () => {
   assert.equal(errorFormatFor('application/json'), 'json');

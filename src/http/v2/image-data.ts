@@ -48,7 +48,7 @@ export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
         { headers: { 'content-range': `bytes */${size}` } });
     };
     const { image, data } = await v2.services.data.downloadImage(request.ctx, request.params.id, pick);
-    if (!data) return noContent(reply);
+    if (!data) return noContent(reply, false);
     reply.type('application/octet-stream');
     if (image.checksum) reply.header('content-md5', image.checksum);
     if (data.range) {

@@ -1,6 +1,6 @@
 // /v2/images routes: parse → service → view.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { forbidden } from '../../domain/errors.ts';
+import { asDetail, forbidden } from '../../domain/errors.ts';
 import { isReserved } from '../../domain/image-rules.ts';
 import type { ImageCreate } from '../../services/images.ts';
 import { readJson, readJsonObject, rejectBody } from '../body.ts';
@@ -52,7 +52,8 @@ export function imageRoutes(routes: RouteTable, v2: V2Context): void {
   routes.add('POST', '/v2/images', async (request, reply) => {
     const body = await readJsonObject(request);
     for (const key of Object.keys(body)) {
-      if (key === 'locations' || isReserved(key)) throw forbidden("Attribute '{name}' is reserved.", { name: key }, 'image.reserved');
+      if (key === 'locations') throw forbidden("Attribute '{name}' is reserved.", { name: key }, 'image.reserved');
+      if (isReserved(key)) throw asDetail(forbidden("Attribute '{name}' is reserved.", { name: key }, 'image.reserved'));
       if (notOnCreate.has(key)) throw forbidden("Attribute '{name}' is read-only.", { name: key }, 'image.read_only');
     }
     v2.imageValidator.validate(body);
@@ -121,8 +122,13 @@ export function imageRoutes(routes: RouteTable, v2: V2Context): void {
   });
 }
 
-/** Glance's empty answers carry webob's default type and a zero length. */
-export function noContent(reply: FastifyReply, status = 204): FastifyReply {
-  return reply.code(status).type('text/html; charset=UTF-8').header('content-length', '0').send();
+/**
+ * An empty answer. Most Glance handlers leave webob's default type (text/html) on it; a few
+ * (download without data, member delete) send none at all.
+ */
+export function noContent(reply: FastifyReply, withType = true): FastifyReply {
+  reply.code(204).header('content-length', '0');
+  if (withType) reply.type('text/html; charset=UTF-8');
+  return reply.send();
 }
 

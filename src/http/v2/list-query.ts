@@ -107,6 +107,10 @@ export function parseListQuery(pairs: [string, string][]): ListRequest {
   let limit: number | undefined;
   let markerId: string | undefined;
   for (const [key, value] of pairs) {
+    // PostgreSQL refuses NUL in text; no image attribute can hold one, so it is bad input.
+    if (key.includes('\0') || value.includes('\0')) {
+      throw badRequest('Query parameters may not contain NUL characters.', {}, 'list.nul');
+    }
     if (key === 'limit') limit = parseInt10(value, 'limit');
     else if (key === 'marker') markerId = value;
     else if (paging.has(key)) continue;

@@ -44,6 +44,6 @@ export function memberRoutes(routes: RouteTable, v2: V2Context): void {
   routes.add('DELETE', '/v2/images/:id/members/:member', async (request: FastifyRequest<{ Params: MemberParams }>, reply) => {
     rejectBody(request);
     await members.deleteMember(request.ctx, request.params.id, request.params.member);
-    return noContent(reply);
+    return noContent(reply, false);
   });
 }

@@ -4,10 +4,10 @@
 // put() is all-or-nothing: the data goes to `<imageId>.<random>.tmp` (exclusive create), is
 // fsync'ed, then hard-linked to the final name — link() fails with EEXIST instead of replacing,
 // so an existing image file is never overwritten, not even by a racing put — and the directory
-// is fsync'ed. Any failure removes what this call created. A crash leaves at most a temp file,
+// is fsync'ed. While the data arrives it is flushed in the background (file-sink.ts), so the
+// final fsync is short. Any failure removes what this call created. A crash leaves at most a temp file,
 // which recoverTempFiles() removes at the next start.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { constants, link, lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
+import { DEFAULT_SYNC_EVERY, FileSink } from './file-sink.ts';
 import { errnoCode, storeErrorFromFs } from './fs-errors.ts';
 
 export interface FileStoreDriverOptions {
@@ -24,24 +25,28 @@ export interface FileStoreDriverOptions {
   dataDir: string;
   /** `filesystem_store_file_perm` as a mode (e.g. 0o640); 0/undefined leaves the umask's choice. */
   filePerm?: number;
+  /** Start a background flush every this many bytes of an upload (see file-sink.ts); default 32 MiB. */
+  syncEveryBytes?: number;
 }
 
-/** Image ids become file names: only these characters, so no `/`, `..` or `.tmp` suffix is possible. */
-const IMAGE_ID = /^[A-Za-z0-9_-]{1,255}$/;
+/** Image ids become file names: only these characters, so no `/`, `..` or `.tmp` suffix is possible;
+ *  at most 200 of them, so the temp name stays within NAME_MAX (255). Glance's ids are UUIDs. */
+const IMAGE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 /** Temp files this driver creates: `<imageId>.<16 hex>.tmp`. */
-const TEMP_FILE = /^[A-Za-z0-9_-]{1,255}\.[0-9a-f]{16}\.tmp$/;
-const WRITE_HIGH_WATER_MARK = 1024 * 1024;
+const TEMP_FILE = /^[A-Za-z0-9_-]{1,200}\.[0-9a-f]{16}\.tmp$/;
 
 export class FileStoreDriver implements StoreDriver {
   readonly id: string;
   readonly type = 'file';
   readonly dataDir: string;
   private readonly filePerm: number;
+  private readonly syncEvery: number;
 
   constructor(options: FileStoreDriverOptions) {
     this.id = options.id;
     this.dataDir = resolve(options.dataDir);
     this.filePerm = options.filePerm ?? 0;
+    this.syncEvery = options.syncEveryBytes ?? DEFAULT_SYNC_EVERY;
   }
 
   /** The location an image's data has (or would have) in this store. */
@@ -199,21 +204,16 @@ export class FileStoreDriver implements StoreDriver {
 
   /** Pipes source into the open temp file; fs errors become StoreErrors, source errors stay as they are. */
   private async receive(handle: FileHandle, source: Readable, signal: AbortSignal | undefined): Promise<number> {
-    // A numeric fd, not the FileHandle: a stream over a FileHandle holds it until the stream is
-    // destroyed (so handle.close() would wait forever), and destroying it closes the file before
-    // we can fsync. With autoClose off, the stream never closes the fd; finishing resolves pipeline().
-    const sink = createWriteStream('', { fd: handle.fd, autoClose: false, highWaterMark: WRITE_HIGH_WATER_MARK });
+    const sink = new FileSink(handle, this.syncEvery);
     // pipeline() destroys every stream with the first error, so both streams emit it; whichever
     // emitted first is where it came from, and only the sink's own errors are fs errors.
+    // (Closing the handle afterwards is safe: FileHandle.close() waits for operations in flight.)
     let origin: 'source' | 'sink' | undefined;
     source.once('error', () => { origin ??= 'source'; });
     sink.once('error', () => { origin ??= 'sink'; });
     try {
       await pipeline(source, sink, signal ? { signal } : {});
     } catch (error) {
-      // The fd must not be closed while a write is still in flight (the number could be reused);
-      // a destroyed fs stream emits 'close' only after its pending I/O is done.
-      if (!sink.closed) await new Promise((resolve) => sink.once('close', resolve));
       throw origin === 'sink' ? storeErrorFromFs(error, 'write') : error;
     }
     return sink.bytesWritten;
