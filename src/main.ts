@@ -21,7 +21,8 @@ import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { ImageDataService } from './services/image-data.ts';
 import { MemberService } from './services/members.ts';
 import { v2Router } from './http/v2/router.ts';
-import { imageSchema } from './http/v2/schema-documents.ts';
+import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
+import { loadImageSchemaFile } from './config/image-schema.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -82,7 +83,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
     if (config.enableV2Api) {
       routers.push(v2Router({
         services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps) },
-        imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats),
+        imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
+          config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: [],
         storeIds: config.stores.multiStore ? stores.ids() : [],
         multiStore: config.stores.multiStore,
@@ -155,8 +157,8 @@ async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
     composed.close().then(() => { logger.info('stopped'); process.exit(0); },
       (error: unknown) => { logger.error({ err: error }, 'error while stopping'); process.exit(1); });
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
@@ -175,8 +177,8 @@ function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
     stopping = true;
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   process.stdout.write(`Glimpse primary ${process.pid} started ${config.workers} workers on `
     + `http://${config.bindHost}:${config.bindPort}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
   return Promise.resolve();

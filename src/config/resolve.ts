@@ -62,6 +62,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     stores: resolveStores(s, ctx),
     auth: resolveAuth(s, ctx.warnings),
     policy: { policyFile: resolvePolicyFile(s, ctx) },
+    imageSchemaFile: besideConfig(ctx, 'schema-image.json'),
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
   };
@@ -82,6 +83,13 @@ function resolveAuth(s: Settings, warnings: string[]): GlimpseConfig['auth'] {
     }
   }
   return { flavor: parsed.flavor, flavorSuffixes: parsed.suffixes };
+}
+
+/** A file Glance looks for in the config directory (schema-image.json), if it exists there. */
+function besideConfig(ctx: ResolveContext, name: string): string | undefined {
+  if (ctx.file === undefined) return undefined;
+  const path = join(dirname(ctx.file), name);
+  return existsSync(path) ? path : undefined;
 }
 
 /** As given (relative → beside the config file, else the working directory); unset → policy.yaml beside the config file if present. */

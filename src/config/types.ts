@@ -69,6 +69,8 @@ export interface GlimpseConfig {
   policy: {
     policyFile?: string;
   };
+  /** `schema-image.json` beside the config file: the operator's extra image properties (as in Glance). */
+  imageSchemaFile?: string;
   healthcheck: {
     /** oslo.middleware `disable_by_file_path`: when this file exists, /healthcheck answers 503. */
     disableByFilePath?: string;

@@ -32,7 +32,7 @@ const statuses: Record<ErrorKind, StatusInfo> = {
     explanation: 'The body of your request was too large for this server.' },
   UnsupportedMediaType: { status: 415, title: 'Unsupported Media Type',
     explanation: 'The request media type {contentType} is not supported by this server.' },
-  RangeNotSatisfiable: { status: 416, title: 'Requested Range Not Satisfiable',
+  RangeNotSatisfiable: { status: 416, title: 'Request Range Not Satisfiable',
     explanation: 'The Range requested is not available.' },
   Internal: { status: 500, title: 'Internal Server Error',
     explanation: 'The server has either erred or is incapable of performing the requested operation.' },

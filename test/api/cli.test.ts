@@ -119,3 +119,30 @@ test('workers = 2 runs two serving processes behind one port and stops them all 
   }
   assert.equal(await server.exited, 0);
 });
+
+test('SIGTERM lets an in-flight upload finish before the process exits', async () => {
+  const { request } = await import('node:http');
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
+  const port = await freePort();
+  const server = await startServer(dir, `[DEFAULT]\nbind_port = ${port}\n[database]\nconnection = sqlite:///g.db\n`);
+  try {
+    await waitFor(() => server.output().includes('serving the Images API'), 'startup');
+    const created = await fetch(`http://127.0.0.1:${port}/v2/images`, { method: 'POST',
+      body: JSON.stringify({ disk_format: 'raw', container_format: 'bare' }) });
+    const { id } = await created.json() as { id: string };
+    const status = new Promise<number>((resolve, reject) => {
+      const upload = request({ host: '127.0.0.1', port, method: 'PUT', path: `/v2/images/${id}/file`,
+        headers: { 'content-type': 'application/octet-stream' } }, (res) => { res.resume(); resolve(res.statusCode!); });
+      upload.on('error', reject);
+      upload.write(Buffer.alloc(1024 * 1024, 1));
+      setTimeout(() => {
+        server.child.kill('SIGTERM');
+        setTimeout(() => upload.end(Buffer.alloc(1024 * 1024, 2)), 500);
+      }, 300);
+    });
+    assert.equal(await status, 204);
+  } finally {
+    server.child.kill('SIGTERM');
+  }
+  assert.equal(await server.exited, 0);
+});

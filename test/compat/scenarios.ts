@@ -101,8 +101,8 @@ export const scenarios: Scenario[] = [
       { path: '/v2/images/{id}/file', headers: { range: 'bytes=2-4' } },
       { path: '/v2/images/{id}/file', headers: { range: 'bytes=-3' } },
       { path: '/v2/images/{id}/file', headers: { range: 'bytes=8-100' } },
-      { path: '/v2/images/{id}/file', headers: { range: 'bytes=10-' }, statusOnly: 'body wording' },
-      { path: '/v2/images/{id}/file', headers: { range: 'bytes=0-1,3-4' }, statusOnly: 'body wording' },
+      { path: '/v2/images/{id}/file', headers: { range: 'bytes=10-' } },
+      { path: '/v2/images/{id}/file', headers: { range: 'bytes=0-1,3-4' } },
       { path: '/v2/images/{id}/file', headers: { 'content-range': 'bytes 1-2/*' } }] },
   { name: 'download: reader 403', steps: [createReady(), upload('x'), { path: '/v2/images/{id}/file', as: 'ownerReader' }] },
 

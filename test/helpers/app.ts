@@ -1,5 +1,5 @@
 // Builds the real application (real config loader, real SQLite with migrations) for API tests.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -12,10 +12,16 @@ export interface TestApp extends Composed {
   dir: string;
 }
 
-/** `env` holds GLIMPSE_<SECTION>__<OPTION> overrides on top of a temp SQLite + file store. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * `env` holds GLIMPSE_<SECTION>__<OPTION> overrides on top of a temp SQLite + file store; `files` are
+ * written into the temp directory first (a `glimpse-api.conf` there is loaded as the config file).
+ */
+export async function startTestApp(env: Record<string, string> = {},
+  files: Record<string, string> = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'glimpse-api-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   const { config } = loadConfig({
+    file: files['glimpse-api.conf'] === undefined ? undefined : join(dir, 'glimpse-api.conf'),
     env: {
       GLIMPSE_DATABASE__CONNECTION: `sqlite:///${join(dir, 'glimpse.db')}`,
       GLIMPSE_GLANCE_STORE__FILESYSTEM_STORE_DATADIR: join(dir, 'images'),

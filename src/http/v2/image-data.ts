@@ -41,11 +41,8 @@ export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
       const range = parseRange(request.headers.range, request.headers['content-range'] as string | undefined, size);
       if (range.kind === 'full') return undefined;
       if (range.kind === 'partial') return { start: range.start, end: range.end };
-      if (range.kind === 'invalid-multi') {
-        throw badRequest('Multiple ranges are not supported.', {}, 'data.multi_range');
-      }
-      throw new DomainError('RangeNotSatisfiable', 'data.range', msg('The Range requested is not available.'),
-        { headers: { 'content-range': `bytes */${size}` } });
+      if (range.kind === 'invalid-multi') throw new DomainError('BadRequest', 'data.multi_range', range.message);
+      throw new DomainError('RangeNotSatisfiable', 'data.range', range.message, { placement: 'detail' });
     };
     const { image, data } = await v2.services.data.downloadImage(request.ctx, request.params.id, pick);
     if (!data) return noContent(reply, false);
