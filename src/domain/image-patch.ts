@@ -19,6 +19,8 @@ export interface PatchOptions {
   dialect: '2.0' | '2.1';
   isAdmin: boolean;
   callerProject: string | null;
+  /** Enforces a policy rule that a particular operation needs (throws when denied). */
+  authorize: (rule: string) => void;
 }
 
 export interface PatchOutcome {
@@ -63,6 +65,23 @@ function setCore(image: Image, name: string, value: unknown, options: PatchOptio
   }
 }
 
+/**
+ * Location changes through PATCH, while image locations are not shown to users (Glance's
+ * show_multiple_locations = false). Managing locations arrives with the stores work; until
+ * then every change is refused the way Glance refuses it when locations are hidden.
+ */
+function refuseLocationChange(op: PatchOperation['op'], value: unknown, options: PatchOptions): never {
+  if (op === 'add') throw forbidden("It's not allowed to add locations if locations are invisible.", {}, 'image.locations_hidden');
+  if (op === 'remove') {
+    options.authorize('delete_image_location');
+    throw forbidden("It's not allowed to remove locations if locations are invisible.", {}, 'image.locations_hidden');
+  }
+  if (Array.isArray(value) && value.length === 0) {
+    throw asDetail(forbidden('Cannot set locations to empty list.', {}, 'image.locations_empty'));
+  }
+  throw forbidden("It's not allowed to update locations if locations are invisible.", {}, 'image.locations_hidden');
+}
+
 export function assertPropertyName(name: string): void {
   if (name.length > 255) throw badRequest('Custom property should not be greater than 255 characters.');
 }
@@ -73,8 +92,9 @@ export function applyPatch(original: Image, operations: PatchOperation[], option
   let visibilityChangedTo: Visibility | undefined;
   for (const { op, path, value } of operations) {
     const name = path[0]!;
-    if (path.length > 1 || name === 'locations') {
-      throw forbidden("It's not allowed to add/update locations if locations are invisible.", {}, 'image.locations_hidden');
+    if (name === 'locations') {
+      refuseLocationChange(op, value, options);
+      continue;
     }
     if (readOnlyAttributes.has(name)) throw readOnlyError(name);
     if (isReserved(name)) throw reservedError(name);

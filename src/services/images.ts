@@ -135,7 +135,8 @@ export class ImageService {
     if (operations.length === 0) return image;
     this.deps.policy.enforce('modify_image', target, ctx);
     for (let attempt = 0; ; attempt++) {
-      const outcome = applyPatch(image, operations, { dialect, isAdmin: ctx.isAdmin, callerProject: ctx.projectId });
+      const outcome = applyPatch(image, operations, { dialect, isAdmin: ctx.isAdmin, callerProject: ctx.projectId,
+        authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
       if (outcome.visibilityChangedTo) this.authorizeVisibility(ctx, outcome.visibilityChangedTo, target);
       this.checkQuotas(outcome.image, this.deps.settings);
       const changed = { ...outcome.image, updatedAt: this.now() };
@@ -157,8 +158,10 @@ export class ImageService {
     const hasData = image.locations.some((l) => l.status === 'active');
     const delayed = this.deps.settings.delayedDelete && hasData;
     const now = this.now();
+    // With delayed_delete the row is deleted for the API at once, but the data stays (status
+    // pending_delete) until a scrubber removes it, as in Glance.
     const deleted: Image = delayed
-      ? { ...image, status: 'pending_delete', updatedAt: now,
+      ? { ...image, status: 'pending_delete', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'pending_delete' as const })) }
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };

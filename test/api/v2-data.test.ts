@@ -153,3 +153,24 @@ describe('storage quota', () => {
     } finally { await q.close(); }
   });
 });
+
+describe('delayed delete', () => {
+  test('delayed_delete: the image disappears from the API (pending_delete) but its data stays for the scrubber', async () => {
+    const d = await startTestApp({ GLIMPSE_DEFAULT__DELAYED_DELETE: 'true' });
+    try {
+      const id = (await d.app.inject({ method: 'POST', url: '/v2/images', headers: { ...ownerMember, ...json },
+        payload: { disk_format: 'raw', container_format: 'bare' } })).json().id as string;
+      await d.app.inject({ method: 'PUT', url: `/v2/images/${id}/file`, headers: { ...ownerMember, ...octet }, payload: 'keep' });
+      assert.equal((await d.app.inject({ method: 'DELETE', url: `/v2/images/${id}`, headers: ownerMember })).statusCode, 204);
+      assert.equal((await d.app.inject({ url: `/v2/images/${id}`, headers: ownerMember })).statusCode, 404);
+      const row = await d.database.db.selectFrom('images').select(['status', 'deleted']).where('id', '=', id).executeTakeFirst();
+      assert.equal(row?.status, 'pending_delete');
+      assert.ok(readdirSync(join(d.dir, 'images')).includes(id), 'data kept');
+      const queued = (await d.app.inject({ method: 'POST', url: '/v2/images', headers: { ...ownerMember, ...json },
+        payload: {} })).json().id as string;
+      await d.app.inject({ method: 'DELETE', url: `/v2/images/${queued}`, headers: ownerMember });
+      const queuedRow = await d.database.db.selectFrom('images').select('status').where('id', '=', queued).executeTakeFirst();
+      assert.equal(queuedRow?.status, 'deleted', 'an image without data is simply deleted');
+    } finally { await d.close(); }
+  });
+});

@@ -76,6 +76,12 @@ export const scenarios: Scenario[] = [
       headers: { 'content-type': 'application/openstack-images-v2.0-json-patch' }, body: JSON.stringify([{ add: '/foo', value: 'b' }]) }] },
   { name: 'patch: non-owner member 403 on community image',
     steps: [create({ visibility: 'community' }), patchOps([{ op: 'replace', path: '/name', value: 'x' }], 'other'), remove()] },
+  { name: 'patch: location changes while locations are hidden',
+    steps: [create(), patchOps([{ op: 'add', path: '/locations/-', value: { url: 'http://x/y', metadata: {} } }]),
+      patchOps([{ op: 'replace', path: '/locations', value: [] }]),
+      patchOps([{ op: 'replace', path: '/locations', value: [{ url: 'http://x/y', metadata: {} }] }]),
+      patchOps([{ op: 'remove', path: '/locations/0' }]), patchOps([{ op: 'remove', path: '/locations/0' }], 'admin'),
+      patchOps([{ op: 'add', path: '/locations', value: { url: 'http://x/y', metadata: {} } }])] },
   { name: 'patch: owner change by non-admin 403', steps: [create(), patchOps([{ op: 'replace', path: '/owner', value: 'x' }])] },
 
   // delete / protected / deactivate
