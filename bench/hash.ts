@@ -29,10 +29,10 @@ for (let i = 0, x = 0x9e3779b9; i < pool.length; i += 4) {
   pool.writeUInt32LE(x >>> 0, i);
 }
 
-function* chunks(): Generator<Buffer> {
-  for (let sent = 0; sent < total; sent += CHUNK) {
+function* chunks(bytes = total): Generator<Buffer> {
+  for (let sent = 0; sent < bytes; sent += CHUNK) {
     const at = sent % pool.length;
-    yield pool.subarray(at, at + Math.min(CHUNK, total - sent));
+    yield pool.subarray(at, at + Math.min(CHUNK, bytes - sent));
   }
 }
 
@@ -55,10 +55,25 @@ async function timed(name: string, run: () => Promise<void> | void): Promise<voi
   console.log(`${name.padEnd(44)} best ${rate(best.wall)} MiB/s   median ${rate(median.wall)} MiB/s   cpu ${cpuPerGiB} s/GiB`);
 }
 
-function hashSequential(algorithms: string[]): void {
+function hashSequential(algorithms: string[], bytes = total): void {
   const hashes = algorithms.map((a) => createHash(a));
-  for (const chunk of chunks()) for (const h of hashes) h.update(chunk);
+  for (const chunk of chunks(bytes)) for (const h of hashes) h.update(chunk);
   for (const h of hashes) h.digest('hex');
+}
+
+/**
+ * The upload ceiling: md5+sha512 in one pass on the main thread, as the writer hashes, over
+ * `mib` MiB in 64 KiB chunks; the median of `times` runs, MiB/s.
+ */
+export function hashCeiling(mib = totalMiB, times = rounds): { median: number; samples: number[] } {
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const start = process.hrtime.bigint();
+    hashSequential(['md5', 'sha512'], mib * MiB);
+    samples.push(mib / (Number(process.hrtime.bigint() - start) / 1e9));
+  }
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, samples };
 }
 
 async function hashParallel(algorithms: string[]): Promise<void> {

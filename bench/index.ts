@@ -1,11 +1,87 @@
-// `npm run bench`: runs every benchmark in turn. Benchmarks print numbers; they assert nothing.
-import { run as hash } from './hash.ts';
+// `npm run bench`: the acceptance benchmark. Measures, in one run, against a Glimpse server in a
+// child process (and against the reference Glance when REF_GLANCE_URL is set):
+//   1. GET /v2/images/{id} req/s at concurrency 16;
+//   2. GET /v2/images?limit=25 latency (p50/p95) with 1k and with BENCH_IMAGES (default 100k) images;
+//   3. upload and download MiB/s of a BENCH_SIZE_MB (default 1024) MiB image, and the server's
+//      peak RSS during the upload;
+//   4. the machine's md5+sha512 one-pass hashing rate: the ceiling of an upload.
+// It prints numbers and a target check; it asserts nothing (its exit code is 0 unless it broke).
+// BENCH_ROUNDS (default 3) sets the repetitions of the transfer and req/s rounds; medians are shown.
+// `npm run bench:hash` runs the detailed hashing/store breakdown (bench/hash.ts).
+import { cpus } from 'node:os';
 
-const benchmarks: Array<[string, () => Promise<void>]> = [
-  ['hash', hash],
-];
+import { benchGlimpse } from './glimpse-run.ts';
+import { hashCeiling } from './hash.ts';
+import { fmt, printTable, type Row } from './report.ts';
+import { benchReference, type ReferenceResults } from './reference.ts';
 
-for (const [name, run] of benchmarks) {
-  console.log(`\n== ${name} ==`);
-  await run();
+const MiB = 1024 * 1024;
+const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
+const images = Number(process.env.BENCH_IMAGES ?? 100_000);
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const refUrl = process.env.REF_GLANCE_URL;
+const size = Math.round(sizeMiB * MiB);
+
+/** Upload must reach this share of the hashing ceiling; peak RSS must stay below this. */
+const UPLOAD_SHARE = 0.9;
+const RSS_LIMIT = 150e6;
+/** "Flat": latency at the large catalogue within 1.5× of the small one's (1 ms allowed for noise). */
+const FLAT_RATIO = 1.5;
+const flat = (small: number, large: number) => large <= Math.max(small * FLAT_RATIO, small + 1);
+
+console.log(`bench: node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? 'unknown'}); `
+  + `image ${sizeMiB} MiB, list at 1k and ${fmt.count(images)} images, ${rounds} round(s); `
+  + `reference: ${refUrl ?? 'none (set REF_GLANCE_URL)'}`);
+
+console.log('\n== hashing ceiling (md5+sha512, one pass, main thread, 64 KiB chunks) ==');
+const ceiling = hashCeiling(Math.min(sizeMiB, 1024), rounds);
+console.log(`  ${ceiling.samples.map((s) => s.toFixed(0)).join(', ')} MiB/s → median ${ceiling.median.toFixed(0)} MiB/s`);
+
+console.log('\n== Glimpse (child process, SQLite, file store, trusted-auth) ==');
+const glimpse = await benchGlimpse({ images, size, rounds });
+const g = glimpse.transfer;
+console.log(`  req/s rounds: ${glimpse.rate.rounds.map((r) => r.toFixed(0)).join(', ')} (non-2xx ${glimpse.rate.non2xx}, errors ${glimpse.rate.errors})`);
+console.log(`  upload MiB/s: ${g.uploads.map((r) => r.toFixed(0)).join(', ')}; download MiB/s: ${g.downloads.map((r) => r.toFixed(0)).join(', ')}`);
+console.log(`  RSS before upload ${fmt.mb(glimpse.rssBeforeUpload)}; peak during upload: VmHWM ${fmt.mb(g.uploadHwm)}, `
+  + `largest 50 ms VmRSS sample ${fmt.mb(g.uploadRssPeaks[0])}; seeding took ${glimpse.seedSeconds.toFixed(0)} s`);
+
+let ref: ReferenceResults | undefined;
+if (refUrl) {
+  console.log('\n== reference Glance ==');
+  try {
+    ref = await benchReference(refUrl, { size, rounds });
+    const r = ref.transfer;
+    console.log(`  req/s rounds: ${ref.rate.rounds.map((v) => v.toFixed(0)).join(', ')} (non-2xx ${ref.rate.non2xx}, errors ${ref.rate.errors})`);
+    console.log(`  upload MiB/s: ${r.uploads.map((v) => v.toFixed(0)).join(', ')}; download MiB/s: ${r.downloads.map((v) => v.toFixed(0)).join(', ')}`);
+    console.log(`  largest VmRSS sample during upload per process (${ref.pids.join(', ')}): ${r.uploadRssPeaks.map((b) => fmt.mb(b)).join(', ')}`);
+  } catch (error) {
+    console.log(`  reference run failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
+
+const large = glimpse.listLarge;
+const refList = ref ? `${fmt.ms(ref.list.p50, ref.list.p95)} (${fmt.count(ref.list.images)} visible)` : undefined;
+const uploadTarget = UPLOAD_SHARE * ceiling.median;
+const rows: Row[] = [
+  { metric: 'md5+sha512 hashing ceiling', glimpse: fmt.rate(ceiling.median), reference: 'same machine' },
+  { metric: 'GET /v2/images/{id} req/s, c=16', glimpse: fmt.rate(glimpse.rate.reqPerSec, 'req/s'),
+    reference: ref && fmt.rate(ref.rate.reqPerSec, 'req/s') },
+  { metric: `list limit=25 p50/p95 @ ${fmt.count(glimpse.listSmall.images)}`, glimpse: fmt.ms(glimpse.listSmall.p50, glimpse.listSmall.p95),
+    reference: refList },
+  ...(large ? [{
+    metric: `list limit=25 p50/p95 @ ${fmt.count(large.images)}`, glimpse: fmt.ms(large.p50, large.p95),
+    reference: ref ? 'not seeded (API too slow)' : undefined,
+    target: `flat: ≤ ${FLAT_RATIO}× @ 1k`,
+    pass: flat(glimpse.listSmall.p50, large.p50) && flat(glimpse.listSmall.p95, large.p95),
+  }] : []),
+  { metric: `upload ${sizeMiB} MiB`, glimpse: fmt.rate(g.uploadMiBps), reference: ref && fmt.rate(ref.transfer.uploadMiBps),
+    target: `≥ ${fmt.rate(uploadTarget)} (90 % ceiling)`, pass: g.uploadMiBps >= uploadTarget },
+  { metric: 'upload / hashing ceiling', glimpse: `${((g.uploadMiBps / ceiling.median) * 100).toFixed(0)} %`,
+    reference: ref && `${((ref.transfer.uploadMiBps / ceiling.median) * 100).toFixed(0)} %` },
+  { metric: `download ${sizeMiB} MiB`, glimpse: fmt.rate(g.downloadMiBps), reference: ref && fmt.rate(ref.transfer.downloadMiBps) },
+  { metric: 'peak RSS during upload', glimpse: `${fmt.mb(g.uploadHwm)} (VmHWM)`,
+    reference: ref && `${fmt.mb(Math.max(...ref.transfer.uploadRssPeaks))} (VmRSS max)`,
+    target: `< ${fmt.mb(RSS_LIMIT)}`, pass: g.uploadHwm > 0 && g.uploadHwm < RSS_LIMIT },
+];
+console.log(`\n== results (medians of ${rounds} rounds; MiB = 2^20 bytes, MB = 10^6 bytes) ==`);
+printTable(rows, refUrl !== undefined);

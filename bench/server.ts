@@ -89,6 +89,11 @@ export function sampleRss(pids: number[], everyMs = 50): { stop(): Promise<numbe
   };
 }
 
+/** Resets the process's VmHWM to its current RSS (Linux ≥ 4.0, `echo 5 > /proc/<pid>/clear_refs`). */
+export async function resetPeak(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
 export interface GlimpseServer {
   url: string;
   pid: number;

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
 import { renderSampleConfig } from '../config/sample.ts';
+import { renderPolicySample } from '../policy/sample.ts';
 import { createLogger, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 
@@ -44,6 +45,10 @@ export async function main(argv: string[]): Promise<void> {
     });
   config.command('sample').description('print a commented sample configuration file')
     .action(() => { process.stdout.write(renderSampleConfig()); });
+
+  const policy = program.command('policy').description('authorization policy helpers');
+  policy.command('sample').description("print Glance's default policy rules as a commented YAML file")
+    .action(() => { process.stdout.write(renderPolicySample()); });
 
   try {
     await program.parseAsync(argv);

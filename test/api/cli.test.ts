@@ -56,6 +56,13 @@ test('unknown options are warnings, not errors', () => {
   assert.equal(JSON.parse(result.stdout).bindPort, 9292);
 });
 
+test('policy sample prints every default rule, commented', () => {
+  const result = glimpse(['policy', 'sample'], tmpdir());
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /^#"get_image": "/m);
+  assert.match(result.stdout, /^#"context_is_admin": "role:admin"$/m);
+});
+
 test('db sync applies the migrations once; db version reports them', () => {
   const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
   writeFileSync(join(dir, 'g.conf'), '[database]\nconnection = sqlite:///g.db\n');
