@@ -10,6 +10,8 @@ import { redactUrl } from './db/url.ts';
 import { baseUrl, buildApp } from './http/app.ts';
 import { NoauthIdentityProvider } from './identity/noauth.ts';
 import { TrustedHeadersIdentityProvider } from './identity/trusted-headers.ts';
+import { KeystoneIdentityProvider } from './identity/keystone.ts';
+import { AnonymousFallback } from './identity/anonymous.ts';
 import type { IdentityProvider } from './ports/identity.ts';
 import type { ImageLister, ImageRepository } from './ports/repositories.ts';
 import { SqlImageRepository } from './db/image-repository.ts';
@@ -28,14 +30,16 @@ export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
 }
 
-function identityProvider(config: GlimpseConfig): IdentityProvider {
-  switch (config.auth.flavor) {
-    case 'noauth': return new NoauthIdentityProvider();
-    case 'trusted-auth': return new TrustedHeadersIdentityProvider();
-    case 'keystone':
-      throw new Error('[paste_deploy] flavor = keystone is not available yet; use trusted-auth behind an '
-        + 'authenticating proxy, or noauth for local use');
-  }
+function identityProvider(config: GlimpseConfig, logger: Logger): IdentityProvider {
+  const { flavor, keystone, allowAnonymousAccess } = config.auth;
+  if (flavor === 'noauth') return new NoauthIdentityProvider();
+  const provider = flavor === 'keystone'
+    ? new KeystoneIdentityProvider(keystone!, { log: logger })
+    : new TrustedHeadersIdentityProvider();
+  if (!allowAnonymousAccess) return provider;
+  return new AnonymousFallback(provider, flavor === 'keystone'
+    ? (headers) => headers['x-auth-token'] !== undefined
+    : (headers) => headers['x-identity-status'] === 'Confirmed');
 }
 
 export interface Composed {
@@ -94,7 +98,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
       }));
     }
     const app = buildApp({
-      config, identity: identityProvider(config), database, logger, routers,
+      config, identity: identityProvider(config, logger), database, logger, routers,
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
     });
     await app.ready();

@@ -9,7 +9,7 @@ import { ConfigError } from './errors.ts';
 import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
-import type { GlimpseConfig } from './types.ts';
+import type { GlimpseConfig, KeystoneAuthConfig } from './types.ts';
 
 export interface ResolveContext {
   cwd: string;
@@ -61,6 +61,10 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     database: { connection: s.string('database', 'connection') },
     stores: resolveStores(s, ctx),
     auth: resolveAuth(s, ctx.warnings),
+    propertyProtection: {
+      file: path('DEFAULT', 'property_protection_file'),
+      ruleFormat: s.string('DEFAULT', 'property_protection_rule_format') as 'roles' | 'policies',
+    },
     policy: { policyFile: resolvePolicyFile(s, ctx) },
     imageSchemaFile: besideConfig(ctx, 'schema-image.json'),
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
@@ -82,7 +86,39 @@ function resolveAuth(s: Settings, warnings: string[]): GlimpseConfig['auth'] {
       warnings.push(`[paste_deploy] flavor: suffix "+${suffix}" is not one Glance defines (${KNOWN_FLAVOR_SUFFIXES.join(', ')})`);
     }
   }
-  return { flavor: parsed.flavor, flavorSuffixes: parsed.suffixes };
+  const auth: GlimpseConfig['auth'] = {
+    flavor: parsed.flavor, flavorSuffixes: parsed.suffixes,
+    allowAnonymousAccess: s.boolean('DEFAULT', 'allow_anonymous_access'),
+  };
+  if (parsed.flavor === 'keystone') auth.keystone = resolveKeystone(s);
+  return auth;
+}
+
+/** [keystone_authtoken] for the keystone flavor: the service credentials must all be there. */
+function resolveKeystone(s: Settings): KeystoneAuthConfig {
+  const need = (name: string): string => {
+    const value = s.optionalString('keystone_authtoken', name);
+    if (value === undefined || value === '') {
+      throw new ConfigError(`[keystone_authtoken] ${name} must be set when [paste_deploy] flavor = keystone`,
+        { section: 'keystone_authtoken', option: name });
+    }
+    return value;
+  };
+  const base = need('auth_url').replace(/\/+$/, '');
+  const authUrl = base.endsWith('/v3') ? base : `${base}/v3`;
+  return {
+    authUrl,
+    wwwAuthenticateUri: s.optionalString('keystone_authtoken', 'www_authenticate_uri') ?? authUrl,
+    username: need('username'),
+    password: need('password'),
+    projectName: need('project_name'),
+    userDomainName: s.string('keystone_authtoken', 'user_domain_name'),
+    projectDomainName: s.string('keystone_authtoken', 'project_domain_name'),
+    tokenCacheTime: s.number('keystone_authtoken', 'token_cache_time'),
+    timeout: s.number('keystone_authtoken', 'http_connect_timeout'),
+    serviceTokenRoles: s.list('keystone_authtoken', 'service_token_roles').map((r) => r.toLowerCase()),
+    serviceTokenRolesRequired: s.boolean('keystone_authtoken', 'service_token_roles_required'),
+  };
 }
 
 /** A file Glance looks for in the config directory (schema-image.json), if it exists there. */

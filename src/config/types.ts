@@ -18,6 +18,24 @@ export interface BackendConfig {
   filesystemStoreDatadir?: string;
 }
 
+export interface KeystoneAuthConfig {
+  /** Identity v3 base URL, always ending in /v3. */
+  authUrl: string;
+  /** Sent to clients in `WWW-Authenticate: Keystone uri="…"`. */
+  wwwAuthenticateUri: string;
+  username: string;
+  password: string;
+  projectName: string;
+  userDomainName: string;
+  projectDomainName: string;
+  /** Seconds; 0 = no cache. */
+  tokenCacheTime: number;
+  /** Seconds. */
+  timeout: number;
+  serviceTokenRoles: string[];
+  serviceTokenRolesRequired: boolean;
+}
+
 export interface GlimpseConfig {
   /** Path of the config file the values came from, if any. */
   sourceFile?: string;
@@ -65,6 +83,14 @@ export interface GlimpseConfig {
     flavor: AuthFlavor;
     /** `+cachemanagement` (or any other `+suffix`) present in `[paste_deploy] flavor`. */
     flavorSuffixes: string[];
+    /** `[DEFAULT] allow_anonymous_access`: no credentials → anonymous caller instead of 401. */
+    allowAnonymousAccess: boolean;
+    /** `[keystone_authtoken]`, resolved when the flavor is keystone. */
+    keystone?: KeystoneAuthConfig;
+  };
+  propertyProtection: {
+    file?: string;
+    ruleFormat: 'roles' | 'policies';
   };
   policy: {
     policyFile?: string;

@@ -42,3 +42,16 @@ test('schema-image.json beside the config file replaces the custom properties an
     assert.equal(good.statusCode, 201);
   } finally { await t.close(); }
 });
+
+test('allow_anonymous_access: no credentials act as an anonymous caller the policy may refuse; bad ones are still 401', async () => {
+  const t = await startTestApp({ GLIMPSE_DEFAULT__ALLOW_ANONYMOUS_ACCESS: 'true' });
+  try {
+    assert.equal((await t.app.inject({ url: '/v2/schemas/image' })).statusCode, 200);
+    assert.equal((await t.app.inject({ url: '/v2/images' })).statusCode, 403, 'get_images needs the reader role');
+    assert.equal((await t.app.inject({ method: 'POST', url: '/v2/images', payload: {} })).statusCode, 403);
+    const strict = await startTestApp();
+    try {
+      assert.equal((await strict.app.inject({ url: '/v2/schemas/image' })).statusCode, 401);
+    } finally { await strict.close(); }
+  } finally { await t.close(); }
+});

@@ -112,18 +112,28 @@ test('a section named like a backend id is unknown when the id is not enabled; d
   ]);
 });
 
+const keystoneEnv = {
+  GLIMPSE_KEYSTONE_AUTHTOKEN__AUTH_URL: 'http://keystone:5000', GLIMPSE_KEYSTONE_AUTHTOKEN__USERNAME: 'glance',
+  GLIMPSE_KEYSTONE_AUTHTOKEN__PASSWORD: 'secret', GLIMPSE_KEYSTONE_AUTHTOKEN__PROJECT_NAME: 'service',
+};
+
 test('environment variables override the file; values are validated and errors name the variable', () => {
   const { config, warnings } = load('[DEFAULT]\nbind_port = 9393\nworkers = 2\n', {
     GLIMPSE_DEFAULT__BIND_PORT: '9494',
     GLIMPSE_DATABASE__CONNECTION: 'postgresql://glance@db/glance',
     GLIMPSE_PASTE_DEPLOY__FLAVOR: 'keystone+cachemanagement',
     GLIMPSE_IMAGE_FORMAT__DISK_FORMATS: 'raw,qcow2',
+    ...keystoneEnv,
   });
   assert.deepEqual(warnings, []);
   assert.equal(config.bindPort, 9494);
   assert.equal(config.workers, 2);
   assert.equal(config.database.connection, 'postgresql://glance@db/glance');
-  assert.deepEqual(config.auth, { flavor: 'keystone', flavorSuffixes: ['cachemanagement'] });
+  assert.equal(config.auth.flavor, 'keystone');
+  assert.deepEqual(config.auth.flavorSuffixes, ['cachemanagement']);
+  assert.equal(config.auth.keystone?.authUrl, 'http://keystone:5000/v3');
+  assert.equal(config.auth.keystone?.wwwAuthenticateUri, 'http://keystone:5000/v3');
+  assert.equal(config.auth.keystone?.tokenCacheTime, 300);
   assert.deepEqual(config.imageFormat.diskFormats, ['raw', 'qcow2']);
 
   assert.throws(() => loadConfig({ env: { GLIMPSE_DEFAULT__BIND_PORT: 'abc' } }), {
@@ -151,7 +161,7 @@ test('GLIMPSE_ variables that match no option are warnings; test and non-option 
       GLIMPSE_DEFAULT__BIND_PROT: '1',
       GLIMPSE_BIND_PORT: '1',
       GLIMPSE_NOWHERE__X: '1',
-      GLIMPSE_KEYSTONE_AUTHTOKEN__AUTH_URL: 'http://keystone:5000',
+      GLIMPSE_TASK__TASK_TIME_TO_LIVE: '48',
       GLIMPSE_TEST_POSTGRES_URL: 'postgresql://x',
       GLIMPSE_CONFIG_FILE: '/etc/glimpse/glimpse-api.conf',
       OTHER: 'x',
@@ -161,6 +171,6 @@ test('GLIMPSE_ variables that match no option are warnings; test and non-option 
     'environment variable GLIMPSE_BIND_PORT is not of the form GLIMPSE_<SECTION>__<OPTION>; ignored',
     'environment variable GLIMPSE_NOWHERE__X names no known section (nor a backend id of enabled_backends); ignored',
     'unknown option [DEFAULT] bind_prot (environment variable GLIMPSE_DEFAULT__BIND_PROT); ignored',
-    '[keystone_authtoken] auth_url is a Glance option Glimpse does not use yet; ignored (environment variable GLIMPSE_KEYSTONE_AUTHTOKEN__AUTH_URL)',
+    '[task] task_time_to_live is a Glance option Glimpse does not use yet; ignored (environment variable GLIMPSE_TASK__TASK_TIME_TO_LIVE)',
   ]);
 });

@@ -39,7 +39,8 @@ test('no file and no variables: the embedded defaults, paths resolved against cw
     multiStore: false, defaultBackend: 'file',
     backends: [{ id: 'file', type: 'file', weight: 0, options: {}, filesystemStoreDatadir: '/srv/glimpse/data/images' }],
   });
-  assert.deepEqual(config.auth, { flavor: 'noauth', flavorSuffixes: [] });
+  assert.deepEqual(config.auth, { flavor: 'noauth', flavorSuffixes: [], allowAnonymousAccess: false });
+  assert.deepEqual(config.propertyProtection, { file: undefined, ruleFormat: 'roles' });
   assert.deepEqual(config.policy, { policyFile: undefined });
   assert.deepEqual(config.healthcheck, { disableByFilePath: undefined });
   assert.equal(config.log.level, 'info');
@@ -174,7 +175,7 @@ test('section names other than DEFAULT are case-insensitive; [default] is not DE
 test('unknown sections and options, and Glance options not used yet, are warnings naming section and option', () => {
   const { warnings } = load([
     '[DEFAULT]', 'bind_prot = 1', 'enabled_import_methods = [glance-direct]', 'log_file = /var/log/glance/api.log',
-    '[keystone_authtoken]', 'auth_url = http://keystone:5000', 'auth_type = password',
+    '[task]', 'task_time_to_live = 48', 'task_executor = taskflow',
     '[no_such_section]', 'x = 1',
     '[paste_deploy]', 'config_file = /etc/glance/glance-api-paste.ini',
     '[glance_store]', 'swift_store_container = glance', 'bogus = 1',
@@ -183,8 +184,8 @@ test('unknown sections and options, and Glance options not used yet, are warning
     'unknown option [DEFAULT] bind_prot (glimpse-api.conf, line 2); ignored',
     '[DEFAULT] enabled_import_methods is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 3)',
     '[DEFAULT] log_file is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 4)',
-    '[keystone_authtoken] auth_url is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 6)',
-    '[keystone_authtoken] auth_type is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 7)',
+    '[task] task_time_to_live is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 6)',
+    '[task] task_executor is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 7)',
     'unknown section [no_such_section] (glimpse-api.conf, line 8); ignored, with its options x',
     '[glance_store] swift_store_container is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 13)',
     'unknown option [glance_store] bogus (glimpse-api.conf, line 14); ignored',
@@ -218,7 +219,13 @@ test('policy_file: relative to the config file directory; unset finds policy.yam
 });
 
 test('auth flavors from [paste_deploy] flavor', () => {
-  const auth = (flavor: string) => load(`[paste_deploy]\nflavor = ${flavor}\n`);
+  const keystone = '[keystone_authtoken]\nauth_url = http://ks:5000/v3\nusername = g\npassword = p\nproject_name = s\n';
+  const load2 = (flavor: string) => load(`[paste_deploy]\nflavor = ${flavor}\n${keystone}`);
+  const auth = (flavor: string) => {
+    const out = load2(flavor);
+    const { keystone: _ks, allowAnonymousAccess: _a, ...rest } = out.config.auth;
+    return { ...out, config: { ...out.config, auth: rest } };
+  };
   assert.deepEqual(auth('').config.auth, { flavor: 'noauth', flavorSuffixes: [] });
   assert.deepEqual(auth('noauth').config.auth, { flavor: 'noauth', flavorSuffixes: [] });
   assert.deepEqual(auth('keystone').config.auth, { flavor: 'keystone', flavorSuffixes: [] });
@@ -229,4 +236,6 @@ test('auth flavors from [paste_deploy] flavor', () => {
   const odd = auth('keystone+sparkles');
   assert.deepEqual(odd.config.auth, { flavor: 'keystone', flavorSuffixes: ['sparkles'] });
   assert.match(odd.warnings.join('\n'), /suffix "\+sparkles" is not one Glance defines/);
+  assert.throws(() => load('[paste_deploy]\nflavor = keystone\n'),
+    { message: /\[keystone_authtoken\] auth_url must be set when \[paste_deploy\] flavor = keystone/ });
 });
