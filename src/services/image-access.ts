@@ -6,6 +6,7 @@ import type { RequestContext } from '../ports/context.ts';
 import type { Authorizer, PolicyTarget } from '../ports/policy.ts';
 import type { ImageRepository, MemberRepository } from '../ports/repositories.ts';
 import { imageTarget } from '../policy/image-target.ts';
+import { enforceOrHide } from '../policy/enforcer.ts';
 
 export interface Loaded {
   image: Image;
@@ -31,16 +32,31 @@ export class ImageAccess {
   ) {}
 
   /**
-   * The image as the caller may see it: 404 when it does not exist, is deleted, is invisible to the
-   * caller, or get_image denies it (Glance hides what you may not read).
+   * The image if the database visibility rule lets the caller see it (owner, member, public,
+   * community, admin); 404 when it does not exist, is deleted or is invisible.
    */
   async load(ctx: RequestContext, id: string): Promise<Loaded> {
     const image = await this.images.get(id);
     if (!image) throw imageNotFound(id);
     const membership = ctx.projectId ? await this.members.get(id, ctx.projectId) : undefined;
     if (!isVisible(image, ctx, membership)) throw imageNotFound(id);
-    const target = policyTarget(image, membership);
-    if (!this.policy.check('get_image', target, ctx)) throw imageNotFound(id);
-    return { image, membership, target };
+    return { image, membership, target: policyTarget(image, membership) };
+  }
+
+  /**
+   * Enforces the use case's own rule. A denial is 404 when get_image would deny the caller too
+   * (Glance hides what you may not read) and 403 otherwise. Note that a token with `member` but
+   * not `reader` fails get_image yet may still modify, upload or download: each route checks its
+   * own rule first, as Glance does.
+   */
+  authorize(ctx: RequestContext, loaded: Loaded, rule: string): void {
+    enforceOrHide(this.policy, rule, loaded.target, ctx, { notFound: () => imageNotFound(loaded.image.id) });
+  }
+
+  /** load + authorize. */
+  async loadFor(ctx: RequestContext, id: string, rule: string): Promise<Loaded> {
+    const loaded = await this.load(ctx, id);
+    this.authorize(ctx, loaded, rule);
+    return loaded;
   }
 }

@@ -44,8 +44,7 @@ export class ImageDataService {
   }
 
   async uploadImage(ctx: RequestContext, id: string, source: Readable, options: UploadOptions = {}): Promise<Image> {
-    const { image, target } = await this.access.load(ctx, id);
-    this.deps.policy.enforce('upload_image', target, ctx);
+    const { image } = await this.access.loadFor(ctx, id, 'upload_image');
     if (!image.diskFormat || !image.containerFormat) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.', {},
         'image.formats_unset');
@@ -83,8 +82,7 @@ export class ImageDataService {
   }
 
   async downloadImage(ctx: RequestContext, id: string, pickRange: (size: number) => ByteRange | undefined): Promise<Download> {
-    const { image, target } = await this.access.load(ctx, id);
-    this.deps.policy.enforce('download_image', target, ctx);
+    const { image } = await this.access.loadFor(ctx, id, 'download_image');
     if (image.status === 'deactivated' && !ctx.isAdmin) {
       throw forbidden('The requested image has been deactivated. Image data download is forbidden.', {},
         'image.deactivated');

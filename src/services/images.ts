@@ -105,7 +105,7 @@ export class ImageService {
   }
 
   async getImage(ctx: RequestContext, id: string): Promise<Image> {
-    return (await this.access.load(ctx, id)).image;
+    return (await this.access.loadFor(ctx, id, 'get_image')).image;
   }
 
   async getImages(ctx: RequestContext, request: ListRequest): Promise<{ images: Image[]; limit: number }> {
@@ -115,7 +115,7 @@ export class ImageService {
     let marker: Image | undefined;
     if (request.markerId !== undefined) {
       try {
-        marker = (await this.access.load(ctx, request.markerId)).image;
+        marker = (await this.access.loadFor(ctx, request.markerId, 'get_image')).image;
       } catch (error) {
         if (error instanceof DomainError && error.kind === 'NotFound') {
           throw badRequest('No image found with ID {id}', { id: request.markerId }, 'image.bad_marker');
@@ -131,9 +131,10 @@ export class ImageService {
   }
 
   async modifyImage(ctx: RequestContext, id: string, operations: PatchOperation[], dialect: '2.0' | '2.1'): Promise<Image> {
-    let { image, target } = await this.access.load(ctx, id);
+    const loaded = await this.access.load(ctx, id);
+    let { image, target } = loaded;
     if (operations.length === 0) return image;
-    this.deps.policy.enforce('modify_image', target, ctx);
+    this.access.authorize(ctx, loaded, 'modify_image');
     for (let attempt = 0; ; attempt++) {
       const outcome = applyPatch(image, operations, { dialect, isAdmin: ctx.isAdmin, callerProject: ctx.projectId,
         authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
@@ -150,8 +151,7 @@ export class ImageService {
   }
 
   async deleteImage(ctx: RequestContext, id: string): Promise<void> {
-    const { image, target } = await this.access.load(ctx, id);
-    this.deps.policy.enforce('delete_image', target, ctx);
+    const { image } = await this.access.loadFor(ctx, id, 'delete_image');
     if (image.protected) {
       throw forbidden('Image {id} is protected and cannot be deleted.', { id }, 'image.protected');
     }
@@ -191,8 +191,7 @@ export class ImageService {
 
   private async changeTags(ctx: RequestContext, id: string, change: (tags: string[]) => string[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const { image, target } = await this.access.load(ctx, id);
-      this.deps.policy.enforce('modify_image', target, ctx);
+      const { image } = await this.access.loadFor(ctx, id, 'modify_image');
       const tags = change(image.tags);
       if (tags === image.tags) return;
       const next = { ...image, tags, updatedAt: this.now() };
@@ -207,8 +206,7 @@ export class ImageService {
   }
 
   private async toggleActive(ctx: RequestContext, id: string, action: 'deactivate' | 'reactivate'): Promise<void> {
-    const { image, target } = await this.access.load(ctx, id);
-    this.deps.policy.enforce(action, target, ctx);
+    const { image } = await this.access.loadFor(ctx, id, action);
     const [from, to] = action === 'deactivate' ? ['active', 'deactivated'] as const : ['deactivated', 'active'] as const;
     if (image.status === to) return;
     if (image.status !== from) {

@@ -29,7 +29,7 @@ export class MemberService {
       throw forbidden('Not allowed to list members for image {id}: Only shared images have members.', { id: imageId },
         'member.not_shared');
     }
-    this.deps.policy.enforce('get_members', loaded.target, ctx);
+    this.access.authorize(ctx, loaded, 'get_members');
     if (this.isOwnerSide(ctx, loaded)) return this.deps.members.list(imageId);
     return loaded.membership ? [loaded.membership] : [];
   }
@@ -47,10 +47,11 @@ export class MemberService {
 
   async addMember(ctx: RequestContext, imageId: string, memberId: string): Promise<ImageMember> {
     const loaded = await this.access.load(ctx, imageId);
-    this.deps.policy.enforce('add_member', loaded.target, ctx);
     if (loaded.image.visibility !== 'shared') {
       throw forbidden('Not allowed to create members for image {id}.', { id: imageId }, 'member.not_shared');
     }
+    this.access.authorize(ctx, loaded, 'get_image');
+    this.access.authorize(ctx, loaded, 'add_member');
     const existing = await this.deps.members.list(imageId);
     if (exceeds(existing.length + 1, this.deps.settings.imageMemberQuota)) {
       throw payloadTooLarge('The limit has been exceeded on the number of allowed image members for this image. '
@@ -71,18 +72,21 @@ export class MemberService {
     }
     const member = await this.deps.members.get(imageId, memberId);
     if (!member || (!this.isOwnerSide(ctx, loaded) && memberId !== ctx.projectId)) throw memberNotFound(memberId, imageId);
-    this.deps.policy.enforce('modify_member', { ...loaded.target, member_id: member.memberId }, ctx);
+    this.access.authorize(ctx, { ...loaded, target: { ...loaded.target, member_id: member.memberId } }, 'modify_member');
     return this.deps.members.update({ ...member, status: status as MemberStatus, updatedAt: this.now() });
   }
 
   async deleteMember(ctx: RequestContext, imageId: string, memberId: string): Promise<void> {
     const loaded = await this.access.load(ctx, imageId);
-    this.deps.policy.enforce('delete_member', loaded.target, ctx);
     if (loaded.image.visibility !== 'shared') {
       throw forbidden('Not allowed to delete members for image {id}.', { id: imageId }, 'member.not_shared');
     }
+    // The member row is looked up in the caller's view first (a member sees only its own row),
+    // so a member deleting another member gets 404 before any permission check, as in Glance.
     const member = await this.deps.members.get(imageId, memberId);
-    if (!member) throw memberNotFound(memberId, imageId);
+    if (!member || (!this.isOwnerSide(ctx, loaded) && memberId !== ctx.projectId)) throw memberNotFound(memberId, imageId);
+    this.access.authorize(ctx, loaded, 'get_image');
+    this.access.authorize(ctx, loaded, 'delete_member');
     await this.deps.members.remove(imageId, memberId);
   }
 
