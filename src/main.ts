@@ -18,6 +18,7 @@ import { SqlImageRepository } from './db/image-repository.ts';
 import { SqlImageLister } from './db/image-lister.ts';
 import { SqlMemberRepository } from './db/member-repository.ts';
 import { PolicyEnforcer, isAdminByPolicy } from './policy/enforcer.ts';
+import { loadPropertyProtections } from './policy/property-protections.ts';
 import { createStoreRegistry } from './stores/registry.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { ImageDataService } from './services/image-data.ts';
@@ -73,8 +74,10 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
       storageUsed: (owner) => lister.storageUsed(owner),
     };
     const policy = policyEnforcer(config, logger);
+    const { file: protectionFile, ruleFormat } = config.propertyProtection;
     const deps: ImageServiceDeps = {
       images, members: new SqlMemberRepository(database), policy, stores, log: logger,
+      propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: {
         imageSizeCap: config.imageSizeCap, userStorageQuota: config.userStorageQuota,
         imagePropertyQuota: config.imagePropertyQuota, imageTagQuota: config.imageTagQuota,

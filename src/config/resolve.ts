@@ -62,7 +62,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     stores: resolveStores(s, ctx),
     auth: resolveAuth(s, ctx.warnings),
     propertyProtection: {
-      file: path('DEFAULT', 'property_protection_file'),
+      file: besideConfigIfRelative(ctx, s.optionalString('DEFAULT', 'property_protection_file')),
       ruleFormat: s.string('DEFAULT', 'property_protection_rule_format') as 'roles' | 'policies',
     },
     policy: { policyFile: resolvePolicyFile(s, ctx) },
@@ -119,6 +119,12 @@ function resolveKeystone(s: Settings): KeystoneAuthConfig {
     serviceTokenRoles: s.list('keystone_authtoken', 'service_token_roles').map((r) => r.toLowerCase()),
     serviceTokenRolesRequired: s.boolean('keystone_authtoken', 'service_token_roles_required'),
   };
+}
+
+/** A relative path is relative to the config file's directory (else the working directory), as Glance finds such files. */
+function besideConfigIfRelative(ctx: ResolveContext, given: string | undefined): string | undefined {
+  if (given === undefined || given === '') return undefined;
+  return isAbsolute(given) ? given : resolve(ctx.file === undefined ? ctx.cwd : dirname(ctx.file), given);
 }
 
 /** A file Glance looks for in the config directory (schema-image.json), if it exists there. */

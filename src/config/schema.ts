@@ -221,7 +221,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', name: 'allow_anonymous_access', type: 'bool', default: 'false',
     help: 'Let requests without credentials through as an anonymous caller with no project and no roles, instead of answering 401. Only what the policy allows such a caller (by default: nothing but the schemas) succeeds.' },
   { section: 'DEFAULT', name: 'property_protection_file', type: 'path', sample: '/etc/glimpse/property-protections.conf',
-    help: 'File of per-property create/read/update/delete rules (sections are regular expressions over property names). Unset = no property protections. A property that matches no section is denied to everyone.' },
+    help: 'File of per-property create/read/update/delete rules whose sections are regular expressions over property names; a relative path is relative to the config file. Unset = no property protections. A property that matches no section is denied to everyone.' },
   { section: 'DEFAULT', name: 'property_protection_rule_format', type: 'enum', choices: ['roles', 'policies'], default: 'roles',
     help: 'Whether the property protection file lists role names (`roles`) or policy rule names (`policies`).' },
   // [keystone_authtoken]

@@ -12,6 +12,7 @@ import type { ImageLister, ImageListQuery, ImageRepository, MemberRepository } f
 import type { StoreRegistry } from '../ports/store.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
+import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
 
 export interface ImageServiceDeps {
   images: ImageRepository & ImageLister;
@@ -19,6 +20,8 @@ export interface ImageServiceDeps {
   policy: Authorizer;
   stores: StoreRegistry;
   settings: ImageSettings;
+  /** property_protection_file rules; undefined = no protections. */
+  propertyProtections?: PropertyProtections;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };
@@ -100,12 +103,19 @@ export class ImageService {
     const target = policyTarget(image, undefined);
     policy.enforce('add_image', target, ctx);
     this.authorizeVisibility(ctx, image.visibility, target);
+    planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
     this.checkQuotas(image, settings);
-    return this.deps.images.create(image);
+    return this.viewFor(ctx, await this.deps.images.create(image));
   }
 
   async getImage(ctx: RequestContext, id: string): Promise<Image> {
-    return (await this.access.loadFor(ctx, id, 'get_image')).image;
+    return this.viewFor(ctx, (await this.access.loadFor(ctx, id, 'get_image')).image);
+  }
+
+  /** The image as this caller may see it: without the properties it may not read. */
+  viewFor(ctx: RequestContext, image: Image): Image {
+    const protections = this.deps.propertyProtections;
+    return protections ? { ...image, properties: protections.filterReadable(image.properties, ctx) } : image;
   }
 
   async getImages(ctx: RequestContext, request: ListRequest): Promise<{ images: Image[]; limit: number }> {
@@ -127,7 +137,7 @@ export class ImageService {
     const page = limit === 0 ? [] : await images.list({ ...rest, viewer: ctx, limit, marker });
     // Visibility was decided in SQL; get_image is still a policy an operator may tighten.
     const visible = page.filter((image) => policy.check('get_image', policyTarget(image, undefined), ctx));
-    return { images: visible, limit };
+    return { images: visible.map((image) => this.viewFor(ctx, image)), limit };
   }
 
   async modifyImage(ctx: RequestContext, id: string, operations: PatchOperation[], dialect: '2.0' | '2.1'): Promise<Image> {
@@ -135,14 +145,18 @@ export class ImageService {
     let { image, target } = loaded;
     if (operations.length === 0) return image;
     this.access.authorize(ctx, loaded, 'modify_image');
+    const written = operations.filter((o) => o.op !== 'remove').map((o) => o.path[0]!);
     for (let attempt = 0; ; attempt++) {
-      const outcome = applyPatch(image, operations, { dialect, isAdmin: ctx.isAdmin, callerProject: ctx.projectId,
-        authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
+      // The patch applies to the caller's view; properties it may not read are merged back.
+      const outcome = applyPatch(this.viewFor(ctx, image), operations, { dialect, isAdmin: ctx.isAdmin,
+        callerProject: ctx.projectId, authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
       if (outcome.visibilityChangedTo) this.authorizeVisibility(ctx, outcome.visibilityChangedTo, target);
-      this.checkQuotas(outcome.image, this.deps.settings);
-      const changed = { ...outcome.image, updatedAt: this.now() };
+      const plan = planPropertyChanges(image.properties, outcome.image.properties, ctx, this.deps.propertyProtections,
+        { written });
+      const changed = { ...outcome.image, properties: plan.properties, updatedAt: this.now() };
+      this.checkQuotas(changed, this.deps.settings);
       try {
-        return await this.deps.images.update(changed, { expectVersion: image.version });
+        return this.viewFor(ctx, await this.deps.images.update(changed, { expectVersion: image.version }));
       } catch (error) {
         if (!isVersionConflict(error) || attempt >= casRetries) throw error;
         ({ image, target } = await this.access.load(ctx, id));

@@ -10,7 +10,10 @@ import { nodeHashName } from '../config/hash-algorithms.ts';
 import { DomainError, badRequest } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import { StoreError, type PutResult, type StoreDriver } from '../ports/store.ts';
-import { byteLimit, exactLength, hashTap, type HashTap } from '../lib/streams.ts';
+import { byteLimit, exactLength, hashTap, uploadTap, type HashTap } from '../lib/streams.ts';
+import { HashPool } from '../lib/hash-pool.ts';
+
+let sharedPool: HashPool | undefined;
 import { isStoreDuplicateError } from './errors.ts';
 
 export interface WriteImageDataOptions {
@@ -51,10 +54,21 @@ export async function writeImageData(options: WriteImageDataOptions): Promise<Wr
   let hasher: HashTap;
   try {
     algorithm = nodeHashName(hashingAlgorithm);
-    stages = [byteLimit(limit.maxBytes, () => limit.error())];
-    if (expectedSize !== undefined) stages.push(exactLength(expectedSize, () => sizeMismatch(expectedSize)));
-    hasher = hashTap(['md5', algorithm]);
-    stages.push(hasher);
+    const exp = process.env.GLIMPSE_EXP ?? 'pool';
+    if (exp === 'chain') {
+      stages = [byteLimit(limit.maxBytes, () => limit.error())];
+      if (expectedSize !== undefined) stages.push(exactLength(expectedSize, () => sizeMismatch(expectedSize)));
+      hasher = hashTap(['md5', algorithm]);
+      stages.push(hasher);
+    } else {
+      hasher = uploadTap({
+        maxBytes: limit.maxBytes, onExceed: () => limit.error(),
+        expectedSize, onMismatch: () => sizeMismatch(expectedSize!),
+        algorithms: ['md5', algorithm], pool: exp === 'pool' ? (sharedPool ??= new HashPool()) : undefined,
+        highWaterMark: Number(process.env.GLIMPSE_HWM ?? 1048576),
+      });
+      stages = [hasher];
+    }
   } catch (error) {
     source.destroy();
     throw error;
