@@ -84,6 +84,11 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
         imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
         hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
         apiLimitMax: config.apiLimitMax,
+        inspection: {
+          requireFormatMatch: config.imageFormat.requireFormatMatch,
+          vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
+          gptSafetyChecksNonfatal: config.imageFormat.gptSafetyChecksNonfatal,
+        },
       },
     };
     const routers = [];

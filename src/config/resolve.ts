@@ -57,6 +57,9 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     imageFormat: {
       diskFormats: s.list('image_format', 'disk_formats'),
       containerFormats: s.list('image_format', 'container_formats'),
+      requireFormatMatch: s.boolean('image_format', 'require_image_format_match'),
+      vmdkAllowedTypes: s.list('image_format', 'vmdk_allowed_types'),
+      gptSafetyChecksNonfatal: s.list('image_format', 'gpt_safety_checks_nonfatal'),
     },
     database: { connection: s.string('database', 'connection') },
     stores: resolveStores(s, ctx),

@@ -68,6 +68,9 @@ export interface GlimpseConfig {
   imageFormat: {
     diskFormats: string[];
     containerFormats: string[];
+    requireFormatMatch: boolean;
+    vmdkAllowedTypes: string[];
+    gptSafetyChecksNonfatal: string[];
   };
   database: {
     /** SQLAlchemy-style URL as written by the operator. */

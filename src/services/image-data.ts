@@ -1,7 +1,7 @@
 // Image data use cases: upload_image (PUT /file) and download_image (GET /file).
 // Upload: load → authorize → formats → CAS queued→saving → stream through the writer →
 // CAS saving→active; any failure reverts to queued and removes what was written.
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { DomainError, badRequest, conflict, forbidden, gone, payloadTooLarge } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import { msg } from '../i18n/message.ts';
@@ -9,6 +9,7 @@ import { assertTransition } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
 import type { ByteRange, StoreDriver } from '../ports/store.ts';
 import { writeImageData } from '../stores/writer.ts';
+import { createInspector, judgeUpload, type InspectionResult } from '../formats/index.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
@@ -24,6 +25,26 @@ export interface Download {
   image: Image;
   /** undefined: the image has no data (answer 204). */
   data?: { stream: Readable; size: number; range?: ByteRange };
+}
+
+/** A pass-through stage that shows every chunk to the format inspector (bounded memory). */
+function inspectingTap(settings: ImageServiceDeps['settings']['inspection']) {
+  const inspector = createInspector({
+    vmdkAllowedTypes: settings.vmdkAllowedTypes, gptSafetyChecksNonfatal: settings.gptSafetyChecksNonfatal,
+  });
+  return {
+    through(source: Readable): Readable {
+      const tap = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          inspector.update(chunk);
+          done(null, chunk);
+        },
+      });
+      pipeline(source, tap, () => {});
+      return tap;
+    },
+    finish: (size: number) => inspector.finish(size),
+  };
 }
 
 /**
@@ -56,18 +77,24 @@ export class ImageDataService {
 
     const saving = await this.claim(image);
     const driver = this.deps.stores.default();
+    // Glance inspects bare images only: other containers wrap the disk in their own format.
+    const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
+    let virtualSize: number | null;
     try {
       written = await writeImageData({
-        driver, imageId: id, source, limit: budget, expectedSize: options.expectedSize,
-        hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
+        driver, imageId: id, source: inspection ? inspection.through(source) : source, limit: budget,
+        expectedSize: options.expectedSize, hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
       });
+      virtualSize = inspection
+        ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
+        : virtualSizeOf(saving, written.size);
     } catch (error) {
       await this.revert(ctx, saving, error);
       throw error;
     }
     const active: Image = {
-      ...saving, status: 'active', size: written.size, virtualSize: virtualSizeOf(saving, written.size),
+      ...saving, status: 'active', size: written.size, virtualSize,
       checksum: written.checksum,
       osHashAlgo: written.osHashAlgo, osHashValue: written.osHashValue, updatedAt: this.now(),
       locations: [{ url: written.location, metadata: { store: driver.id }, status: 'active' }],
@@ -97,6 +124,31 @@ export class ImageDataService {
     const range = pickRange(image.size);
     const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
     return { image, data: { stream, size, range } };
+  }
+
+  /**
+   * Applies require_image_format_match and the detected format's safety checks; the virtual size on
+   * success. A refused upload's stored data is removed before the 415.
+   */
+  private async judge(ctx: RequestContext, image: Image, result: InspectionResult, driver: StoreDriver,
+    location: string): Promise<number | null> {
+    const verdict = judgeUpload(image.diskFormat!, result, { requireFormatMatch: this.deps.settings.inspection.requireFormatMatch });
+    if (verdict.ok) {
+      if (verdict.mismatchIgnored) {
+        ctx.log.warn({ image_id: image.id, declared: image.diskFormat, detected: result.format }, 'disk format mismatch ignored');
+      }
+      return verdict.virtualSize;
+    }
+    await this.discard(driver, location, ctx);
+    ctx.log.warn({ image_id: image.id, reason: verdict.reason, failures: verdict.failures, details: result.safetyDetails },
+      'upload refused by format inspection');
+    if (verdict.reason === 'format_mismatch') {
+      throw new DomainError('UnsupportedMediaType', 'image.format_mismatch',
+        msg('Image disk_format {declared} does not match the data, which is {detected}.',
+          { declared: image.diskFormat, detected: result.format }));
+    }
+    throw new DomainError('UnsupportedMediaType', 'image.unsafe',
+      msg('Image failed safety checks: {checks}.', { checks: verdict.failures.join(', ') }));
   }
 
   /** The byte limit for this upload: image_size_cap, and what is left of user_storage_quota. */

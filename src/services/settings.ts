@@ -9,6 +9,8 @@ export interface ImageSettings {
   hashingAlgorithm: string;
   limitParamDefault: number;
   apiLimitMax: number;
+  /** [image_format] upload inspection settings. */
+  inspection: { requireFormatMatch: boolean; vmdkAllowedTypes: string[]; gptSafetyChecksNonfatal: string[] };
 }
 
 /** Negative quota values mean unlimited, as in Glance. */
