@@ -32,7 +32,11 @@ async function withServer<T>(server: GlimpseServer, run: (client: ImagesClient) 
   }
 }
 
-export async function benchGlimpse(options: { images: number; size: number; rounds: number }): Promise<GlimpseResults> {
+export async function benchGlimpse(options: {
+  images: number; size: number; rounds: number;
+  /** Runs while the server is idle right before each upload (to sample the hashing ceiling). */
+  beforeUpload?: () => void;
+}): Promise<GlimpseResults> {
   const { images, size, rounds } = options;
   const small = Math.min(1000, images);
   const deployment = await createDeployment();
@@ -63,7 +67,10 @@ export async function benchGlimpse(options: { images: number; size: number; roun
       // VmHWM is reset before each upload and read after it: the peak RSS of the upload itself.
       const moved = await transfer(client, size, {
         rounds, watch: [server.pid],
-        beforeUpload: () => resetPeak(server.pid),
+        beforeUpload: async () => {
+          options.beforeUpload?.();
+          await resetPeak(server.pid);
+        },
         afterUpload: async () => (await server.memory()).hwm,
       });
       let listLarge: GlimpseResults['listLarge'];

@@ -82,6 +82,8 @@ export interface TransferResult {
   downloads: number[];
   /** Largest VmRSS sample (every 50 ms) of each watched process during the uploads, bytes. */
   uploadRssPeaks: number[];
+  /** Largest RssAnon sample of each watched process during the uploads, bytes. */
+  uploadAnonPeaks: number[];
   /** The largest value afterUpload() returned (e.g. VmHWM reset before each upload), bytes. */
   uploadHwm: number;
 }
@@ -97,7 +99,7 @@ export async function transfer(client: ImagesClient, size: number, options: {
   const { rounds = 3, watch = [] } = options;
   const uploads: number[] = [];
   const downloads: number[] = [];
-  let peaks = watch.map(() => 0);
+  let peaks = watch.map(() => ({ rss: 0, anon: 0 }));
   let uploadHwm = 0;
   for (let i = 0; i < rounds; i++) {
     const id = await client.createImage(`bench-transfer-${i}`);
@@ -108,7 +110,9 @@ export async function transfer(client: ImagesClient, size: number, options: {
       try {
         seconds = await client.upload(id, size);
       } finally {
-        peaks = (await sampler.stop()).map((p, j) => Math.max(p, peaks[j]!));
+        peaks = (await sampler.stop()).map((p, j) => ({
+          rss: Math.max(p.rss, peaks[j]!.rss), anon: Math.max(p.anon, peaks[j]!.anon),
+        }));
       }
       uploads.push(size / MiB / seconds);
       uploadHwm = Math.max(uploadHwm, await options.afterUpload?.() ?? 0);
@@ -119,7 +123,8 @@ export async function transfer(client: ImagesClient, size: number, options: {
     }
   }
   return {
-    size, uploads, downloads, uploadRssPeaks: peaks, uploadHwm,
+    size, uploads, downloads, uploadHwm,
+    uploadRssPeaks: peaks.map((p) => p.rss), uploadAnonPeaks: peaks.map((p) => p.anon),
     uploadMiBps: median(uploads), downloadMiBps: median(downloads),
   };
 }

@@ -56,7 +56,9 @@ async function deleteAll(client: ImagesClient, ids: string[]): Promise<void> {
   await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
-export async function benchReference(url: string, options: { size: number; rounds: number }): Promise<ReferenceResults> {
+export async function benchReference(url: string, options: {
+  size: number; rounds: number; beforeUpload?: () => void;
+}): Promise<ReferenceResults> {
   const client = new ImagesClient(url, REF_PROJECT);
   const created: string[] = [];
   try {
@@ -77,7 +79,9 @@ export async function benchReference(url: string, options: { size: number; round
     log(`list at ${images} images`);
     const list = { ...await listLatency(client), images };
     log(`upload/download ${options.size / 2 ** 20} MiB × ${options.rounds}`);
-    const moved = await transfer(client, options.size, { rounds: options.rounds, watch: pids });
+    const moved = await transfer(client, options.size, {
+      rounds: options.rounds, watch: pids, beforeUpload: async () => options.beforeUpload?.(),
+    });
     return { rate, list, transfer: moved, pids, seeded: created.length };
   } finally {
     if (created.length > 0) {

@@ -58,24 +58,26 @@ export interface MemoryStatus {
   hwm: number;
   /** Resident set size now, bytes. */
   rss: number;
+  /** The anonymous part of it (heaps, buffers, stacks; not the mapped binary and libraries), bytes. */
+  anon: number;
 }
 
 /** VmHWM and VmRSS of a process (Linux /proc). */
 export async function memoryOf(pid: number): Promise<MemoryStatus> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
-  return { hwm: kib('VmHWM'), rss: kib('VmRSS') };
+  return { hwm: kib('VmHWM'), rss: kib('VmRSS'), anon: kib('RssAnon') };
 }
 
-/** Samples VmRSS of some processes every `everyMs` until stop(); returns the largest sample of each. */
-export function sampleRss(pids: number[], everyMs = 50): { stop(): Promise<number[]> } {
-  const peaks = pids.map(() => 0);
+/** Samples VmRSS and RssAnon of some processes every `everyMs` until stop(); returns the largest of each. */
+export function sampleRss(pids: number[], everyMs = 50): { stop(): Promise<Array<{ rss: number; anon: number }>> } {
+  const peaks = pids.map(() => ({ rss: 0, anon: 0 }));
   let running = true;
   const loop = (async () => {
     while (running) {
       await Promise.all(pids.map(async (pid, i) => {
-        const { rss } = await memoryOf(pid).catch(() => ({ rss: 0 }));
-        peaks[i] = Math.max(peaks[i]!, rss);
+        const { rss, anon } = await memoryOf(pid).catch(() => ({ rss: 0, anon: 0 }));
+        peaks[i] = { rss: Math.max(peaks[i]!.rss, rss), anon: Math.max(peaks[i]!.anon, anon) };
       }));
       await sleep(everyMs);
     }
@@ -101,13 +103,19 @@ export interface GlimpseServer {
   stop(): Promise<void>;
 }
 
-/** Starts `node bin/glimpse.js serve --config-file …` and waits until /healthcheck answers. */
-export async function startGlimpse(deployment: Deployment): Promise<GlimpseServer> {
+/**
+ * Starts `node bin/glimpse.js serve --config-file …` and waits until /healthcheck answers.
+ * `nodeArgs` go to node (e.g. --cpu-prof); GLIMPSE_BENCH_NODE_ARGS adds more (space-separated), and
+ * GLIMPSE_BENCH_ENTRY replaces bin/glimpse.js (e.g. a bundled build, to compare its memory).
+ */
+export async function startGlimpse(deployment: Deployment, nodeArgs: string[] = []): Promise<GlimpseServer> {
   const log = await open(join(deployment.dir, 'glimpse.log'), 'a');
-  const child: ChildProcess = spawn(process.execPath, [join(root, 'bin/glimpse.js'), 'serve', '--config-file', deployment.configFile], {
+  const extra = (process.env.GLIMPSE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const args = [...extra, ...nodeArgs, resolve(root, process.env.GLIMPSE_BENCH_ENTRY ?? 'bin/glimpse.js'), 'serve', '--config-file', deployment.configFile];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: deployment.dir,
     stdio: ['ignore', log.fd, log.fd],
-    env: { ...process.env, NODE_ENV: 'production' },
+    env: serverEnv(),
   });
   await log.close();
   const exited = once(child, 'exit');
@@ -137,6 +145,13 @@ export async function startGlimpse(deployment: Deployment): Promise<GlimpseServe
       clearTimeout(timer);
     },
   };
+}
+
+/** The bench's environment minus GLIMPSE_* settings, which would change the deployment (or warn). */
+function serverEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { NODE_ENV: 'production' };
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('GLIMPSE_')) env[name] = value;
+  return env;
 }
 
 /**

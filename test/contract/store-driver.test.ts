@@ -295,6 +295,20 @@ describe('file store', () => {
     assert.equal(sha256(await readAll((await driver.get(location)).stream)), sha256(data));
   });
 
+  test('reads are served in 1 MiB pieces and writes are batched, with every byte intact (also ranges)', async () => {
+    const driver = new FileStoreDriver({ id: 'file', dataDir: join(root, 'batches') });
+    const data = randomBytes(5 * 1024 * 1024 + 3);
+    const { location } = await driver.put(randomUUID(), sourceOf(data, 65_536));
+    const { stream } = await driver.get(location);
+    const sizes: number[] = [];
+    stream.on('data', (chunk: Buffer) => sizes.push(chunk.length));
+    assert.equal(sha256(await readAll(stream)), sha256(data));
+    assert.equal(Math.max(...sizes), 1024 * 1024);
+    assert.ok(sizes.length <= 6, `${sizes.length} reads`);
+    const range = await driver.get(location, { range: { start: 1_000_000, end: 3_500_000 } });
+    assert.equal(sha256(await readAll(range.stream)), sha256(data.subarray(1_000_000, 3_500_001)));
+  });
+
   test('a relative dataDir is made absolute', () => {
     const driver = new FileStoreDriver({ id: 'file', dataDir: 'data/images' });
     assert.equal(driver.dataDir, join(process.cwd(), 'data/images'));

@@ -1,11 +1,13 @@
-// The writer's stream stages (src/lib/streams.ts): limit, exact length, count, hash.
+// The writer's stream stages (src/lib/streams.ts): limit, exact length, count, hash, and uploadTap,
+// which is all of them in one stage, hashing inline or in a HashPool's worker threads.
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { byteCounter, byteLimit, exactLength, hashTap } from '../../src/lib/streams.ts';
+import { HashPool } from '../../src/lib/hash-pool.ts';
+import { byteCounter, byteLimit, exactLength, hashTap, uploadTap, type UploadTapOptions } from '../../src/lib/streams.ts';
 
 function sink(): Writable & { bytes: number } {
   const w = new Writable({ write(chunk: Buffer, _e, cb) { w.bytes += chunk.length; cb(); } }) as Writable & { bytes: number };
@@ -66,3 +68,65 @@ test('hashTap computes several digests in one pass; digests() only after the end
   assert.equal(digests['sha3-256'], createHash('sha3-256').update(data).digest('hex'));
   assert.equal(tap.bytes, data.length);
 });
+
+const pool = new HashPool({ maxWorkers: 2, blockSize: 4096, blocks: 2 });
+after(() => pool.close());
+
+for (const mode of ['inline', 'worker'] as const) {
+  const tap = (options: Partial<UploadTapOptions>) => uploadTap({
+    maxBytes: Infinity, onExceed: (max) => new Error(`over ${max}`), algorithms: ['md5', 'sha512'],
+    onMismatch: (a, e) => new Error(`${a}/${e}`), pool: mode === 'worker' ? pool : undefined, ...options,
+  });
+
+  test(`uploadTap (${mode} hashing): limit, exact length and digests in one stage`, async () => {
+    const data = Buffer.from('The quick brown fox jumps over the lazy dog');
+    const t = tap({ algorithms: ['md5', 'sha512', 'md5'], expectedSize: data.length });
+    assert.throws(() => t.digests(), /only after/);
+    const out = sink();
+    await pipeline(Readable.from([data.subarray(0, 7), data.subarray(7)], { objectMode: false }), t, out);
+    assert.deepEqual(t.digests(), { md5: '9e107d9d372bb6826bd81d3542a419d6', sha512: createHash('sha512').update(data).digest('hex') });
+    assert.equal(t.bytes, data.length);
+    assert.equal(out.bytes, data.length);
+
+    const big = Buffer.alloc(100_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    const bt = tap({});
+    await pipeline(Readable.from([big.subarray(0, 33_333), big.subarray(33_333)], { objectMode: false }), bt, sink());
+    assert.equal(bt.digests().sha512, createHash('sha512').update(big).digest('hex'));
+  });
+
+  test(`uploadTap (${mode} hashing): the crossing chunk is refused whole; limit before length`, async () => {
+    const out = sink();
+    const limited = tap({ maxBytes: 100 });
+    await assert.rejects(pipeline(chunks([60, 40, 1, 50]), limited, out), /over 100/);
+    assert.equal(out.bytes, 100);
+    assert.equal(limited.bytes, 100);
+    await assert.rejects(pipeline(chunks([60, 50]), tap({ maxBytes: 100, expectedSize: 90 }), sink()), /over 100/);
+
+    let finished = false;
+    const long = sink().on('finish', () => { finished = true; });
+    await assert.rejects(pipeline(chunks([10, 10]), tap({ expectedSize: 15 }), long), /20\/15/);
+    const short = sink().on('finish', () => { finished = true; });
+    await assert.rejects(pipeline(chunks([10]), tap({ expectedSize: 15 }), short), /10\/15/);
+    assert.equal(finished, false, 'the sink never saw the end');
+    await pipeline(chunks([]), tap({ maxBytes: 0, expectedSize: 0 }), sink());
+    assert.throws(() => tap({ maxBytes: -1 }), RangeError);
+    assert.throws(() => tap({ expectedSize: 1.5 }), RangeError);
+    assert.throws(() => tap({ algorithms: ['nope'] }));
+    assert.equal(pool.lanes, 0, 'no lane left open');
+  });
+
+  test(`uploadTap (${mode} hashing): backpressure holds — a stalled sink stops the source`, async () => {
+    let produced = 0;
+    const endless = new Readable({ read() { produced += 65_536; this.push(Buffer.alloc(65_536)); } });
+    const stalled = new Writable({ highWaterMark: 65_536, write(_c, _e, _cb) { /* never completes */ } });
+    const t = tap({});
+    const done = pipeline(endless, t, stalled);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Source buffer + the stage's two 1 MiB buffers + the sink's: a few MiB, never unbounded.
+    assert.ok(produced < 8 * 1024 * 1024, `bounded (${produced} bytes produced)`);
+    endless.destroy(new Error('stop'));
+    await assert.rejects(done, /stop/);
+    assert.equal(pool.lanes, 0, 'the failed upload released its lane');
+  });
+}

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { DomainError, payloadTooLarge } from '../../src/domain/errors.ts';
 import { StoreError, type PutResult, type StoreDriver } from '../../src/ports/store.ts';
 import { FileStoreDriver } from '../../src/stores/file/file-driver.ts';
-import { writeImageData, type WriteImageDataOptions } from '../../src/stores/writer.ts';
+import { defaultHashPool, writeImageData, type WriteImageDataOptions } from '../../src/stores/writer.ts';
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 const hex = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
@@ -240,5 +240,18 @@ describe('writeImageData', () => {
     const before = await stored();
     await assert.rejects(write({ source: sourceOf(Buffer.from('x')), hashingAlgorithm: 'crc32' }), /unknown hashing algorithm/);
     assert.deepEqual(await stored(), before);
+  });
+
+  test('digests come from the process-wide worker pool by default, and the same inline; failures leave no lane open', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 17);
+    const pooled = await write({ source: sourceOf(data) });
+    const inline = await write({ source: sourceOf(data), hashPool: null });
+    assert.equal(pooled.checksum, hex('md5', data));
+    assert.equal(pooled.osHashValue, hex('sha512', data));
+    assert.deepEqual([inline.checksum, inline.osHashValue], [pooled.checksum, pooled.osHashValue]);
+    assert.ok(defaultHashPool().size >= 1, 'the default pool ran the hashing');
+    await assert.rejects(write({ source: sourceOf(data), limit: { maxBytes: 1000, error: capError } }), domainError('PayloadTooLarge'));
+    await assert.rejects(write({ source: sourceOf(data), expectedSize: 10 }), domainError('BadRequest'));
+    assert.equal(defaultHashPool().lanes, 0);
   });
 });
