@@ -2,8 +2,10 @@
 // (see schema.ts): 0/1 → boolean, digit strings → number, ISO text → Date. Writes produce plain
 // JS values; connect.ts makes them bindable on every dialect.
 import type { Insertable, Selectable } from 'kysely';
-import type {
-  Image, ImageLocation, ImageMember, ImageStatus, LocationStatus, MemberStatus, Visibility,
+import {
+  glanceAttributes,
+  type Image, type ImageLocation, type ImageMember, type ImageStatus, type LocationStatus, type MemberStatus,
+  type Visibility,
 } from '../domain/image.ts';
 import type {
   ImageLocationsTable, ImageMembersTable, ImagePropertiesTable, ImagesTable, ImageTagsTable,
@@ -95,23 +97,7 @@ export function imageFromRows(row: ImageRow, children: ImageChildren): Image {
 /** Every column except id and version, which the repository sets itself. */
 export function imageColumns(image: Image): Omit<Insertable<ImagesTable>, 'id' | 'version'> {
   return {
-    name: image.name,
-    status: image.status,
-    visibility: image.visibility,
-    protected: image.protected,
-    os_hidden: image.osHidden,
-    owner: image.owner,
-    size: image.size,
-    virtual_size: image.virtualSize,
-    disk_format: image.diskFormat,
-    container_format: image.containerFormat,
-    checksum: image.checksum,
-    os_hash_algo: image.osHashAlgo,
-    os_hash_value: image.osHashValue,
-    min_disk: image.minDisk,
-    min_ram: image.minRam,
-    created_at: image.createdAt,
-    updated_at: image.updatedAt,
+    ...glanceAttributes(image),
     deleted_at: image.deletedAt,
     deleted: image.deleted,
   };

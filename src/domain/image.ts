@@ -56,3 +56,26 @@ export interface ImageMember {
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** The image's core attributes under Glance's names (its wire names and column names). */
+export function glanceAttributes(image: Image) {
+  return {
+    name: image.name,
+    status: image.status,
+    visibility: image.visibility,
+    protected: image.protected,
+    os_hidden: image.osHidden,
+    owner: image.owner,
+    size: image.size,
+    virtual_size: image.virtualSize,
+    disk_format: image.diskFormat,
+    container_format: image.containerFormat,
+    checksum: image.checksum,
+    os_hash_algo: image.osHashAlgo,
+    os_hash_value: image.osHashValue,
+    min_disk: image.minDisk,
+    min_ram: image.minRam,
+    created_at: image.createdAt,
+    updated_at: image.updatedAt,
+  };
+}

@@ -1,7 +1,7 @@
 // Policy targets for images, keyed as Glance's ImageTarget exposes them: the domain
 // attributes under their Glance names, the aliases id (image_id), project_id (owner) and
 // member_id (member), then the extra properties, which never shadow a core key.
-import type { Image } from '../domain/image.ts';
+import { glanceAttributes, type Image } from '../domain/image.ts';
 
 export interface ImageTargetOptions {
   /**
@@ -17,26 +17,10 @@ export function imageTarget(image: Image, options: ImageTargetOptions = {}): Rec
   const core: Record<string, unknown> = {
     id: image.id,
     image_id: image.id,
-    name: image.name,
-    status: image.status,
-    visibility: image.visibility,
-    protected: image.protected,
-    os_hidden: image.osHidden,
-    owner: image.owner,
+    ...glanceAttributes(image),
     project_id: image.owner,
     member,
     member_id: member,
-    size: image.size,
-    virtual_size: image.virtualSize,
-    disk_format: image.diskFormat,
-    container_format: image.containerFormat,
-    checksum: image.checksum,
-    os_hash_algo: image.osHashAlgo,
-    os_hash_value: image.osHashValue,
-    min_disk: image.minDisk,
-    min_ram: image.minRam,
-    created_at: image.createdAt,
-    updated_at: image.updatedAt,
     tags: [...image.tags],
     extra_properties: { ...image.properties },
   };
