@@ -14,7 +14,11 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 
 const keystone = process.env.GLIMPSE_TEST_KEYSTONE_URL?.replace(/\/+$/, '');
 const clouds = '/tmp/keystone/clouds.yaml';
+/** keystone.sh prints the glance client's OS_* variables; found beside the project (as in CI) or named by env. */
+const keystoneSh = process.env.GLIMPSE_TEST_KEYSTONE_SH
+  ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'tools', 'keystone.sh');
 const skip = !keystone ? 'GLIMPSE_TEST_KEYSTONE_URL not set'
+  : !existsSync(keystoneSh) ? `${keystoneSh} missing (set GLIMPSE_TEST_KEYSTONE_SH)`
   : !existsSync('/usr/bin/openstack') || !existsSync('/usr/bin/glance') ? 'openstack/glance clients not installed'
     : !existsSync(clouds) ? `${clouds} missing (run keystone.sh start)` : false;
 
@@ -29,8 +33,7 @@ const osc = async (cloud: string, ...args: string[]) =>
 
 /** The glance client reads credentials from OS_* variables (keystone.sh env prints them). */
 async function glance(cloud: string, ...args: string[]): Promise<string> {
-  const openrc = execFileSync(join(import.meta.dirname, '..', '..', '..', 'shared', 'tools', 'keystone.sh'),
-    ['env', cloud], { encoding: 'utf8' });
+  const openrc = execFileSync(keystoneSh, ['env', cloud], { encoding: 'utf8' });
   const vars = Object.fromEntries([...openrc.matchAll(/(OS_[A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^['"]|['"]$/g, '')]));
   // stdin closed (not /dev/null): the glance client reads image data from any non-tty stdin.
   const { stdout } = await run('/bin/sh', ['-c', 'exec /usr/bin/glance "$@" <&-', 'glance', ...args],
