@@ -56,7 +56,7 @@ export interface ResolvedTarget extends CheckedUrl {
 export interface SafeFetcher {
   /** The synchronous URL check (no DNS), as done when a request is accepted. */
   checkUrl(url: string): UrlCheck;
-  /** checkUrl plus DNS: every resolved address must be allowed; throws FetchRefused. */
+  /** checkUrl plus DNS: every resolved address must be allowed; throws FetchRefused (or FetchFailed timeout/aborted). */
   resolve(url: string, signal?: AbortSignal): Promise<ResolvedTarget>;
   /** Fetches `url` (following checked redirects); throws FetchRefused or FetchFailed. */
   fetch(url: string, options: SafeFetchOptions): Promise<SafeFetchResult>;
@@ -65,6 +65,8 @@ export interface SafeFetcher {
 export interface SafeFetcherDeps {
   /** Replaces the system resolver (tests). */
   resolver?: HostResolver;
+  /** TLS settings for https URLs: extra trusted CAs (PEM) and whether to verify the server certificate (default true). */
+  tls?: { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean };
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -129,8 +131,15 @@ export function createSafeFetcher(config: ImportFilteringConfig, deps: SafeFetch
     checkUrl: (url) => checkUrl(url, config),
 
     async resolve(url, signal) {
-      return resolveChecked(checkUrlOrThrow(url, config),
-        signal ?? AbortSignal.timeout(config.connectTimeoutMs));
+      const checked = checkUrlOrThrow(url, config);
+      const deadline = AbortSignal.timeout(config.connectTimeoutMs);
+      try {
+        return await resolveChecked(checked, signal ? AbortSignal.any([signal, deadline]) : deadline);
+      } catch (err) {
+        if (err instanceof FetchRefused) throw err;
+        if (signal?.aborted) throw new FetchFailed('aborted', url, 'aborted by the caller', undefined, { cause: err });
+        throw new FetchFailed('timeout', url, 'connect_timeout ran out resolving the host', undefined, { cause: err });
+      }
     },
 
     async fetch(url, options) {
@@ -179,7 +188,7 @@ export function createSafeFetcher(config: ImportFilteringConfig, deps: SafeFetch
             throw new FetchFailed('timeout', current, 'connect_timeout ran out resolving the host', undefined, { cause: err });
           }
           const agent = new Agent({
-            connect: { timeout: config.connectTimeoutMs, lookup: pinnedLookup(target.addresses) },
+            connect: { ...deps.tls, timeout: config.connectTimeoutMs, lookup: pinnedLookup(target.addresses) },
             headersTimeout: config.readTimeoutMs,
             bodyTimeout: config.readTimeoutMs,
             connections: 1,

@@ -3,7 +3,8 @@
 //
 // Usage:
 //   import { createSafeFetcher, FetchRefused, FetchFailed } from '../net/index.ts';
-//   const fetcher = createSafeFetcher(config.importFiltering);
+//   const fetcher = createSafeFetcher(config.importFiltering);   // one per process is fine; it holds no sockets
+//   // deps (2nd argument): { resolver?: tests only; tls?: { ca?, rejectUnauthorized? } for https (http store options) }
 //
 //   // At request time (no network), as Glance's validate_import_uri: 400 when not ok.
 //   const check = fetcher.checkUrl(uri);

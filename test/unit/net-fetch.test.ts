@@ -4,7 +4,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 
@@ -266,15 +271,16 @@ test('caller headers are kept on same-origin redirects and dropped when the orig
 });
 
 test('DNS rebinding: the connection goes to the checked address, never to a later DNS answer', async () => {
-  // Checked answer public, later answers loopback: the fetch must not reach the local server.
+  // The check sees a public answer for `localhost`; the system resolver (which an unpinned socket
+  // would ask) says 127.0.0.1. The fetch must fail on the public address and never reach the local server.
   const calls: string[] = [];
   const rebinding = createSafeFetcher(policy({ allowedPorts: [port], connectTimeoutMs: 300 }), {
-    resolver: resolver({ 'rebind.test': (n) => (n === 1 ? '198.51.99.1' : '127.0.0.1') }, calls),
+    resolver: resolver({ localhost: '198.51.99.1' }, calls),
   });
   const before = seen.length;
-  await assert.rejects(rebinding.fetch(`http://rebind.test:${port}/image`, { maxBytes: Infinity }),
+  await assert.rejects(rebinding.fetch(`http://localhost:${port}/image`, { maxBytes: Infinity }),
     (err) => err instanceof FetchFailed && ['timeout', 'network'].includes(err.reason));
-  assert.deepEqual(calls, ['rebind.test'], 'one lookup: the check');
+  assert.deepEqual(calls, ['localhost'], 'one lookup: the check');
   assert.equal(seen.length, before, 'nothing reached 127.0.0.1');
   // The converse proves the pin is what is used: checked answer 127.0.0.1 (operator-allowed name),
   // later answers unroutable; the fetch still succeeds because no second lookup happens.
@@ -329,4 +335,40 @@ test('checkUrl on the fetcher uses its policy', () => {
   assert.equal(f.checkUrl(`http://127.0.0.1:${port}/x`).ok, true);
   const bad = f.checkUrl('http://169.254.169.254/');
   assert.ok(!bad.ok && bad.error.reason === 'host');
+});
+
+test('https: the connection is pinned while the certificate is verified against the host name (SNI kept)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-net-tls-'));
+  let cert: Buffer;
+  let key: Buffer;
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=mirror.test',
+      '-addext', 'subjectAltName=DNS:mirror.test', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')],
+    { stdio: 'ignore' });
+    cert = readFileSync(join(dir, 'cert.pem'));
+    key = readFileSync(join(dir, 'key.pem'));
+  } catch (err) {
+    t.skip(`openssl could not make a test certificate: ${String(err)}`);
+    return;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const servernames: string[] = [];
+  const server = createHttpsServer({ cert, key }, (req, res) => { res.end(`tls ${req.headers.host}`); });
+  server.on('secureConnection', (socket) => servernames.push(String((socket as { servername?: string }).servername)));
+  const tlsPort = await listen(server as unknown as Server);
+  try {
+    const p = policy({ allowedHosts: ['mirror.test', '127.0.0.1'], allowedPorts: [tlsPort] });
+    const deps = { resolver: resolver({ 'mirror.test': '127.0.0.1' }), tls: { ca: cert } };
+    const res = await createSafeFetcher(p, deps).fetch(`https://mirror.test:${tlsPort}/`, { maxBytes: Infinity });
+    assert.equal(await text(res.body), `tls mirror.test:${tlsPort}`);
+    assert.deepEqual(servernames, ['mirror.test']);
+    // The certificate names mirror.test, not 127.0.0.1, and an untrusted CA fails: verification is on.
+    await rejectsWith(createSafeFetcher(p, deps).fetch(`https://127.0.0.1:${tlsPort}/`, { maxBytes: Infinity }), FetchFailed, 'network');
+    await rejectsWith(createSafeFetcher(p, { resolver: deps.resolver }).fetch(`https://mirror.test:${tlsPort}/`, { maxBytes: Infinity }),
+      FetchFailed, 'network');
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
 });
