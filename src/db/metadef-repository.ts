@@ -313,9 +313,15 @@ export class SqlMetadefRepository implements MetadefRepository {
       .executeTakeFirst();
     requireChanged(result, () => E.associationNotFound(resourceType));
   }
+
+  async deleteEverything(): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('metadef_namespaces').execute();
+      await trx.deleteFrom('metadef_resource_types').execute();
+    });
+  }
 }
 
 function sortExpression(key: string) {
   return sortColumn(key, 'n');
 }
-

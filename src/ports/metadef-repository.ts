@@ -67,4 +67,6 @@ export interface MetadefRepository {
   /** Creates the resource type first when it does not exist yet. */
   createAssociation(namespace: string, association: ResourceTypeAssociation): Promise<void>;
   deleteAssociation(namespace: string, resourceType: string): Promise<void>;
+  /** Removes every namespace and resource type (`glimpse metadefs unload`). */
+  deleteEverything(): Promise<void>;
 }
