@@ -251,7 +251,7 @@ export class SqlMetadefRepository implements MetadefRepository {
     const id = await this.namespaceId(this.db, namespace);
     const result = await orConflict(() => this.db.updateTable('metadef_tags')
       .set({ name: tag.name, updated_at: tag.updatedAt }).where('namespace_id', '=', id).where('name', '=', name)
-      .executeTakeFirst(), () => E.duplicateTagOnUpdate(tag.name, namespace));
+      .executeTakeFirst(), () => E.duplicateTag(tag.name, namespace));
     requireChanged(result, () => E.tagNotFound(name));
   }
 

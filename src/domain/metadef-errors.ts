@@ -26,8 +26,6 @@ export const metadefErrors = {
   duplicateTag: (name: string, namespace: string) => conflict('A metadata tag with name={name} already exists in '
     + 'namespace={namespace}. (Please note that metadata tag names are case insensitive).',
   { name, namespace }, 'metadef.duplicate_tag'),
-  duplicateTagOnUpdate: (name: string, namespace: string) => conflict('Invalid update. It would result in a '
-    + 'duplicate metadata tag with same name={name} in namespace={namespace}.', { name, namespace }, 'metadef.duplicate_tag'),
   duplicateAssociation: (resourceType: string, namespace: string) => conflict('The metadata definition resource-type '
     + 'association of resource-type={resourceType} to namespace={namespace} already exists.',
   { resourceType, namespace }, 'metadef.duplicate_association'),

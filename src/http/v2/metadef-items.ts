@@ -25,9 +25,9 @@ function objectInput(body: Json): ObjectInput {
   };
 }
 
+/** As Glance stores it: a property written through this API keeps its name inside the definition too. */
 function definitionOf(body: Json): PropertyDefinition {
-  const { name: _name, ...definition } = body;
-  return definition;
+  return { ...body };
 }
 
 export function metadefItemRoutes(routes: RouteTable, service: MetadefItemService): void {
@@ -58,7 +58,7 @@ export function metadefItemRoutes(routes: RouteTable, service: MetadefItemServic
   routes.add('PUT', `${base}/objects/:name`, async (request: FastifyRequest<{ Params: Item }>, reply) => {
     const body = await readBody(request, validators.object, true);
     const { ns, name } = request.params;
-    return reply.send(objectView(ns, await service.modifyMetadefObject(request.ctx, ns, name, objectInput(body))));
+    return reply.send(createdObjectView(ns, await service.modifyMetadefObject(request.ctx, ns, name, objectInput(body)), body));
   });
 
   routes.add('DELETE', `${base}/objects/:name`, async (request: FastifyRequest<{ Params: Item }>, reply) => {

@@ -40,7 +40,7 @@ export function objectView(namespace: string, o: MetadefObject): Json {
   });
 }
 
-/** The answer to an object create: what was sent (no defaults filled in) plus timestamps and links. */
+/** The answer to an object create or update: what was sent (no defaults filled in) plus timestamps and links. */
 export function createdObjectView(namespace: string, o: MetadefObject, sent: Json): Json {
   return compact({
     name: o.name, description: o.description, required: 'required' in sent ? o.required : undefined,
@@ -50,7 +50,7 @@ export function createdObjectView(namespace: string, o: MetadefObject, sent: Jso
 }
 
 export function propertyView(p: MetadefProperty): Json {
-  return { name: p.name, ...p.definition };
+  return { ...p.definition, name: p.name };
 }
 
 export function propertiesView(list: MetadefProperty[]): Json {
