@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SqlMetadefRepository } from '../../src/db/metadef-repository.ts';
-import { isDomainError, type DomainError } from '../../src/domain/errors.ts';
 import type { MetadefNamespace, MetadefNamespaceContent } from '../../src/domain/metadef.ts';
 import { forEachDatabase } from '../helpers/databases.ts';
+import { errorWith } from '../helpers/domain-errors.ts';
 
 const T0 = new Date('2025-03-04T05:06:07.089Z');
 const at = (s: number) => new Date(T0.getTime() + s * 1000);
@@ -16,15 +16,6 @@ function namespace(name: string, overrides: Partial<MetadefNamespace> = {}): Met
 
 function content(name: string, overrides: Partial<MetadefNamespaceContent> = {}): MetadefNamespaceContent {
   return { namespace: namespace(name), associations: [], properties: [], objects: [], tags: [], ...overrides };
-}
-
-function errorWith(kind: string, code: string) {
-  return (error: unknown) => {
-    assert.ok(isDomainError(error), `expected a DomainError, got ${String(error)}`);
-    assert.equal((error as DomainError).kind, kind);
-    assert.equal((error as DomainError).code, code);
-    return true;
-  };
 }
 
 const stamps = { createdAt: T0, updatedAt: T0 };
