@@ -23,6 +23,9 @@ import { createStoreRegistry } from './stores/registry.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { ImageDataService } from './services/image-data.ts';
 import { MemberService } from './services/members.ts';
+import { SqlMetadefRepository } from './db/metadef-repository.ts';
+import { MetadefNamespaceService } from './services/metadef-namespaces.ts';
+import { MetadefItemService } from './services/metadef-items.ts';
 import { v2Router } from './http/v2/router.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
@@ -93,8 +96,11 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
     };
     const routers = [];
     if (config.enableV2Api) {
+      const metadefDeps = { metadefs: new SqlMetadefRepository(database), policy,
+        limits: { default: config.limitParamDefault, max: config.apiLimitMax } };
       routers.push(v2Router({
-        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps) },
+        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps),
+          metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: [],

@@ -1,4 +1,4 @@
-// The `glimpse` command: serve, db sync|version, config check|sample.
+// The `glimpse` command: serve, db sync|version, metadefs load|unload|export, config check|sample.
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
@@ -6,6 +6,7 @@ import { renderSampleConfig } from '../config/sample.ts';
 import { renderPolicySample } from '../policy/sample.ts';
 import { createLogger, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
+import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
 
 function load(file: string | undefined): GlimpseConfig {
   const { config, warnings } = loadConfig({ file, env: process.env });
@@ -35,6 +36,28 @@ export async function main(argv: string[]): Promise<void> {
   db.command('version').description('print the applied schema version').option(...configOption)
     .action(async (opts: { configFile?: string }) => {
       process.stdout.write(`${await dbVersion(load(opts.configFile))}\n`);
+    });
+
+  const metadefs = program.command('metadefs')
+    .description('metadata definition catalogue (like glance-manage db load_metadefs/unload_metadefs/export_metadefs)');
+  metadefs.command('load').argument('<path>', 'a directory of Glance metadef JSON files, or one file')
+    .description('load definition files; existing namespaces are skipped unless --merge, --prefer-new or --overwrite')
+    .option(...configOption)
+    .option('--merge', 'add missing objects, properties, tags and associations to existing namespaces')
+    .option('--prefer-new', 'with --merge, also replace existing ones with the file\'s version')
+    .option('--overwrite', 'delete existing namespaces and load them again from the files')
+    .action(async (path: string, opts: { configFile?: string; merge?: boolean; preferNew?: boolean; overwrite?: boolean }) => {
+      const mode = opts.overwrite ? 'overwrite' : opts.preferNew ? 'preferNew' : opts.merge ? 'merge' : 'default';
+      for (const line of await metadefsLoad(load(opts.configFile), path, mode)) process.stdout.write(`${line}\n`);
+    });
+  metadefs.command('unload').description('remove every namespace and resource type').option(...configOption)
+    .action(async (opts: { configFile?: string }) => {
+      process.stdout.write(`${await metadefsUnload(load(opts.configFile))}\n`);
+    });
+  metadefs.command('export').argument('<dir>', 'directory to write one JSON file per namespace into')
+    .description('write the catalogue as definition files (the format load reads)').option(...configOption)
+    .action(async (dir: string, opts: { configFile?: string }) => {
+      for (const line of await metadefsExport(load(opts.configFile), dir)) process.stdout.write(`${line}\n`);
     });
 
   const config = program.command('config').description('configuration helpers');

@@ -89,6 +89,66 @@ export interface TasksTable {
   lease_expires_at: NullableTimestamp;
 }
 
+export interface MetadefNamespacesTable {
+  id: Generated<number>;
+  namespace: string;
+  display_name: string | null;
+  description: string | null;
+  visibility: string;
+  protected: Bool;
+  owner: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MetadefResourceTypesTable {
+  id: Generated<number>;
+  name: string;
+  protected: Bool;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MetadefObjectsTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  description: string | null;
+  /** JSON array of property names, or NULL. */
+  required: string | null;
+  /** JSON object: property name → definition. */
+  json_schema: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MetadefPropertiesTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  /** JSON object: the property definition without its name. */
+  json_schema: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MetadefTagsTable {
+  id: Generated<number>;
+  namespace_id: number;
+  name: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface MetadefNamespaceResourceTypesTable {
+  resource_type_id: number;
+  namespace_id: number;
+  properties_target: string | null;
+  prefix: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface Schema {
   images: ImagesTable;
   image_properties: ImagePropertiesTable;
@@ -96,4 +156,10 @@ export interface Schema {
   image_members: ImageMembersTable;
   image_locations: ImageLocationsTable;
   tasks: TasksTable;
+  metadef_namespaces: MetadefNamespacesTable;
+  metadef_resource_types: MetadefResourceTypesTable;
+  metadef_objects: MetadefObjectsTable;
+  metadef_properties: MetadefPropertiesTable;
+  metadef_tags: MetadefTagsTable;
+  metadef_namespace_resource_types: MetadefNamespaceResourceTypesTable;
 }

@@ -1,6 +1,7 @@
 // Compat scenarios: each runs against a fresh set of projects, so they also run against a
 // reference Glance that holds other data. Lists are always narrowed to this run's projects.
 import type { Scenario, Step } from './harness.ts';
+import { metadefScenarios } from './metadef-scenarios.ts';
 
 const raw = { 'content-type': 'application/octet-stream' };
 const patch = { 'content-type': 'application/openstack-images-v2.1-json-patch' };
@@ -156,4 +157,6 @@ export const scenarios: Scenario[] = [
       { path: '/v2/images?owner={owner}', as: 'other' }] },
   { name: 'list: reader-less token 403',
     steps: [{ path: '/v2/images', headers: { 'x-roles': 'member' }, statusOnly: 'policy wording' }] },
+
+  ...metadefScenarios,
 ];

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SqlImageRepository } from '../../src/db/image-repository.ts';
 import { SqlMemberRepository } from '../../src/db/member-repository.ts';
-import { isDomainError, type DomainError } from '../../src/domain/errors.ts';
 import type { Image, ImageMember } from '../../src/domain/image.ts';
 import { forEachDatabase } from '../helpers/databases.ts';
+import { errorWith } from '../helpers/domain-errors.ts';
 
 const T0 = new Date('2025-03-04T05:06:07.089Z');
 
@@ -21,15 +21,6 @@ async function createImage(repo: SqlImageRepository): Promise<Image> {
 
 function member(imageId: string, memberId: string, overrides: Partial<ImageMember> = {}): ImageMember {
   return { imageId, memberId, status: 'pending', canShare: false, createdAt: T0, updatedAt: T0, ...overrides };
-}
-
-function errorWith(kind: string, code: string) {
-  return (error: unknown) => {
-    assert.ok(isDomainError(error), `expected a DomainError, got ${String(error)}`);
-    assert.equal((error as DomainError).kind, kind);
-    assert.equal((error as DomainError).code, code);
-    return true;
-  };
 }
 
 forEachDatabase('member repository', (getDb) => {

@@ -4,11 +4,15 @@ import type { Image } from '../../domain/image.ts';
 import type { ImageDataService } from '../../services/image-data.ts';
 import type { ImageService } from '../../services/images.ts';
 import type { MemberService } from '../../services/members.ts';
+import type { MetadefItemService } from '../../services/metadef-items.ts';
+import type { MetadefNamespaceService } from '../../services/metadef-namespaces.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
 import { imageDataRoutes } from './image-data.ts';
 import { imageRoutes } from './images.ts';
 import { memberRoutes } from './members.ts';
+import { metadefItemRoutes } from './metadef-items.ts';
+import { metadefNamespaceRoutes } from './metadef-namespaces.ts';
 import { imagesSchema, memberSchema, membersSchema, taskSchema, tasksSchema } from './schema-documents.ts';
 import { SchemaValidator } from './validator.ts';
 import { imageView, type ImageViewOptions } from './views.ts';
@@ -17,6 +21,8 @@ export interface V2Services {
   images: ImageService;
   data: ImageDataService;
   members: MemberService;
+  metadefNamespaces?: MetadefNamespaceService;
+  metadefItems?: MetadefItemService;
 }
 
 export interface V2Options extends ImageViewOptions {
@@ -58,5 +64,8 @@ export function v2Router(options: V2Options): (routes: RouteTable) => void {
     imageRoutes(routes, context);
     imageDataRoutes(routes, context);
     memberRoutes(routes, context);
+    const { metadefNamespaces, metadefItems } = options.services;
+    if (metadefNamespaces) metadefNamespaceRoutes(routes, metadefNamespaces, options.baseUrl);
+    if (metadefItems) metadefItemRoutes(routes, metadefItems);
   };
 }
