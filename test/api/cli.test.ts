@@ -84,7 +84,8 @@ async function startServer(dir: string, conf: string) {
   return { child, exited, output: () => out };
 }
 
-async function waitFor(check: () => boolean, what: string, ms = 15000) {
+// Generous: on a loaded 2-core machine starting tsx in several processes can take tens of seconds.
+async function waitFor(check: () => boolean, what: string, ms = 60_000) {
   const until = Date.now() + ms;
   while (!check()) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
