@@ -577,14 +577,16 @@ describe('store registry', () => {
         backend('fast', 'file', join(root, 'fast')),
         backend('cheap', 'file', join(root, 'fast', 'cheap'), { filesystem_store_file_perm: '640' }),
         backend('web', 'http'),
-        backend('obj', 'swift'),
+        backend('blocks', 'rbd'),
+        backend('vols', 'cinder'),
       ] } }, { log: { warn: (obj, msg) => warnings.push([obj, msg]) } });
-      assert.deepEqual(registry.ids(), ['fast', 'cheap']);
+      assert.deepEqual(registry.ids(), ['fast', 'cheap', 'web']);
+      assert.equal(registry.get('web')?.type, 'http');
       assert.equal(registry.default().id, 'fast');
       assert.equal(registry.get('cheap')?.type, 'file');
-      assert.equal(registry.get('web'), undefined);
+      assert.equal(registry.get('blocks'), undefined);
       assert.equal(registry.get('nope'), undefined);
-      assert.deepEqual(registry.skipped.map((s) => s.id), ['web', 'obj']);
+      assert.deepEqual(registry.skipped.map((s) => s.id), ['blocks', 'vols']);
       assert.equal(warnings.length, 1);
 
       const id = randomUUID();
@@ -593,6 +595,7 @@ describe('store registry', () => {
       assert.equal(registry.forLocation(`file://${root}/fast/${id}`)?.id, 'fast');
       assert.equal(registry.forLocation('file:///etc/passwd'), undefined);
       assert.equal(registry.forLocation('swift://x/y'), undefined);
+      assert.equal(registry.forLocation('https://example.com/image.qcow2')?.id, 'web');
       const { stat } = await import('node:fs/promises');
       assert.equal((await stat(join(root, 'fast', 'cheap', id))).mode & 0o777, 0o640, 'filesystem_store_file_perm is octal');
 
@@ -614,6 +617,6 @@ describe('store registry', () => {
 
   test('a default backend without a driver is refused', () => {
     assert.throws(() => createStoreRegistry({ stores: { multiStore: true, defaultBackend: 'obj',
-      backends: [backend('obj', 'swift')] } }), /default store "obj" has no driver/);
+      backends: [backend('obj', 'rbd')] } }), /default store "obj" has no driver/);
   });
 });

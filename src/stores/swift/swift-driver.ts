@@ -93,7 +93,9 @@ export class SwiftStoreDriver implements StoreDriver {
     try {
       const atEnd = await reader.atEnd().catch((error: unknown) => { sourceError = error; throw error; });
       if (atEnd || (sizeHint !== undefined && sizeHint <= this.options.largeObjectSize)) {
-        await this.commit(container, imageId, nonce, body(Number.MAX_SAFE_INTEGER), '', signal);
+        // A declared length lets Swift refuse at once what cannot fit (quota, max_file_size: 413).
+        const length = atEnd ? 0 : sizeHint;
+        await this.commit(container, imageId, nonce, body(length ?? 0), '', signal, length);
       } else {
         const manifest = await this.putSegments(container, imageId, nonce, reader, body, segments, signal);
         if (sourceError !== undefined) throw sourceError;
@@ -242,10 +244,14 @@ export class SwiftStoreDriver implements StoreDriver {
   }
 
   /** PUTs the object (data or manifest) unless it exists; 412 → Duplicate. */
-  private async commit(container: string, imageId: string, nonce: string, body: Body, query: string, signal: AbortSignal | undefined) {
+  private async commit(container: string, imageId: string, nonce: string, body: Body, query: string, signal: AbortSignal | undefined,
+    length?: number) {
     const res = await this.call('PUT', container, imageId, {
       body, query, signal,
-      headers: { 'if-none-match': '*', 'x-object-meta-glimpse-put': nonce, 'content-type': 'application/octet-stream' },
+      headers: {
+        'if-none-match': '*', 'x-object-meta-glimpse-put': nonce, 'content-type': 'application/octet-stream',
+        ...(length !== undefined ? { 'content-length': String(length) } : {}),
+      },
     });
     await res.body.dump();
     if (res.statusCode === 412) throw new StoreDuplicateError(imageId);
