@@ -20,7 +20,8 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import {
   SKIP_S3, SKIP_SWIFT, s3TestDriver, s3TestEnv, swiftTestDriver, swiftTestEnv, uniqueBucket, type S3TestEnv, type SwiftTestEnv,
 } from '../helpers/object-stores.ts';
-import { startStaticServer } from '../helpers/static-server.ts';
+import { loopbackFiltering, startStaticServer } from '../helpers/static-server.ts';
+import { createSafeFetcher } from '../../src/net/index.ts';
 import type { BackendConfig } from '../../src/config/types.ts';
 
 interface DriverUnderTest {
@@ -141,7 +142,8 @@ async function s3Driver(env: S3TestEnv): Promise<DriverUnderTest> {
 
 async function httpDriver(): Promise<DriverUnderTest> {
   const server = await startStaticServer();
-  const driver = new HttpStoreDriver({ id: 'web', maxRedirects: 3 });
+  // Through the SSRF-safe fetcher, as the registry builds it, with 127.0.0.1 as an approved host.
+  const driver = new HttpStoreDriver({ id: 'web', fetcher: createSafeFetcher(loopbackFiltering(server)) });
   return {
     driver,
     contents: async () => server.files(),

@@ -18,7 +18,8 @@ import { SwiftAuth } from '../../src/stores/swift/swift-auth.ts';
 import { SwiftStoreDriver } from '../../src/stores/swift/swift-driver.ts';
 import { containerFor, locationBase, parseLocation } from '../../src/stores/swift/swift-location.ts';
 import { SKIP_SWIFT, swiftTestDriver, swiftTestEnv, uniqueBucket } from '../helpers/object-stores.ts';
-import { startStaticServer, type StaticServer } from '../helpers/static-server.ts';
+import { loopbackFiltering, startStaticServer, type StaticServer } from '../helpers/static-server.ts';
+import { createSafeFetcher } from '../../src/net/index.ts';
 
 const swift = swiftTestEnv();
 
@@ -169,14 +170,31 @@ describe('http store', () => {
   before(async () => { server = await startStaticServer(); });
   after(async () => { await server.close(); });
 
-  test('redirects are followed up to the limit; one more → StoreUnavailable', async () => {
-    const driver = new HttpStoreDriver({ id: 'web', maxRedirects: 3 });
-    const data = randomBytes(1000);
-    const id = server.add(data).split('/').pop()!;
-    assert.deepEqual(await readAll((await driver.get(`${server.url}/redirect/3/${id}`)).stream), data);
-    assert.equal(await driver.size(`${server.url}/redirect/3/${id}`), 1000);
-    await assert.rejects(driver.get(`${server.url}/redirect/4/${id}`), kind('StoreUnavailable'));
-    await assert.rejects(driver.size(`${server.url}/redirect/4/${id}`), kind('StoreUnavailable'));
+  for (const [name, make] of [
+    ['plain undici', () => new HttpStoreDriver({ id: 'web', maxRedirects: 3 })],
+    ['the safe fetcher', () => new HttpStoreDriver({ id: 'web', fetcher: createSafeFetcher(loopbackFiltering(server, 3)) })],
+  ] as const) {
+    test(`redirects are followed up to the limit; one more → StoreUnavailable (${name})`, async () => {
+      const driver = make();
+      const data = randomBytes(1000);
+      const id = server.add(data).split('/').pop()!;
+      assert.deepEqual(await readAll((await driver.get(`${server.url}/redirect/3/${id}`)).stream), data);
+      assert.equal(await driver.size(`${server.url}/redirect/3/${id}`), 1000);
+      await assert.rejects(driver.get(`${server.url}/redirect/4/${id}`), kind('StoreUnavailable'));
+      await assert.rejects(driver.size(`${server.url}/redirect/4/${id}`), kind('StoreUnavailable'));
+      await assert.rejects(driver.get(`${server.url}/images/${randomUUID()}`), kind('StoreNotFound'));
+    });
+  }
+
+  test('with the default [import_filtering_opts], loopback and metadata-service locations are refused (InvalidLocation), nothing sent', async () => {
+    const driver = new HttpStoreDriver({ id: 'web', fetcher: createSafeFetcher({ ...loopbackFiltering(server), allowedHosts: [], allowedPorts: [80, 443] }) });
+    const before = server.requests.length;
+    const url = server.add(Buffer.from('secret'));
+    for (const location of [url, `http://127.0.0.1/images/x`, 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/x', 'http://0x7f000001/x']) {
+      await assert.rejects(driver.get(location), kind('InvalidLocation'), location);
+      await assert.rejects(driver.size(location), kind('InvalidLocation'), location);
+    }
+    assert.equal(server.requests.length, before, 'no request reached the loopback server');
   });
 
   test('a server that ignores Range: the driver cuts the range out itself', async () => {

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { ImportFilteringConfig } from '../../src/config/types.ts';
+
 export interface StaticServer {
   url: string;
   /** Serves `data` and returns its URL. */
@@ -59,5 +61,14 @@ export async function startStaticServer(): Promise<StaticServer> {
     },
     files: () => [...files.keys()].sort(),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** [import_filtering_opts] for the safe fetcher that lets tests reach this loopback server (an
+ *  operator-approved host, which skips the private-address checks). */
+export function loopbackFiltering(server: { url: string }, maxRedirects = 5): ImportFilteringConfig {
+  return {
+    allowedSchemes: ['http', 'https'], disallowedSchemes: [], allowedHosts: ['127.0.0.1'], disallowedHosts: [],
+    allowedPorts: [Number(new URL(server.url).port)], disallowedPorts: [], maxRedirects, connectTimeoutMs: 5000, readTimeoutMs: 10_000, totalTimeoutMs: 0,
   };
 }

@@ -4,11 +4,14 @@
 // cannot delete it either). size is Content-Length of a HEAD, ranged reads send Range, and
 // redirects are followed at most `maxRedirects` times (glance_store: 5).
 //
-// Which URLs a user may point an image at (SSRF rules) is decided where locations are accepted,
-// not here; this driver only fetches the locations already on an image.
+// With a SafeFetcher (src/net/, what the registry passes) every read is checked against
+// [import_filtering_opts] and the private-address rules on the URL and on every redirect hop, with
+// the connection pinned to the checked addresses, so a location can never reach the metadata
+// service or a loopback port. Without one (tests of the driver itself) plain undici is used.
 import { Readable, Transform, pipeline } from 'node:stream';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 
+import { FetchFailed, FetchRefused, type SafeFetcher } from '../../net/index.ts';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus } from '../remote-errors.ts';
 
@@ -19,6 +22,8 @@ export interface HttpStoreDriverOptions {
   /** ms to wait for a connection and for response headers (default 30 s). */
   timeoutMs?: number;
   dispatcher?: Dispatcher;
+  /** The SSRF-safe fetcher; redirects and timeouts then follow [import_filtering_opts]. */
+  fetcher?: SafeFetcher;
 }
 
 const WHAT = 'HTTP store';
@@ -27,9 +32,11 @@ export class HttpStoreDriver implements StoreDriver {
   readonly id: string;
   readonly type = 'http';
   private readonly dispatcher: Dispatcher;
+  private readonly fetcher: SafeFetcher | undefined;
 
   constructor(options: HttpStoreDriverOptions) {
     this.id = options.id;
+    this.fetcher = options.fetcher;
     const timeout = options.timeoutMs ?? 30_000;
     const base = options.dispatcher ?? new Agent({ connect: { timeout }, headersTimeout: timeout });
     this.dispatcher = base.compose(interceptors.redirect({ maxRedirections: options.maxRedirects ?? 5 }));
@@ -43,28 +50,28 @@ export class HttpStoreDriver implements StoreDriver {
   async get(location: string, options: { range?: ByteRange; signal?: AbortSignal } = {}): Promise<{ stream: Readable; size: number }> {
     const url = this.urlOf(location);
     const { range, signal } = options;
-    let res: Dispatcher.ResponseData;
+    let res: Response;
     try {
-      res = await request(url, {
-        method: 'GET', signal, dispatcher: this.dispatcher,
-        headers: range ? { range: `bytes=${range.start}-${range.end}` } : {},
-      });
+      res = await this.send(url, 'GET', range, signal);
     } catch (error) {
+      if (error instanceof FetchFailed && error.status === 416) {
+        return { stream: Readable.from([], { objectMode: false }), size: await this.size(location) };
+      }
       throw failure(error, signal);
     }
     if (res.statusCode === 416) {
-      await res.body.dump();
+      await drain(res.body);
       return { stream: Readable.from([], { objectMode: false }), size: await this.size(location) };
     }
     if (res.statusCode !== 200 && res.statusCode !== 206) {
-      await res.body.dump();
+      await drain(res.body);
       throw statusError(res.statusCode);
     }
     const contentRange = /^bytes (\d+)-\d+\/(\d+)$/.exec(header(res.headers, 'content-range') ?? '');
     if (res.statusCode === 206 && contentRange) return { stream: res.body, size: Number(contentRange[2]) };
     const size = Number(header(res.headers, 'content-length') ?? NaN);
     if (!Number.isFinite(size)) {
-      await res.body.dump();
+      await drain(res.body);
       throw new StoreError('StoreUnavailable', 'The HTTP store did not say how large the image data is.');
     }
     if (!range) return { stream: res.body, size };
@@ -81,13 +88,13 @@ export class HttpStoreDriver implements StoreDriver {
 
   async size(location: string): Promise<number> {
     const url = this.urlOf(location);
-    let res: Dispatcher.ResponseData;
+    let res: Response;
     try {
-      res = await request(url, { method: 'HEAD', dispatcher: this.dispatcher });
+      res = await this.send(url, 'HEAD', undefined, undefined);
     } catch (error) {
       throw failure(error, undefined);
     }
-    await res.body.dump();
+    await drain(res.body);
     if (res.statusCode >= 300) throw statusError(res.statusCode);
     const size = Number(header(res.headers, 'content-length') ?? NaN);
     if (!Number.isFinite(size)) throw new StoreError('StoreUnavailable', 'The HTTP store did not say how large the image data is.');
@@ -96,6 +103,17 @@ export class HttpStoreDriver implements StoreDriver {
 
   owns(location: string): boolean {
     return parseUrl(location) !== undefined;
+  }
+
+  /** One request through the safe fetcher, or undici when none was given; non-2xx answers are returned. */
+  private async send(url: string, method: 'GET' | 'HEAD', range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Response> {
+    if (this.fetcher) {
+      const res = await this.fetcher.fetch(url, { method, signal, maxBytes: Infinity,
+        ...(range ? { range: { start: range.start, end: range.end } } : {}) });
+      return { statusCode: res.status, headers: res.headers, body: res.body as Response['body'] };
+    }
+    return request(url, { method, signal, dispatcher: this.dispatcher,
+      headers: range ? { range: `bytes=${range.start}-${range.end}` } : {} });
   }
 
   private urlOf(location: string): string {
@@ -115,8 +133,26 @@ function parseUrl(location: string): string | undefined {
   }
 }
 
+/** Discards a body that is not passed on. */
+async function drain(body: Readable): Promise<void> {
+  const dump = (body as { dump?: () => Promise<void> }).dump;
+  if (typeof dump === 'function') return dump.call(body);
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+type Response = Pick<Dispatcher.ResponseData, 'statusCode' | 'headers' | 'body'>;
+
 function failure(error: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted) return signal.reason;
+  if (error instanceof FetchRefused) {
+    if (error.reason === 'redirect') return new StoreError('StoreUnavailable', 'The HTTP store redirected too many times.', { cause: error });
+    return new StoreError('InvalidLocation', `The image location is not allowed (${error.reason}).`, { cause: error });
+  }
+  if (error instanceof FetchFailed) {
+    if (error.reason === 'http_status' && error.status !== undefined) return statusError(error.status);
+    return new StoreError('StoreUnavailable', `The HTTP store failed (${error.reason}).`, { cause: error });
+  }
   return storeErrorFromNetwork(error, WHAT);
 }
 
