@@ -16,6 +16,7 @@ import { hashCeiling } from './hash.ts';
 import { median } from './measure.ts';
 import { fmt, printTable, type Row } from './report.ts';
 import { benchReference, type ReferenceResults } from './reference.ts';
+import { benchStores, storeRows, type StoreBenchResult } from './stores.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -49,6 +50,14 @@ console.log(`  upload MiB/s: ${g.uploads.map((r) => r.toFixed(0)).join(', ')}; d
 console.log(`  RSS before upload ${fmt.mb(glimpse.rssBeforeUpload)}; peak during upload: VmHWM ${fmt.mb(g.uploadHwm)}, `
   + `largest 50 ms VmRSS sample ${fmt.mb(g.uploadRssPeaks[0])} (of it anonymous: ${fmt.mb(g.uploadAnonPeaks[0])}); `
   + `seeding took ${glimpse.seedSeconds.toFixed(0)} s`);
+
+// The same transfer through the swift and s3 drivers (objectstore.sh's env; BENCH_STORES=0 skips).
+const storeRounds = Math.max(1, Number(process.env.BENCH_STORE_ROUNDS ?? 1));
+let stores: StoreBenchResult[] = [];
+if (process.env.BENCH_STORES !== '0') {
+  console.log(`\n== Glimpse on the object store (swift, s3; ${storeRounds} round(s)) ==`);
+  stores = await benchStores({ size, rounds: storeRounds });
+}
 
 let ref: ReferenceResults | undefined;
 if (refUrl) {
@@ -92,6 +101,7 @@ const rows: Row[] = [
   { metric: 'peak RSS during upload', glimpse: `${fmt.mb(g.uploadHwm)} (VmHWM)`,
     reference: ref && `${fmt.mb(Math.max(...ref.transfer.uploadRssPeaks))} (VmRSS max)`,
     target: `< ${fmt.mb(RSS_LIMIT)}`, pass: g.uploadHwm > 0 && g.uploadHwm < RSS_LIMIT },
+  ...storeRows(stores, sizeMiB, (v) => fmt.rate(v), (v) => fmt.mb(v)),
 ];
 console.log(`\n== results (medians of ${rounds} rounds; MiB = 2^20 bytes, MB = 10^6 bytes) ==`);
 printTable(rows, refUrl !== undefined);

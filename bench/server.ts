@@ -33,8 +33,11 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Writes the config (trusted-auth, SQLite and file store in a temp dir, a free loopback port). */
-export async function createDeployment(): Promise<Deployment> {
+/**
+ * Writes the config (trusted-auth, SQLite and file store in a temp dir, a free loopback port);
+ * `extraConfig` lines are appended (e.g. `enabled_backends` and a swift or s3 backend section).
+ */
+export async function createDeployment(extraConfig: string[] = []): Promise<Deployment> {
   const dir = await mkdtemp(join(process.env.GLIMPSE_BENCH_DIR ?? tmpdir(), 'glimpse-bench-server-'));
   const dataDir = join(dir, 'images');
   await mkdir(dataDir);
@@ -46,6 +49,7 @@ export async function createDeployment(): Promise<Deployment> {
     '[database]', `connection = ${databaseUrl}`, '',
     '[glance_store]', `filesystem_store_datadir = ${dataDir}`, '',
     '[paste_deploy]', 'flavor = trusted-auth', '',
+    ...extraConfig,
   ].join('\n'));
   return {
     dir, configFile, databaseUrl, dataDir, port,

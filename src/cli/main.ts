@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
 import { renderSampleConfig } from '../config/sample.ts';
+import { OPTIONS } from '../config/schema.ts';
+import { redactUrl } from '../db/url.ts';
 import { renderPolicySample } from '../policy/sample.ts';
 import { createLogger, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
@@ -12,6 +14,17 @@ function load(file: string | undefined): GlimpseConfig {
   const { config, warnings } = loadConfig({ file, env: process.env });
   for (const warning of warnings) process.stderr.write(`glimpse: warning: ${warning}\n`);
   return config;
+}
+
+/** Names of resolved settings that hold credentials, and of Glance options marked secret: shown as ***. */
+const SECRET_FIELDS = new Set(['password', 'key', 'secretKey', 'accessKey',
+  ...OPTIONS.filter((o) => o.secret && o.name !== 'connection').map((o) => o.name)]);
+
+/** JSON.stringify replacer for `config check`: credentials never reach the terminal or a pasted log. */
+function redactSecrets(name: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (SECRET_FIELDS.has(name)) return '***';
+  return name === 'connection' ? redactUrl(value) : value;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -64,7 +77,7 @@ export async function main(argv: string[]): Promise<void> {
   config.command('check').description('validate a configuration file and print what it resolves to')
     .option(...configOption)
     .action((opts: { configFile?: string }) => {
-      process.stdout.write(`${JSON.stringify(load(opts.configFile), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(load(opts.configFile), redactSecrets, 2)}\n`);
     });
   config.command('sample').description('print a commented sample configuration file')
     .action(() => { process.stdout.write(renderSampleConfig()); });

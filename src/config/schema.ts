@@ -5,6 +5,7 @@
 import { parseDatabaseUrl } from '../db/url.ts';
 import { HASH_ALGORITHM_NAMES, supportedHashAlgorithms } from './hash-algorithms.ts';
 import { parseFlavor } from './flavor.ts';
+import { storeDriverOptions } from './store-options.ts';
 
 export type OptionType =
   | 'string' | 'int' | 'float' | 'bool' | 'port'
@@ -57,7 +58,7 @@ export const BACKEND_SECTION = '<backend id>';
 /** Store types glance_store knows; ids of other types are refused. */
 export const KNOWN_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 'vmware', 's3'];
 /** Store types with a Glimpse driver. */
-export const SUPPORTED_STORE_TYPES: readonly string[] = ['file'];
+export const SUPPORTED_STORE_TYPES: readonly string[] = ['file', 'swift', 's3', 'http'];
 
 const storeDriverPrefixes = ['filesystem_', 'http_', 'https_', 'swift_', 'default_swift_', 's3_store_', 'rbd_store_',
   'rados_', 'cinder_', 'vmware_', 'os_region_name'];
@@ -258,6 +259,8 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Refuse (401) an X-Service-Token that lacks the service_token_roles, instead of only ignoring its roles.' },
   { section: 'healthcheck', name: 'disable_by_file_path', type: 'path', sample: '/etc/glimpse/healthcheck_disable',
     help: 'While this file exists /healthcheck answers 503, so a load balancer drains the node. A relative path is relative to the working directory.' },
+  // swift and s3 store drivers, in [glance_store] and per backend
+  ...storeDriverOptions(BACKEND_SECTION),
   // [import_filtering_opts] (Glance's options, then Glimpse-only limits of the outbound fetcher in src/net/)
   { section: 'import_filtering_opts', name: 'allowed_schemes', type: 'list', default: 'http,https',
     help: 'URL schemes the server may download from. When set, disallowed_schemes is ignored.' },

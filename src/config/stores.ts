@@ -3,9 +3,9 @@
 //   and one `[id]` section per backend;
 // - legacy single store: `[glance_store] stores / default_store / filesystem_store_datadir`,
 //   resolved to one backend with id `file`.
-// Only `file` stores have a driver yet. A store type without a driver is fatal when it would receive
-// new image data (the default backend or default_store) and a warning otherwise, so a config that
-// also lists, say, a swift backend still starts and serves the file backend.
+// file, swift, s3 and http stores have a driver. A store type without one (rbd, cinder, vmware) is
+// fatal when it would receive new image data (the default backend or default_store) and a warning
+// otherwise, so a config that also lists, say, an rbd backend still starts and serves the others.
 import { resolve } from 'node:path';
 
 import { ConfigError } from './errors.ts';
@@ -13,6 +13,7 @@ import { normalizeSectionName } from './ini.ts';
 import { KNOWN_STORE_TYPES, SUPPORTED_STORE_TYPES, optionDef, sectionDef } from './schema.ts';
 import type { Settings } from './settings.ts';
 import type { BackendConfig, GlimpseConfig } from './types.ts';
+import { resolveS3, resolveSwift } from './store-drivers.ts';
 
 interface StoreContext {
   cwd: string;
@@ -77,13 +78,20 @@ function multiStore(s: Settings, enabled: Record<string, string>, ctx: StoreCont
           { section, option: 'filesystem_store_datadir' });
       }
       backend.filesystemStoreDatadir = resolve(ctx.cwd, dir);
+    } else if (type === 'swift') {
+      backend.swift = resolveSwift(s, section, ctx);
+    } else if (type === 's3') {
+      backend.s3 = resolveS3(s, section);
     } else if (!SUPPORTED_STORE_TYPES.includes(type)) {
       if (id === defaultBackend) {
-        throw new ConfigError(`store type "${type}" of the default backend "${id}" is not supported yet (only file stores are); `
-          + 'choose a file backend as [glance_store] default_backend', { section: 'glance_store', option: 'default_backend' });
+        throw new ConfigError(`store type "${type}" of the default backend "${id}" is not supported yet (${SUPPORTED_LIST}); `
+          + 'choose another backend as [glance_store] default_backend', { section: 'glance_store', option: 'default_backend' });
       }
-      ctx.warnings.push(`store type "${type}" of backend "${id}" is not supported yet (only file stores are); `
+      ctx.warnings.push(`store type "${type}" of backend "${id}" is not supported yet (${SUPPORTED_LIST}); `
         + 'the backend is unavailable');
+    }
+    if (type === 'http' && id === defaultBackend) {
+      ctx.warnings.push(`the default backend "${id}" is an http store, which is read-only: uploads will be refused (410)`);
     }
     return backend;
   });
@@ -94,30 +102,47 @@ function singleStore(s: Settings, ctx: StoreContext): GlimpseConfig['stores'] {
   if (s.isSet('glance_store', 'default_backend')) {
     ctx.warnings.push('[glance_store] default_backend is ignored because [DEFAULT] enabled_backends is not set');
   }
-  const isFile = (t: string) => t === 'file' || t === 'filesystem';
-  const defaultStore = s.string('glance_store', 'default_store');
-  if (!isFile(defaultStore)) {
-    throw new ConfigError(`store type "${defaultStore}" ([glance_store] default_store) is not supported yet (only file stores are)`,
-      { section: 'glance_store', option: 'default_store' });
+  const defaultType = storeType(s.string('glance_store', 'default_store'));
+  if (defaultType === undefined || !SUPPORTED_STORE_TYPES.includes(defaultType)) {
+    throw new ConfigError(`store type "${s.string('glance_store', 'default_store')}" ([glance_store] default_store) is not supported yet `
+      + `(${SUPPORTED_LIST})`, { section: 'glance_store', option: 'default_store' });
   }
   const types = optionDef('glance_store', 'default_store')?.choices ?? [];
   const stores = s.list('glance_store', 'stores');
+  const loaded: string[] = [];
   for (const store of stores) {
     if (!types.includes(store)) {
       throw new ConfigError(`invalid value for [glance_store] stores: "${store}" is not one of: ${types.join(', ')}`,
         { section: 'glance_store', option: 'stores' });
     }
-    if (!isFile(store)) ctx.warnings.push(`[glance_store] stores: store type "${store}" is not supported yet; ignored`);
+    const type = storeType(store);
+    if (type === undefined || !SUPPORTED_STORE_TYPES.includes(type)) {
+      ctx.warnings.push(`[glance_store] stores: store type "${store}" is not supported yet; ignored`);
+    } else if (!loaded.includes(type)) {
+      loaded.push(type);
+    }
   }
-  if (!stores.some(isFile)) {
-    throw new ConfigError('[glance_store] stores must include "file", the default store', { section: 'glance_store', option: 'stores' });
+  if (!loaded.includes(defaultType)) {
+    throw new ConfigError(`[glance_store] stores must include "${defaultType}", the default store`, { section: 'glance_store', option: 'stores' });
   }
-  const backend: BackendConfig = {
-    id: 'file',
-    type: 'file',
-    weight: 0,
-    options: s.raw('glance_store'),
-    filesystemStoreDatadir: resolve(ctx.cwd, s.string('glance_store', 'filesystem_store_datadir')),
-  };
-  return { multiStore: false, defaultBackend: 'file', backends: [backend] };
+  // One backend per store type, with the type as its id (glance_store's single-store form).
+  const backends = loaded.map((type): BackendConfig => {
+    const backend: BackendConfig = { id: type, type, weight: 0, options: s.raw('glance_store') };
+    if (type === 'file') backend.filesystemStoreDatadir = resolve(ctx.cwd, s.string('glance_store', 'filesystem_store_datadir'));
+    if (type === 'swift') backend.swift = resolveSwift(s, 'glance_store', ctx);
+    if (type === 's3') backend.s3 = resolveS3(s, 'glance_store');
+    return backend;
+  });
+  return { multiStore: false, defaultBackend: defaultType, backends };
+}
+
+const SUPPORTED_LIST = `supported: ${SUPPORTED_STORE_TYPES.join(', ')}`;
+
+/** glance_store's scheme-style aliases in `stores` / `default_store` → the driver type. */
+function storeType(name: string): string | undefined {
+  if (name === 'file' || name === 'filesystem') return 'file';
+  if (name === 'http' || name === 'https') return 'http';
+  if (name.startsWith('swift')) return 'swift';
+  if (name === 's3') return 's3';
+  return undefined;
 }

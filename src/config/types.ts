@@ -16,6 +16,50 @@ export interface BackendConfig {
   options: Record<string, string>;
   /** For type=file: absolute data directory. */
   filesystemStoreDatadir?: string;
+  /** For type=swift. */
+  swift?: SwiftBackendConfig;
+  /** For type=s3. */
+  s3?: S3BackendConfig;
+}
+
+export interface SwiftBackendConfig {
+  /** '1' tempauth/swauth, '3' Keystone v3 (glance_store's '2' is served as '3'). */
+  authVersion: '1' | '3';
+  authAddress: string;
+  user: string;
+  key: string;
+  userDomainId?: string;
+  userDomainName?: string;
+  projectDomainId?: string;
+  projectDomainName?: string;
+  /** Set when the credentials come from swift_store_config_file: locations are swift+config://<reference>/…. */
+  reference?: string;
+  region?: string;
+  endpoint?: string;
+  endpointType: string;
+  serviceType: string;
+  container: string;
+  multipleContainersSeed: number;
+  createContainerOnPut: boolean;
+  /** Bytes. */
+  largeObjectSize: number;
+  /** Bytes. */
+  largeObjectChunkSize: number;
+}
+
+export interface S3BackendConfig {
+  host: string;
+  accessKey: string;
+  secretKey: string;
+  bucket: string;
+  createBucketOnPut: boolean;
+  bucketUrlFormat: 'auto' | 'path' | 'virtual';
+  /** Bytes. */
+  largeObjectSize: number;
+  /** Bytes. */
+  largeObjectChunkSize: number;
+  threadPools: number;
+  region: string;
 }
 
 export interface KeystoneAuthConfig {

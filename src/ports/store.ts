@@ -34,8 +34,11 @@ export interface StoreDriver {
   owns(location: string): boolean;
 }
 
-/** Typed driver failures, mapped by the service layer (413, 503, 404/410, 400). */
-export type StoreErrorKind = 'StoreNotFound' | 'StoreFull' | 'StoreUnavailable' | 'InvalidLocation';
+/**
+ * Typed driver failures, mapped by the service layer (413, 503, 404/410, 400). `AddDisabled`:
+ * the store is read-only (http), so put() is refused before anything is read (Glance: 410).
+ */
+export type StoreErrorKind = 'StoreNotFound' | 'StoreFull' | 'StoreUnavailable' | 'InvalidLocation' | 'AddDisabled';
 
 export class StoreError extends Error {
   constructor(readonly kind: StoreErrorKind, message: string, options?: { cause?: unknown }) {

@@ -9,6 +9,7 @@ import { assertTransition } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
 import type { ByteRange, StoreDriver } from '../ports/store.ts';
 import { writeImageData } from '../stores/writer.ts';
+import { downloadFailure } from '../stores/errors.ts';
 import { createInspector, judgeUpload, type InspectionResult } from '../formats/index.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
@@ -84,7 +85,7 @@ export class ImageDataService {
     try {
       written = await writeImageData({
         driver, imageId: id, source: inspection ? inspection.through(source) : source, limit: budget,
-        expectedSize: options.expectedSize, hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
+        expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
       });
       virtualSize = inspection
         ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
@@ -122,8 +123,17 @@ export class ImageDataService {
         msg('The image data is in a store this server does not know.'));
     }
     const range = pickRange(image.size);
-    const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
-    return { image, data: { stream, size, range } };
+    try {
+      const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
+      return { image, data: { stream, size, range } };
+    } catch (error) {
+      const failure = downloadFailure(error);
+      if (failure === undefined) {
+        ctx.log.warn({ image_id: id, store: driver.id }, 'image data is missing from its store');
+        return { image };
+      }
+      throw failure;
+    }
   }
 
   /**

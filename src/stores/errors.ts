@@ -1,4 +1,8 @@
-// Store failures that the port's StoreErrorKind does not (yet) name.
+// Store failures that the port's StoreErrorKind does not (yet) name, and read failures as Glance reports them.
+import { DomainError } from '../domain/errors.ts';
+import { msg } from '../i18n/message.ts';
+import { StoreError } from '../ports/store.ts';
+
 // TODO(port): fold into StoreErrorKind as 'Duplicate' (src/ports/store.ts) and drop this class.
 
 /**
@@ -16,4 +20,16 @@ export class StoreDuplicateError extends Error {
 
 export function isStoreDuplicateError(error: unknown): error is StoreDuplicateError {
   return error instanceof StoreDuplicateError;
+}
+
+/**
+ * A failed read of image data (download) as Glance reports it: data missing from the store →
+ * undefined (the caller answers 204, as Glance does), store unreachable or the location unusable →
+ * 503; anything else unchanged.
+ */
+export function downloadFailure(error: unknown): DomainError | undefined | unknown {
+  if (!(error instanceof StoreError)) return error;
+  if (error.kind === 'StoreNotFound') return undefined;
+  return new DomainError('ServiceUnavailable', 'store.unavailable',
+    msg('The image store is unavailable: {reason}', { reason: error.message }), { cause: error });
 }

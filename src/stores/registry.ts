@@ -1,10 +1,16 @@
 // The configured stores: one driver per backend (enabled_backends, or the legacy single `file`
 // store), the default backend, and the lookup from an image location to the driver that owns it.
-// Backend types without a driver yet are skipped with a warning (the config loader already
-// refuses such a type for the default backend).
-import type { BackendConfig, GlimpseConfig } from '../config/types.ts';
+// Backend types without a driver (rbd, cinder, vmware) are skipped with a warning (the config
+// loader already refuses such a type for the default backend).
+import type { BackendConfig, GlimpseConfig, ImportFilteringConfig } from '../config/types.ts';
+import { createSafeFetcher } from '../net/index.ts';
 import type { StoreDriver, StoreRegistry as StoreRegistryPort } from '../ports/store.ts';
 import { FileStoreDriver, type RecoverOptions } from './file/file-driver.ts';
+import { HttpStoreDriver } from './http/http-driver.ts';
+import { S3StoreDriver } from './s3/s3-driver.ts';
+import { SwiftAuth } from './swift/swift-auth.ts';
+import { SwiftStoreDriver } from './swift/swift-driver.ts';
+import { locationBase } from './swift/swift-location.ts';
 
 export interface SkippedBackend {
   id: string;
@@ -64,19 +70,53 @@ function filePerm(backend: BackendConfig): number {
   return parseInt(raw, 8);
 }
 
-function driverFor(backend: BackendConfig): StoreDriver | string {
+function driverFor(backend: BackendConfig, importFiltering: ImportFilteringConfig | undefined): StoreDriver | string {
   if (backend.type === 'file' || backend.type === 'filesystem') {
     if (!backend.filesystemStoreDatadir) return 'filesystem_store_datadir is not set';
     return new FileStoreDriver({ id: backend.id, dataDir: backend.filesystemStoreDatadir, filePerm: filePerm(backend) });
   }
+  if (backend.type === 'swift' && backend.swift) {
+    const c = backend.swift;
+    return new SwiftStoreDriver({
+      id: backend.id,
+      auth: new SwiftAuth(c),
+      base: locationBase({ reference: c.reference, authAddress: c.authAddress }),
+      container: c.container,
+      multipleContainersSeed: c.multipleContainersSeed,
+      createContainerOnPut: c.createContainerOnPut,
+      largeObjectSize: c.largeObjectSize,
+      largeObjectChunkSize: c.largeObjectChunkSize,
+    });
+  }
+  if (backend.type === 's3' && backend.s3) {
+    const c = backend.s3;
+    return new S3StoreDriver({
+      id: backend.id, endpoint: c.host, accessKey: c.accessKey, secretKey: c.secretKey, region: c.region, bucket: c.bucket,
+      createBucketOnPut: c.createBucketOnPut, forcePathStyle: pathStyle(c.bucketUrlFormat, c.host, c.bucket),
+      largeObjectSize: c.largeObjectSize, largeObjectChunkSize: c.largeObjectChunkSize, threadPools: c.threadPools,
+    });
+  }
+  if (backend.type === 'http' || backend.type === 'https') {
+    return new HttpStoreDriver({ id: backend.id, fetcher: importFiltering ? createSafeFetcher(importFiltering) : undefined });
+  }
   return `store type "${backend.type}" has no driver yet`;
 }
 
-export function createStoreRegistry(config: Pick<GlimpseConfig, 'stores'>, options: StoreRegistryOptions = {}): StoreRegistry {
+/** s3_store_bucket_url_format: `auto` picks path-style where virtual-hosted names cannot work. */
+function pathStyle(format: 'auto' | 'path' | 'virtual', host: string, bucket: string): boolean {
+  if (format !== 'auto') return format === 'path';
+  const hostname = new URL(/^https?:\/\//i.test(host) ? host : `http://${host}`).hostname;
+  const ipOrLocal = /^[\d.]+$/.test(hostname) || hostname.includes(':') || hostname.startsWith('[') || hostname === 'localhost';
+  return ipOrLocal || !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket);
+}
+
+/** `importFiltering` ([import_filtering_opts]) makes http stores fetch through the SSRF-safe fetcher. */
+export function createStoreRegistry(config: Pick<GlimpseConfig, 'stores'> & Partial<Pick<GlimpseConfig, 'importFiltering'>>,
+  options: StoreRegistryOptions = {}): StoreRegistry {
   const drivers: StoreDriver[] = [];
   const skipped: SkippedBackend[] = [];
   for (const backend of config.stores.backends) {
-    const driver = driverFor(backend);
+    const driver = driverFor(backend, config.importFiltering);
     if (typeof driver === 'string') skipped.push({ id: backend.id, type: backend.type, reason: driver });
     else drivers.push(driver);
   }

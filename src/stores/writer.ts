@@ -24,6 +24,8 @@ export interface WriteImageDataOptions {
   limit: { maxBytes: number; error: () => DomainError };
   /** The size the client announced; any other byte count fails the upload with 400. */
   expectedSize?: number;
+  /** The likely size (expectedSize, else Content-Length), for the driver to choose how to store it. */
+  sizeHint?: number;
   /** Glance's `hashing_algorithm` name (hashlib spelling: sha512, sha3_256, blake2b …). */
   hashingAlgorithm: string;
   /** Aborts the upload (client gone); the promise then rejects with signal.reason. */
@@ -90,7 +92,7 @@ export async function writeImageData(options: WriteImageDataOptions): Promise<Wr
 
   let stored: PutResult;
   try {
-    stored = await driver.put(imageId, hasher, { sizeHint: expectedSize, signal });
+    stored = await driver.put(imageId, hasher, { sizeHint: options.sizeHint ?? expectedSize, signal });
   } catch (error) {
     // A driver that failed without consuming the body must still stop the request stream.
     hasher.destroy();
@@ -129,15 +131,22 @@ function sizeMismatch(expected: number): DomainError {
 
 /** The error to report for a failed put, preferring the root cause over its echoes. */
 function uploadError(error: unknown, upstreamError: unknown, imageId: string, signal: AbortSignal | undefined): unknown {
-  if (signal?.aborted) return signal.reason;
+  // A typed store failure is reported as such even when the request has gone meanwhile: the driver
+  // stops the request stream on failure, which itself fires the request's abort signal.
+  if (signal?.aborted && !(error instanceof StoreError) && !isStoreDuplicateError(error)) return signal.reason;
   if (error instanceof StoreError) {
     switch (error.kind) {
       case 'StoreFull':
         return new DomainError('PayloadTooLarge', 'store.full',
           msg('Image storage media is full: {reason}', { reason: error.message }), { cause: error });
       case 'StoreUnavailable':
-        return new DomainError('ServiceUnavailable', 'store.write_denied',
-          msg('Insufficient permissions on image storage media: {reason}', { reason: error.message }), { cause: error });
+        // glance_store's StorageWriteDenied (file stores) and RemoteServiceUnavailable (object stores).
+        return new DomainError('ServiceUnavailable', 'store.write_denied', /denied/i.test(error.message)
+          ? msg('Insufficient permissions on image storage media: {reason}', { reason: error.message })
+          : msg('The image store is unavailable: {reason}', { reason: error.message }), { cause: error });
+      case 'AddDisabled':
+        return new DomainError('Gone', 'store.add_disabled',
+          msg('Error in store configuration. Adding images to store is disabled.'), { cause: error });
       default:
         return error;
     }

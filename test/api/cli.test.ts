@@ -154,3 +154,15 @@ test('SIGTERM lets an in-flight upload finish before the process exits', async (
   }
   assert.equal(await server.exited, 0);
 });
+
+test('config check never prints store or database credentials', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
+  writeFileSync(join(dir, 'stores.conf'), '[DEFAULT]\nenabled_backends = obj:s3, sw:swift\n[glance_store]\ndefault_backend = obj\n'
+    + '[obj]\ns3_store_host = http://s3.example\ns3_store_access_key = AKIA-visible-not\ns3_store_secret_key = s3-topsecret\ns3_store_bucket = b\n'
+    + '[sw]\nswift_store_auth_address = http://ks/v3\nswift_store_user = svc:glance\nswift_store_key = swift-topsecret\n'
+    + '[database]\nconnection = postgresql://u:db-topsecret@h/db\n');
+  const result = glimpse(['config', 'check', '--config-file', 'stores.conf'], dir);
+  assert.equal(result.status, 0, result.stderr);
+  assert.doesNotMatch(result.stdout, /topsecret|AKIA-visible-not/);
+  assert.equal(JSON.parse(result.stdout).stores.backends[0].s3.bucket, 'b', 'the rest is shown');
+});

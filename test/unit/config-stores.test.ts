@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import { load, loadError } from './config-helpers.ts';
@@ -25,46 +27,55 @@ test('legacy single store: one backend "file" from [glance_store] filesystem_sto
   ]);
 });
 
-test('legacy store types: filesystem is file; others are refused as default, warned about in stores', () => {
+test('legacy store types: filesystem is file; http, swift and s3 load; unknown types are refused or warned about', () => {
   assert.equal(load('[glance_store]\ndefault_store = filesystem\n').config.stores.defaultBackend, 'file');
-  const listed = load('[glance_store]\nstores = file, http\n');
+  const listed = load('[glance_store]\nstores = file, http, rbd\n');
   assert.deepEqual(listed.warnings, [
     '[glance_store] stores is deprecated; use [DEFAULT] enabled_backends instead',
-    '[glance_store] stores: store type "http" is not supported yet; ignored',
+    '[glance_store] stores: store type "rbd" is not supported yet; ignored',
   ]);
-  assert.match(loadError('[glance_store]\ndefault_store = swift\n').message,
-    /store type "swift" \(\[glance_store\] default_store\) is not supported yet/);
+  assert.deepEqual(listed.config.stores.backends.map((b) => [b.id, b.type]), [['file', 'file'], ['http', 'http']]);
+  assert.match(loadError('[glance_store]\ndefault_store = rbd\n').message,
+    /store type "rbd" \(\[glance_store\] default_store\) is not supported yet/);
   assert.match(loadError('[glance_store]\nstores = swift\n').message, /\[glance_store\] stores must include "file"/);
   assert.match(loadError('[glance_store]\nstores = file, ftp\n').message, /invalid value for \[glance_store\] stores: "ftp" is not one of/);
+  assert.match(loadError('[glance_store]\nstores = swift\ndefault_store = swift\n').message, /\[glance_store\] swift_store_auth_address must be set/);
+  const swift = load('[glance_store]\nstores = swift, file\ndefault_store = swift\nswift_store_auth_address = http://127.0.0.1:8080/auth/v1.0\n'
+    + 'swift_store_auth_version = 1\nswift_store_user = test:tester\nswift_store_key = testing\nswift_store_large_object_size = 2\n');
+  assert.equal(swift.config.stores.defaultBackend, 'swift');
+  const s = swift.config.stores.backends.find((b) => b.id === 'swift')!.swift!;
+  assert.deepEqual([s.authVersion, s.container, s.largeObjectSize, s.largeObjectChunkSize, s.reference], ['1', 'glance', 2 * 1024 * 1024, 200 * 1024 * 1024, undefined]);
 });
 
-test('multi-store: backends in enabled_backends order with their sections', () => {
-  const { config, warnings, dir } = load(twoFileStores);
-  assert.deepEqual(warnings, []);
-  assert.deepEqual(config.stores, {
-    multiStore: true,
-    defaultBackend: 'fast',
-    backends: [
-      { id: 'fast', type: 'file', description: 'SSD', weight: 100, filesystemStoreDatadir: join(dir, 'data/fast'),
-        options: { filesystem_store_datadir: 'data/fast', store_description: 'SSD', weight: '100' } },
-      { id: 'cheap', type: 'file', weight: 0, filesystemStoreDatadir: '/srv/cheap',
-        options: { filesystem_store_datadir: '/srv/cheap' } },
-    ],
-  });
+test('swift_store_config_file: credentials come from the default_swift_reference section', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-swiftref-'));
+  try {
+    const file = join(dir, 'glance-swift.conf');
+    writeFileSync(file, '[ref1]\nuser = service:glance\nkey = s3cret\nauth_address = http://keystone:5000/v3\nauth_version = 3\n'
+      + 'user_domain_name = Users\n\n[ref2]\nuser = a:b\nkey = k\nauth_address = http://swift:8080/auth/v1.0\nauth_version = 1\n');
+    const conf = (ref: string) => `[DEFAULT]\nenabled_backends = obj:swift\n[glance_store]\ndefault_backend = obj\n[obj]\n`
+      + `swift_store_config_file = ${file}\ndefault_swift_reference = ${ref}\nswift_store_multiple_containers_seed = 3\n`;
+    const one = load(conf('ref1')).config.stores.backends[0]!.swift!;
+    assert.deepEqual([one.authVersion, one.authAddress, one.user, one.key, one.userDomainName, one.userDomainId, one.projectDomainId, one.reference,
+      one.multipleContainersSeed], ['3', 'http://keystone:5000/v3', 'service:glance', 's3cret', 'Users', undefined, 'default', 'ref1', 3]);
+    assert.equal(load(conf('ref2')).config.stores.backends[0]!.swift!.authVersion, '1');
+    const missing = loadError(conf('ref3'));
+    assert.match(missing.message, /has no section \[ref3\]/);
+    assert.doesNotMatch(missing.message, /s3cret/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
-test('multi-store: default_backend is required and must be an enabled id', () => {
-  const noDefault = loadError('[DEFAULT]\nenabled_backends = fast:file\n[fast]\nfilesystem_store_datadir = x\n');
-  assert.match(noDefault.message, /\[glance_store\] default_backend must be set when \[DEFAULT\] enabled_backends is set \(to one of: fast\)/);
-  const wrong = loadError(twoFileStores.replace('default_backend = fast', 'default_backend = slow'));
-  assert.match(wrong.message, /invalid value for \[glance_store\] default_backend: "slow" is not one of the ids in \[DEFAULT\] enabled_backends \(fast, cheap\)/);
-});
-
-test('multi-store: a file backend without filesystem_store_datadir names [id] filesystem_store_datadir', () => {
-  const err = loadError(twoFileStores.replace('filesystem_store_datadir = /srv/cheap', ''));
-  assert.match(err.message, /^\[cheap\] filesystem_store_datadir must be set/);
-  assert.equal(err.section, 'cheap');
-  assert.equal(err.option, 'filesystem_store_datadir');
+test('s3 backends: Glance option names, MB sizes, region from an AWS host', () => {
+  const conf = (extra: string) => '[DEFAULT]\nenabled_backends = b:s3\n[glance_store]\ndefault_backend = b\n[b]\n'
+    + 's3_store_access_key = AK\ns3_store_secret_key = SK\ns3_store_bucket = images\n' + extra;
+  const c = load(conf('s3_store_host = s3-eu-west-1.amazonaws.com\ns3_store_thread_pools = 4\n')).config.stores.backends[0]!.s3!;
+  assert.deepEqual([c.region, c.largeObjectSize, c.largeObjectChunkSize, c.threadPools, c.bucketUrlFormat],
+    ['eu-west-1', 100 * 1024 * 1024, 10 * 1024 * 1024, 4, 'auto']);
+  assert.equal(load(conf('s3_store_host = http://127.0.0.1:8080\n')).config.stores.backends[0]!.s3!.region, 'us-east-1');
+  assert.match(loadError(conf('s3_store_host = x\ns3_store_large_object_chunk_size = 4\n')).message, /s3_store_large_object_chunk_size/);
+  assert.match(loadError(conf('')).message, /\[b\] s3_store_host must be set for a s3 store/);
 });
 
 test('multi-store: bad values in backend sections name the backend section', () => {
@@ -72,16 +83,16 @@ test('multi-store: bad values in backend sections name the backend section', () 
     /invalid value for \[fast\] weight: "heavy" is not an integer \(glimpse-api\.conf, line 8\)/);
 });
 
-test('multi-store: other store types warn, unless they are the default backend', () => {
-  const withSwift = twoFileStores.replace('fast:file, cheap:file', 'fast:file, cheap:file, obj:swift')
-    + '\n[obj]\nswift_store_container = glance\n';
-  const { config, warnings } = load(withSwift);
-  assert.deepEqual(config.stores.backends.map((b) => [b.id, b.type]), [['fast', 'file'], ['cheap', 'file'], ['obj', 'swift']]);
-  assert.deepEqual(config.stores.backends[2]!.options, { swift_store_container: 'glance' });
-  assert.deepEqual(warnings, ['store type "swift" of backend "obj" is not supported yet (only file stores are); the backend is unavailable']);
+test('multi-store: store types without a driver warn, unless they are the default backend', () => {
+  const withRbd = twoFileStores.replace('fast:file, cheap:file', 'fast:file, cheap:file, obj:rbd')
+    + '\n[obj]\nrbd_store_pool = images\n';
+  const { config, warnings } = load(withRbd);
+  assert.deepEqual(config.stores.backends.map((b) => [b.id, b.type]), [['fast', 'file'], ['cheap', 'file'], ['obj', 'rbd']]);
+  assert.deepEqual(config.stores.backends[2]!.options, { rbd_store_pool: 'images' });
+  assert.deepEqual(warnings, ['store type "rbd" of backend "obj" is not supported yet (supported: file, swift, s3, http); the backend is unavailable']);
 
-  const err = loadError(withSwift.replace('default_backend = fast', 'default_backend = obj'));
-  assert.match(err.message, /store type "swift" of the default backend "obj" is not supported yet/);
+  const err = loadError(withRbd.replace('default_backend = fast', 'default_backend = obj'));
+  assert.match(err.message, /store type "rbd" of the default backend "obj" is not supported yet/);
 });
 
 test('multi-store: bad ids and types in enabled_backends', () => {

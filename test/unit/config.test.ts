@@ -178,7 +178,7 @@ test('unknown sections and options, and Glance options not used yet, are warning
     '[task]', 'task_time_to_live = 48', 'task_executor = taskflow',
     '[no_such_section]', 'x = 1',
     '[paste_deploy]', 'config_file = /etc/glance/glance-api-paste.ini',
-    '[glance_store]', 'swift_store_container = glance', 'bogus = 1',
+    '[glance_store]', 'swift_store_multi_tenant = true', 'bogus = 1',
   ].join('\n'));
   assert.deepEqual(warnings, [
     'unknown option [DEFAULT] bind_prot (glimpse-api.conf, line 2); ignored',
@@ -187,7 +187,7 @@ test('unknown sections and options, and Glance options not used yet, are warning
     '[task] task_time_to_live is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 6)',
     '[task] task_executor is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 7)',
     'unknown section [no_such_section] (glimpse-api.conf, line 8); ignored, with its options x',
-    '[glance_store] swift_store_container is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 13)',
+    '[glance_store] swift_store_multi_tenant is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 13)',
     'unknown option [glance_store] bogus (glimpse-api.conf, line 14); ignored',
     '[paste_deploy] config_file is ignored: Glimpse has no paste pipeline file',
   ]);
