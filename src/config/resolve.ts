@@ -9,6 +9,7 @@ import { ConfigError } from './errors.ts';
 import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
+import { resolveImport, resolveTasks } from './import.ts';
 import type { GlimpseConfig, KeystoneAuthConfig } from './types.ts';
 
 export interface ResolveContext {
@@ -72,6 +73,8 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     imageSchemaFile: besideConfig(ctx, 'schema-image.json'),
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
+    imageImport: resolveImport(s, ctx.cwd),
+    tasks: resolveTasks(s),
   };
   if (ctx.file !== undefined) config.sourceFile = ctx.file;
   if (!config.enableV1Api && !config.enableV2Api) {
