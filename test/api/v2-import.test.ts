@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { admin, createActive, createImage, json, ownerMember, otherMember, ownerReader, show } from '../helpers/v2.ts';
 import { importImage, stage, waitForImage, waitForTasks } from '../helpers/import.ts';
@@ -119,7 +120,7 @@ describe('single store', () => {
     // The same live lock on an active image blocks copy-image; once its pending task has been
     // untouched for over two hours, the lock is stale and taken over.
     const copy = await createActive(idle);
-    const db = idle.database.db as unknown as import('kysely').Kysely<{
+    const db = idle.database.db as unknown as Kysely<{
       tasks: { id: string; updated_at: Date }; image_properties: { image_id: string; name: string; value: string } }>;
     await db.insertInto('image_properties')
       .values({ image_id: copy.id, name: 'os_glance_import_task', value: String(locked.os_glance_import_task) }).execute();
