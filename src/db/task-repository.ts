@@ -125,7 +125,7 @@ export class SqlTaskRepository implements TaskRepository {
   }
 
   async release(id: string, worker: string): Promise<void> {
-    await this.db.updateTable('tasks').set({ lease_owner: null, lease_expires_at: null })
+    await this.db.updateTable('tasks').set({ status: 'pending', lease_owner: null, lease_expires_at: null })
       .where('id', '=', id).where('lease_owner', '=', worker).where('status', '=', 'processing').execute();
   }
 

@@ -43,7 +43,7 @@ export interface TaskRepository {
    * rule reads); false when `worker` no longer holds it (another worker took the task over).
    */
   renew(id: string, worker: string, now: Date, leaseUntil: Date): Promise<boolean>;
-  /** Hands an unfinished task back (e.g. on shutdown) so another worker may claim it at once. */
+  /** Hands an unfinished task back (e.g. on shutdown): pending again, so another worker may claim it at once. */
   release(id: string, worker: string): Promise<void>;
   /**
    * Records the outcome and drops the lease, only while `worker` holds it (false otherwise). Without
