@@ -35,7 +35,8 @@ import { ImageImportRunner } from './tasks/image-import.ts';
 import { legacyImportHandler } from './tasks/legacy-import.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
-import type { RemoteFetcher } from './ports/fetch.ts';
+import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
+import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -71,12 +72,22 @@ function remoteFetcher(_config: GlimpseConfig): RemoteFetcher | undefined {
   return undefined;
 }
 
+/** glance-download's access to other regions: only with Keystone, whose catalog names them. */
+function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | undefined {
+  const keystone = config.auth.keystone;
+  if (config.auth.flavor !== 'keystone' || !keystone) return undefined;
+  const service = new KeystoneIdentityProvider(keystone, { log: logger });
+  return new KeystoneRemoteGlance({ authUrl: keystone.authUrl, serviceToken: () => service.serviceAuthToken(),
+    extraProperties: DEFAULT_EXTRA_PROPERTIES });
+}
+
 /** The task worker with its handlers (api_image_import, legacy import). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
   deps: Pick<ImageServiceDeps, 'images' | 'settings'>): TaskWorker {
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
-    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), plugins: [],
+    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), remoteGlance: remoteGlance(config, logger),
+    plugins: [],
   });
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
@@ -147,6 +158,7 @@ export async function compose(config: GlimpseConfig, logger: Logger,
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
       ...deps, tasks: taskRepository, staging: stagingStore(config), fetcher, onTaskCreated,
+      remoteGlance: remoteGlance(config, logger),
       importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
         selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours },
     });
