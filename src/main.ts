@@ -36,6 +36,7 @@ import { legacyImportHandler } from './tasks/legacy-import.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
+import { createSafeFetcher } from './net/index.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
@@ -67,9 +68,16 @@ function stagingStore(config: GlimpseConfig): FileStoreDriver {
   return new FileStoreDriver({ id: 'os_glance_staging_store', dataDir: config.imageImport.stagingDir });
 }
 
-/** The URL fetcher of web-download and the legacy import task (SSRF-checked; see src/net/). */
-function remoteFetcher(_config: GlimpseConfig): RemoteFetcher | undefined {
-  return undefined;
+/** The URL fetcher of web-download and the legacy import task: src/net/'s SSRF-checked fetcher. */
+function remoteFetcher(config: GlimpseConfig): RemoteFetcher {
+  const safe = createSafeFetcher(config.importFiltering);
+  return {
+    allows: (url) => safe.checkUrl(url).ok,
+    async open(url, options) {
+      const res = await safe.fetch(url, { maxBytes: options.maxBytes ?? Infinity, signal: options.signal, headers: options.headers });
+      return { stream: res.body, size: res.contentLength };
+    },
+  };
 }
 
 /** glance-download's access to other regions: only with Keystone, whose catalog names them. */
