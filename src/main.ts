@@ -91,7 +91,7 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 
 /** The task worker with its handlers (api_image_import, legacy import). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'>): TaskWorker {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'>, options: { keepProcessAlive?: boolean } = {}): TaskWorker {
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), remoteGlance: remoteGlance(config, logger),
@@ -100,7 +100,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
     leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
-    timeToLiveHours: config.tasks.timeToLiveHours,
+    timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive,
     handlers: {
       api_image_import: (run) => runner.run(run),
       import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
@@ -266,7 +266,7 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const stores = createStoreRegistry(config, { log: logger });
   await stores.recoverTempFiles();
   const worker = createTaskWorker(config, logger, database, stores,
-    { images: imageRepository(database), settings: imageSettings(config) });
+    { images: imageRepository(database), settings: imageSettings(config) }, { keepProcessAlive: true });
   worker.start();
   logger.info({ worker: worker.workerId }, 'task worker started');
   process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);
