@@ -164,7 +164,7 @@ export class TaskWorker {
         if (!held) controller.abort(new Error('task lease lost'));
       }, (error: unknown) => log.warn({ err: error }, 'could not renew task lease'));
     }, Math.max(500, (leaseSeconds * 1000) / 3));
-    heartbeat.unref?.();
+    if (!this.options.keepProcessAlive) heartbeat.unref?.();
     let outcome: TaskOutcome;
     try {
       if (attempt > this.maxAttempts) {
