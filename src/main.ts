@@ -152,10 +152,11 @@ export async function compose(config: GlimpseConfig, logger: Logger,
     const stores = createStoreRegistry(config, { log: logger });
     await stores.recoverTempFiles();
     const images = imageRepository(database);
+    const staging = stagingStore(config);
     const policy = policyEnforcer(config, logger);
     const { file: protectionFile, ruleFormat } = config.propertyProtection;
     const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger,
+      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
@@ -165,7 +166,7 @@ export async function compose(config: GlimpseConfig, logger: Logger,
     const fetcher = remoteFetcher(config);
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
-      ...deps, tasks: taskRepository, staging: stagingStore(config), fetcher, onTaskCreated,
+      ...deps, staging, tasks: taskRepository, fetcher, onTaskCreated,
       remoteGlance: remoteGlance(config, logger),
       importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
         selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours },

@@ -238,3 +238,18 @@ describe('glance-download without Keystone', () => {
     assert.equal(after.os_glance_import_task, undefined);
   });
 });
+
+describe('deleting a staged image', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp(); });
+  after(async () => { await t.close(); });
+
+  test('removes its staged data', async () => {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    assert.equal((await stage(t, image.id, data)).statusCode, 204);
+    assert.ok(existsSync(join(t.config.imageImport.stagingDir, image.id)));
+    const res = await t.app.inject({ method: 'DELETE', url: `/v2/images/${image.id}`, headers: ownerMember });
+    assert.equal(res.statusCode, 204);
+    assert.ok(!existsSync(join(t.config.imageImport.stagingDir, image.id)));
+  });
+});
