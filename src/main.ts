@@ -29,6 +29,18 @@ import { MetadefItemService } from './services/metadef-items.ts';
 import { v2Router } from './http/v2/router.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
+import { SqlTaskRepository } from './db/task-repository.ts';
+import { FileStoreDriver } from './stores/file/file-driver.ts';
+import { ImageImportService } from './services/image-import.ts';
+import { TaskService } from './services/tasks.ts';
+import { ImageAccess } from './services/image-access.ts';
+import { ImageImportRunner } from './tasks/image-import.ts';
+import { legacyImportHandler } from './tasks/legacy-import.ts';
+import { TaskWorker } from './tasks/worker.ts';
+import type { StoreRegistry } from './stores/registry.ts';
+import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
+import { createSafeFetcher } from './net/index.ts';
+import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -49,7 +61,54 @@ function identityProvider(config: GlimpseConfig, logger: Logger): IdentityProvid
 export interface Composed {
   app: FastifyInstance;
   database: Database;
+  /** The in-process task worker, when `[task] run_worker_in_api` is on (and for `glimpse worker`). */
+  worker?: TaskWorker;
   close(): Promise<void>;
+}
+
+/** The staging area of interoperable import: a file store under the shared staging directory. */
+function stagingStore(config: GlimpseConfig): FileStoreDriver {
+  return new FileStoreDriver({ id: 'os_glance_staging_store', dataDir: config.imageImport.stagingDir });
+}
+
+/** The URL fetcher of web-download and the legacy import task: src/net/'s SSRF-checked fetcher. */
+function remoteFetcher(config: GlimpseConfig): RemoteFetcher {
+  const safe = createSafeFetcher(config.importFiltering);
+  return {
+    allows: (url) => safe.checkUrl(url).ok,
+    async open(url, options) {
+      const res = await safe.fetch(url, { maxBytes: options.maxBytes ?? Infinity, signal: options.signal, headers: options.headers });
+      return { stream: res.body, size: res.contentLength };
+    },
+  };
+}
+
+/** glance-download's access to other regions: only with Keystone, whose catalog names them. */
+function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | undefined {
+  const keystone = config.auth.keystone;
+  if (config.auth.flavor !== 'keystone' || !keystone) return undefined;
+  const service = new KeystoneIdentityProvider(keystone, { log: logger });
+  return new KeystoneRemoteGlance({ authUrl: keystone.authUrl, serviceToken: () => service.serviceAuthToken(),
+    extraProperties: DEFAULT_EXTRA_PROPERTIES });
+}
+
+/** The task worker with its handlers (api_image_import, legacy import). */
+export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'>, options: { keepProcessAlive?: boolean } = {}): TaskWorker {
+  const runner = new ImageImportRunner({
+    images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
+    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), remoteGlance: remoteGlance(config, logger),
+    plugins: [],
+  });
+  return new TaskWorker({
+    tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
+    leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
+    timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive,
+    handlers: {
+      api_image_import: (run) => runner.run(run),
+      import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
+    },
+  });
 }
 
 function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
@@ -60,50 +119,76 @@ function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
   return enforcer;
 }
 
+function imageRepository(database: Database): ImageRepository & ImageLister {
+  const repository = new SqlImageRepository(database);
+  const lister = new SqlImageLister(database);
+  return {
+    create: (image) => repository.create(image),
+    get: (id, opts) => repository.get(id, opts),
+    update: (image, opts) => repository.update(image, opts),
+    list: (query) => lister.list(query),
+    storageUsed: (owner) => lister.storageUsed(owner),
+  };
+}
+
+function imageSettings(config: GlimpseConfig): ImageServiceDeps['settings'] {
+  return {
+    imageSizeCap: config.imageSizeCap, userStorageQuota: config.userStorageQuota,
+    imagePropertyQuota: config.imagePropertyQuota, imageTagQuota: config.imageTagQuota,
+    imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
+    hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
+    apiLimitMax: config.apiLimitMax,
+    inspection: {
+      requireFormatMatch: config.imageFormat.requireFormatMatch,
+      vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
+      gptSafetyChecksNonfatal: config.imageFormat.gptSafetyChecksNonfatal,
+    },
+  };
+}
+
 /** Builds the whole application on an open, migrated database. */
-export async function compose(config: GlimpseConfig, logger: Logger, options: { migrate?: boolean } = {}): Promise<Composed> {
+export async function compose(config: GlimpseConfig, logger: Logger,
+  options: { migrate?: boolean; worker?: boolean } = {}): Promise<Composed> {
   const database = await openDatabase(config.database.connection);
   try {
     if (options.migrate !== false) await migrateToLatest(database);
     const stores = createStoreRegistry(config, { log: logger });
     await stores.recoverTempFiles();
-    const repository = new SqlImageRepository(database);
-    const lister = new SqlImageLister(database);
-    const images: ImageRepository & ImageLister = {
-      create: (image) => repository.create(image),
-      get: (id, opts) => repository.get(id, opts),
-      update: (image, opts) => repository.update(image, opts),
-      list: (query) => lister.list(query),
-      storageUsed: (owner) => lister.storageUsed(owner),
-    };
+    const images = imageRepository(database);
+    const staging = stagingStore(config);
     const policy = policyEnforcer(config, logger);
     const { file: protectionFile, ruleFormat } = config.propertyProtection;
     const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger,
+      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
-      settings: {
-        imageSizeCap: config.imageSizeCap, userStorageQuota: config.userStorageQuota,
-        imagePropertyQuota: config.imagePropertyQuota, imageTagQuota: config.imageTagQuota,
-        imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
-        hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
-        apiLimitMax: config.apiLimitMax,
-        inspection: {
-          requireFormatMatch: config.imageFormat.requireFormatMatch,
-          vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
-          gptSafetyChecksNonfatal: config.imageFormat.gptSafetyChecksNonfatal,
-        },
-      },
+      settings: imageSettings(config),
     };
+    const worker = (options.worker ?? config.tasks.runWorkerInApi)
+      ? createTaskWorker(config, logger, database, stores, deps) : undefined;
+    const taskRepository = new SqlTaskRepository(database);
+    const fetcher = remoteFetcher(config);
+    const onTaskCreated = (id: string) => worker?.poke(id);
+    const imports = new ImageImportService({
+      ...deps, staging, tasks: taskRepository, fetcher, onTaskCreated,
+      remoteGlance: remoteGlance(config, logger),
+      importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
+        selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours },
+    });
+    const tasks = new TaskService({
+      tasks: taskRepository, policy, access: new ImageAccess(deps.images, deps.members, policy), fetcher,
+      limitParamDefault: config.limitParamDefault, apiLimitMax: config.apiLimitMax, onTaskCreated,
+    });
     const routers = [];
     if (config.enableV2Api) {
       const metadefDeps = { metadefs: new SqlMetadefRepository(database), policy,
         limits: { default: config.limitParamDefault, max: config.apiLimitMax } };
       routers.push(v2Router({
         services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps),
-          metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps) },
+          metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
+          imports, tasks },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
-        importMethods: [],
+        importMethods: config.imageImport.methods,
         storeIds: config.stores.multiStore ? stores.ids() : [],
         multiStore: config.stores.multiStore,
         showImageDirectUrl: config.showImageDirectUrl,
@@ -116,10 +201,12 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
     });
     await app.ready();
+    worker?.start();
     return {
-      app, database,
+      app, database, worker,
       async close() {
         await app.close();
+        await worker?.stop();
         await database.close();
       },
     };
@@ -177,6 +264,25 @@ async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `glimpse worker`: runs tasks only (no API), until SIGTERM/SIGINT. */
+export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
+  const database = await openDatabase(config.database.connection);
+  await migrateToLatest(database);
+  const stores = createStoreRegistry(config, { log: logger });
+  await stores.recoverTempFiles();
+  const worker = createTaskWorker(config, logger, database, stores,
+    { images: imageRepository(database), settings: imageSettings(config) }, { keepProcessAlive: true });
+  worker.start();
+  logger.info({ worker: worker.workerId }, 'task worker started');
+  process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);
+  const stop = () => {
+    logger.info('task worker stopping');
+    worker.stop().then(() => database.close()).then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {

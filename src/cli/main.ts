@@ -6,7 +6,7 @@ import { renderSampleConfig } from '../config/sample.ts';
 import { OPTIONS } from '../config/schema.ts';
 import { redactUrl } from '../db/url.ts';
 import { renderPolicySample } from '../policy/sample.ts';
-import { createLogger, serve } from '../main.ts';
+import { createLogger, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
 
@@ -39,6 +39,14 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (opts: { configFile?: string }) => {
       const config = load(opts.configFile);
       await serve(config, createLogger(config));
+    });
+
+  program.command('worker')
+    .description('run the task worker only (image import); any number of nodes may run one')
+    .option(...configOption)
+    .action(async (opts: { configFile?: string }) => {
+      const config = load(opts.configFile);
+      await runTaskWorker(config, createLogger(config));
     });
 
   const db = program.command('db').description('database schema management (like glance-manage db)');

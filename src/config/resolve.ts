@@ -9,6 +9,7 @@ import { ConfigError } from './errors.ts';
 import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
+import { resolveImport, resolveTasks } from './import.ts';
 import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig } from './types.ts';
 
 export interface ResolveContext {
@@ -73,6 +74,8 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
     importFiltering: resolveImportFiltering(s),
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
+    imageImport: resolveImport(s, ctx.cwd),
+    tasks: resolveTasks(s),
   };
   if (ctx.file !== undefined) config.sourceFile = ctx.file;
   if (!config.enableV1Api && !config.enableV2Api) {

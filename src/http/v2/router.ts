@@ -6,6 +6,10 @@ import type { ImageService } from '../../services/images.ts';
 import type { MemberService } from '../../services/members.ts';
 import type { MetadefItemService } from '../../services/metadef-items.ts';
 import type { MetadefNamespaceService } from '../../services/metadef-namespaces.ts';
+import type { ImageImportService } from '../../services/image-import.ts';
+import type { TaskService } from '../../services/tasks.ts';
+import { importRoutes } from './import.ts';
+import { taskRoutes } from './tasks.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
 import { imageDataRoutes } from './image-data.ts';
@@ -23,6 +27,9 @@ export interface V2Services {
   members: MemberService;
   metadefNamespaces?: MetadefNamespaceService;
   metadefItems?: MetadefItemService;
+  /** Interoperable import and the tasks API (absent: routes not served). */
+  imports?: ImageImportService;
+  tasks?: TaskService;
 }
 
 export interface V2Options extends ImageViewOptions {
@@ -67,5 +74,7 @@ export function v2Router(options: V2Options): (routes: RouteTable) => void {
     const { metadefNamespaces, metadefItems } = options.services;
     if (metadefNamespaces) metadefNamespaceRoutes(routes, metadefNamespaces, options.baseUrl);
     if (metadefItems) metadefItemRoutes(routes, metadefItems);
+    if (options.services.imports) importRoutes(routes, options.services.imports);
+    if (options.services.tasks) taskRoutes(routes, context, options.services.tasks);
   };
 }
