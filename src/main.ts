@@ -23,6 +23,11 @@ import { createStoreRegistry } from './stores/registry.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { ImageDataService } from './services/image-data.ts';
 import { MemberService } from './services/members.ts';
+import { LocationService } from './services/locations.ts';
+import { DiscoveryService } from './services/discovery.ts';
+import { LocationProber } from './services/location-probe.ts';
+import { createSafeFetcher } from './net/index.ts';
+import { storeInfos, storeWeights } from './stores/info.ts';
 import { v2Router } from './http/v2/router.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
@@ -70,6 +75,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
       create: (image) => repository.create(image),
       get: (id, opts) => repository.get(id, opts),
       update: (image, opts) => repository.update(image, opts),
+      locationInUse: (url, except) => repository.locationInUse(url, except),
       list: (query) => lister.list(query),
       storageUsed: (owner) => lister.storageUsed(owner),
     };
@@ -84,6 +90,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
         imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
         hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
         apiLimitMax: config.apiLimitMax,
+        showMultipleLocations: config.showMultipleLocations, imageLocationQuota: config.imageLocationQuota,
+        multiStore: config.stores.multiStore, storeWeights: storeWeights(config),
         inspection: {
           requireFormatMatch: config.imageFormat.requireFormatMatch,
           vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
@@ -91,10 +99,17 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
         },
       },
     };
+    deps.prober = new LocationProber({
+      stores, policy, fetcher: createSafeFetcher(config.importFiltering), log: logger,
+      httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
+      hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
+    });
     const routers = [];
     if (config.enableV2Api) {
       routers.push(v2Router({
-        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps) },
+        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps),
+          locations: new LocationService(deps),
+          discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: [],

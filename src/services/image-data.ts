@@ -13,12 +13,15 @@ import { createInspector, judgeUpload, type InspectionResult } from '../formats/
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
+import { sortByStoreWeight } from './location-data.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
   expectedSize?: number;
   /** Content-Length, when sent: refused early when it cannot fit. */
   contentLength?: number;
+  /** X-Image-Meta-Store (multi-store): the store to write to instead of the default. */
+  store?: string;
 }
 
 export interface Download {
@@ -65,6 +68,7 @@ export class ImageDataService {
   }
 
   async uploadImage(ctx: RequestContext, id: string, source: Readable, options: UploadOptions = {}): Promise<Image> {
+    const driver = this.targetStore(options.store);
     const { image } = await this.access.loadFor(ctx, id, 'upload_image');
     if (!image.diskFormat || !image.containerFormat) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.', {},
@@ -76,7 +80,6 @@ export class ImageDataService {
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
     const saving = await this.claim(image);
-    const driver = this.deps.stores.default();
     // Glance inspects bare images only: other containers wrap the disk in their own format.
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
@@ -114,7 +117,8 @@ export class ImageDataService {
       throw forbidden('The requested image has been deactivated. Image data download is forbidden.', {},
         'image.deactivated');
     }
-    const location = image.locations.find((l) => l.status === 'active');
+    const location = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'),
+      this.deps.settings.storeWeights)[0];
     if (!location || image.size === null) return { image };
     const driver = this.deps.stores.forLocation(location.url);
     if (!driver) {
@@ -124,6 +128,14 @@ export class ImageDataService {
     const range = pickRange(image.size);
     const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
     return { image, data: { stream, size, range } };
+  }
+
+  /** The store an upload goes to: X-Image-Meta-Store when multi-store is on, else the default (400 for an unknown id). */
+  private targetStore(store: string | undefined): StoreDriver {
+    if (store === undefined || !this.deps.settings.multiStore) return this.deps.stores.default();
+    const driver = store.startsWith('os_glance_') ? undefined : this.deps.stores.get(store);
+    if (!driver) throw badRequest('Store for identifier {store} not found', { store }, 'store.unknown');
+    return driver;
   }
 
   /**

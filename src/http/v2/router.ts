@@ -4,11 +4,14 @@ import type { Image } from '../../domain/image.ts';
 import type { ImageDataService } from '../../services/image-data.ts';
 import type { ImageService } from '../../services/images.ts';
 import type { MemberService } from '../../services/members.ts';
+import type { DiscoveryService } from '../../services/discovery.ts';
+import type { LocationService } from '../../services/locations.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
 import { imageDataRoutes } from './image-data.ts';
 import { imageRoutes } from './images.ts';
 import { memberRoutes } from './members.ts';
+import { storeRoutes } from './locations.ts';
 import { imagesSchema, memberSchema, membersSchema, taskSchema, tasksSchema } from './schema-documents.ts';
 import { SchemaValidator } from './validator.ts';
 import { imageView, type ImageViewOptions } from './views.ts';
@@ -17,6 +20,8 @@ export interface V2Services {
   images: ImageService;
   data: ImageDataService;
   members: MemberService;
+  locations: LocationService;
+  discovery: DiscoveryService;
 }
 
 export interface V2Options extends ImageViewOptions {
@@ -58,5 +63,6 @@ export function v2Router(options: V2Options): (routes: RouteTable) => void {
     imageRoutes(routes, context);
     imageDataRoutes(routes, context);
     memberRoutes(routes, context);
+    storeRoutes(routes, context);
   };
 }
