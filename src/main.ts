@@ -113,7 +113,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: [],
-        storeIds: config.stores.multiStore ? stores.ids() : [],
+        storeIds: config.stores.multiStore ? config.stores.backends.map((b) => b.id) : [],
         multiStore: config.stores.multiStore,
         showImageDirectUrl: config.showImageDirectUrl,
         showMultipleLocations: config.showMultipleLocations,

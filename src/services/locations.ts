@@ -47,7 +47,7 @@ export class LocationService {
     const importing = await this.transition(image, 'importing');
     try {
       const probe = await prober.probe(ctx, url);
-      assertProbeMatches(importing, probe, validationData);
+      assertProbeMatches(image, probe, validationData);
       const metadata: Record<string, unknown> = settings.multiStore ? { store: probe.storeId } : {};
       await this.deps.images.update({
         ...importing, status: 'active', size: probe.size, checksum: probe.checksum, osHashAlgo: probe.osHashAlgo,
