@@ -113,7 +113,9 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: [],
-        storeIds: config.stores.multiStore ? config.stores.backends.map((b) => b.id) : [],
+        // Glance lists its two reserved internal stores after the configured ones.
+        storeIds: config.stores.multiStore
+          ? [...config.stores.backends.map((b) => b.id), 'os_glance_staging_store', 'os_glance_tasks_store'] : [],
         multiStore: config.stores.multiStore,
         showImageDirectUrl: config.showImageDirectUrl,
         showMultipleLocations: config.showMultipleLocations,
