@@ -32,6 +32,9 @@ import { v2Router } from './http/v2/router.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
 
+/** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
+const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
+
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
 }
@@ -68,7 +71,9 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
   try {
     if (options.migrate !== false) await migrateToLatest(database);
     const stores = createStoreRegistry(config, { log: logger });
-    await stores.recoverTempFiles();
+    // Other processes (workers, other nodes) may share the data directory: only temp files that no
+    // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
+    await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
     const repository = new SqlImageRepository(database);
     const lister = new SqlImageLister(database);
     const images: ImageRepository & ImageLister = {
