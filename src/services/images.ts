@@ -123,10 +123,9 @@ export class ImageService {
     const protections = this.deps.propertyProtections;
     const view = protections ? { ...image, properties: protections.filterReadable(image.properties, ctx) } : image;
     // Locations (and what derives from them: direct_url, stores) only for get_image_location, as Glance.
-    const locations = this.deps.policy.check('get_image_location', policyTarget(image, undefined), ctx)
-      ? sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), this.deps.settings.storeWeights)
-      : [];
-    return { ...view, locations };
+    const locations = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), this.deps.settings.storeWeights);
+    const hidden = !this.deps.policy.check('get_image_location', policyTarget(image, undefined), ctx);
+    return hidden ? { ...view, locations, locationsHidden: true } : { ...view, locations };
   }
 
   async getImages(ctx: RequestContext, request: ListRequest): Promise<{ images: Image[]; limit: number }> {
@@ -161,7 +160,7 @@ export class ImageService {
     for (let attempt = 0; ; attempt++) {
       const locations = await this.locationPatchOptions(ctx, image, operations, probes);
       // The patch applies to the caller's view; properties it may not read are merged back.
-      const outcome = applyPatch({ ...this.viewFor(ctx, image), locations: image.locations }, operations, { dialect,
+      const outcome = applyPatch({ ...this.viewFor(ctx, image), locations: image.locations, locationsHidden: undefined }, operations, { dialect,
         isAdmin: ctx.isAdmin, callerProject: ctx.projectId, locations,
         authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
       if (outcome.visibilityChangedTo) this.authorizeVisibility(ctx, outcome.visibilityChangedTo, target);

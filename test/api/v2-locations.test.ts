@@ -38,6 +38,7 @@ function multiStoreConf(dir: string, extra = ''): string {
   return `[DEFAULT]
 enabled_backends = fast:file, cheap:file, web:http
 show_multiple_locations = true
+show_image_direct_url = true
 image_location_quota = 3
 ${extra}
 [glance_store]
@@ -256,9 +257,11 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
       const image = await createActive(t, 'hello', { visibility: 'public' }, admin);
       const owner = (await show(t, image.id, admin)).json();
       assert.equal(owner.locations.length, 1);
+      assert.match(owner.direct_url, /^file:\/\//);
       const stranger = (await show(t, image.id, as('stranger', 'member,reader'))).json();
       assert.deepEqual(stranger.locations, []);
       assert.equal(stranger.direct_url, undefined);
+      assert.equal(stranger.stores, 'fast', 'the store names are shown to all, as Glance does');
       assert.doesNotMatch(JSON.stringify(stranger), /file:/);
     });
   });
