@@ -208,7 +208,8 @@ export class ImageDataService {
     try {
       await driver.delete(location);
     } catch (error) {
-      ctx.log.error({ err: error, location }, 'could not remove data of an upload that lost its image');
+      // The store id, not the location: a location may carry store credentials.
+      ctx.log.error({ err: error, store: driver.id }, 'could not remove data of an upload that lost its image');
     }
   }
 
