@@ -17,6 +17,7 @@ import { median } from './measure.ts';
 import { fmt, printTable, type Row } from './report.ts';
 import { benchReference, type ReferenceResults } from './reference.ts';
 import { benchStores, storeRows, type StoreBenchResult } from './stores.ts';
+import { benchScaleOut, printScaleOut } from './scale-out.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -105,3 +106,12 @@ const rows: Row[] = [
 ];
 console.log(`\n== results (medians of ${rounds} rounds; MiB = 2^20 bytes, MB = 10^6 bytes) ==`);
 printTable(rows, refUrl !== undefined);
+
+// Several API nodes: two vs one on PostgreSQL (issue 7). Needs a PostgreSQL base URL.
+const pgUrl = process.env.BENCH_POSTGRES_URL ?? process.env.GLIMPSE_TEST_POSTGRES_URL;
+console.log('\n== two API nodes vs one, metadata throughput on PostgreSQL ==');
+if (!pgUrl) {
+  console.log('  skipped: set BENCH_POSTGRES_URL (or GLIMPSE_TEST_POSTGRES_URL) to a PostgreSQL the bench may create a schema in');
+} else {
+  printScaleOut(await benchScaleOut(pgUrl, { rounds }));
+}

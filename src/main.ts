@@ -26,6 +26,10 @@ import { MemberService } from './services/members.ts';
 import { SqlMetadefRepository } from './db/metadef-repository.ts';
 import { MetadefNamespaceService } from './services/metadef-namespaces.ts';
 import { MetadefItemService } from './services/metadef-items.ts';
+import { LocationService } from './services/locations.ts';
+import { DiscoveryService } from './services/discovery.ts';
+import { LocationProber } from './services/location-probe.ts';
+import { storeInfos, storeWeights } from './stores/info.ts';
 import { v2Router } from './http/v2/router.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
@@ -41,6 +45,9 @@ import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
 import { createSafeFetcher } from './net/index.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
+
+/** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
+const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -126,6 +133,7 @@ function imageRepository(database: Database): ImageRepository & ImageLister {
     create: (image) => repository.create(image),
     get: (id, opts) => repository.get(id, opts),
     update: (image, opts) => repository.update(image, opts),
+    locationInUse: (url, except) => repository.locationInUse(url, except),
     list: (query) => lister.list(query),
     storageUsed: (owner) => lister.storageUsed(owner),
   };
@@ -138,6 +146,8 @@ function imageSettings(config: GlimpseConfig): ImageServiceDeps['settings'] {
     imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
     hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
     apiLimitMax: config.apiLimitMax,
+    showMultipleLocations: config.showMultipleLocations, imageLocationQuota: config.imageLocationQuota,
+    multiStore: config.stores.multiStore, storeWeights: storeWeights(config),
     inspection: {
       requireFormatMatch: config.imageFormat.requireFormatMatch,
       vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
@@ -153,7 +163,9 @@ export async function compose(config: GlimpseConfig, logger: Logger,
   try {
     if (options.migrate !== false) await migrateToLatest(database);
     const stores = createStoreRegistry(config, { log: logger });
-    await stores.recoverTempFiles();
+    // Other processes (workers, other nodes) may share the data directory: only temp files that no
+    // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
+    await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
     const images = imageRepository(database);
     const staging = stagingStore(config);
     const policy = policyEnforcer(config, logger);
@@ -163,6 +175,11 @@ export async function compose(config: GlimpseConfig, logger: Logger,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
+    deps.prober = new LocationProber({
+      stores, policy, fetcher: createSafeFetcher(config.importFiltering), log: logger,
+      httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
+      hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
+    });
     const worker = (options.worker ?? config.tasks.runWorkerInApi)
       ? createTaskWorker(config, logger, database, stores, deps) : undefined;
     const taskRepository = new SqlTaskRepository(database);
@@ -185,11 +202,15 @@ export async function compose(config: GlimpseConfig, logger: Logger,
       routers.push(v2Router({
         services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps),
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
-          imports, tasks },
+          imports, tasks,
+          locations: new LocationService(deps),
+          discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: config.imageImport.methods,
-        storeIds: config.stores.multiStore ? stores.ids() : [],
+        // Glance lists its two reserved internal stores after the configured ones.
+        storeIds: config.stores.multiStore
+          ? [...config.stores.backends.map((b) => b.id), 'os_glance_staging_store', 'os_glance_tasks_store'] : [],
         multiStore: config.stores.multiStore,
         showImageDirectUrl: config.showImageDirectUrl,
         showMultipleLocations: config.showMultipleLocations,

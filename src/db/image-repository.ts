@@ -116,4 +116,17 @@ export class SqlImageRepository implements ImageRepository {
       return (await load(trx, image.id, true))!;
     });
   }
+
+  async locationInUse(url: string, exceptImageId: string): Promise<boolean> {
+    const row = await this.database.db.selectFrom('image_locations as l')
+      .innerJoin('images as i', 'i.id', 'l.image_id')
+      .select('l.image_id')
+      .where('l.value', '=', url)
+      .where('l.image_id', '<>', exceptImageId)
+      .where('l.status', 'in', ['active', 'pending_delete'])
+      .where('i.status', '<>', 'deleted')
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
 }

@@ -2,7 +2,8 @@
 // live in http/v2; this applies already-parsed operations with the attribute rules, in order,
 // to a copy of the image. Value types were checked against the image schema by the caller.
 import { asDetail, badRequest, conflict, forbidden } from './errors.ts';
-import type { Image, Visibility } from './image.ts';
+import type { Image, ImageLocation, Visibility } from './image.ts';
+import { applyLocationOperation, type LocationPatchOptions } from './locations.ts';
 import {
   coreAttributes, formatsMutable, isReserved, readOnlyAttributes, readOnlyError, reservedError, writableCoreAttributes,
 } from './image-rules.ts';
@@ -21,11 +22,15 @@ export interface PatchOptions {
   callerProject: string | null;
   /** Enforces a policy rule that a particular operation needs (throws when denied). */
   authorize: (rule: string) => void;
+  /** Set when locations are visible (show_multiple_locations): location operations apply. */
+  locations?: Omit<LocationPatchOptions, 'authorize'>;
 }
 
 export interface PatchOutcome {
   image: Image;
   visibilityChangedTo?: Visibility;
+  /** Locations the patch took off the image (their data may need removing). */
+  removedLocations: ImageLocation[];
 }
 
 function setCore(image: Image, name: string, value: unknown, options: PatchOptions, original: Image): void {
@@ -66,9 +71,8 @@ function setCore(image: Image, name: string, value: unknown, options: PatchOptio
 }
 
 /**
- * Location changes through PATCH, while image locations are not shown to users (Glance's
- * show_multiple_locations = false). Managing locations arrives with the stores work; until
- * then every change is refused the way Glance refuses it when locations are hidden.
+ * Location changes through PATCH while image locations are not shown to users (Glance's
+ * show_multiple_locations = false): refused the way Glance refuses them.
  */
 function refuseLocationChange(op: PatchOperation['op'], value: unknown, options: PatchOptions): never {
   if (op === 'add') throw forbidden("It's not allowed to add locations if locations are invisible.", {}, 'image.locations_hidden');
@@ -90,10 +94,13 @@ export function assertPropertyName(name: string): void {
 export function applyPatch(original: Image, operations: PatchOperation[], options: PatchOptions): PatchOutcome {
   const image: Image = { ...original, properties: { ...original.properties }, tags: [...original.tags] };
   let visibilityChangedTo: Visibility | undefined;
+  const removedLocations: ImageLocation[] = [];
   for (const { op, path, value } of operations) {
     const name = path[0]!;
     if (name === 'locations') {
-      refuseLocationChange(op, value, options);
+      if (!options.locations) refuseLocationChange(op, value, options);
+      image.locations = [...image.locations];
+      removedLocations.push(...applyLocationOperation(image, op, path, value, { ...options.locations, authorize: options.authorize }));
       continue;
     }
     if (readOnlyAttributes.has(name)) throw readOnlyError(name);
@@ -123,5 +130,5 @@ export function applyPatch(original: Image, operations: PatchOperation[], option
       delete image.properties[name];
     }
   }
-  return { image, visibilityChangedTo };
+  return { image, visibilityChangedTo, removedLocations };
 }

@@ -43,6 +43,11 @@ export interface Image {
   locations: ImageLocation[];
   /** Row version for compare-and-set updates; starts at 1 and grows by one per committed change. */
   version: number;
+  /**
+   * Set on a caller's view when get_image_location denies them the locations: views then omit
+   * `locations` URLs and `direct_url` but still name the stores (as Glance shows `stores` to all).
+   */
+  locationsHidden?: boolean;
 }
 
 export type MemberStatus = 'pending' | 'accepted' | 'rejected';

@@ -19,6 +19,11 @@ export interface ImageRepository {
    * Throws a DomainError of kind Conflict (code `image.version_conflict`) when zero rows match.
    */
   update(image: Image, options: UpdateOptions): Promise<Image>;
+  /**
+   * True when an image other than `exceptImageId` that is not deleted still has `url` as an active
+   * (or pending_delete) location: its data must then not be deleted.
+   */
+  locationInUse(url: string, exceptImageId: string): Promise<boolean>;
 }
 
 export interface MemberRepository {

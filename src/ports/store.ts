@@ -59,3 +59,13 @@ export interface StoreRegistry {
   forLocation(location: string): StoreDriver | undefined;
   ids(): string[];
 }
+
+/** A configured store as the discovery API describes it. */
+export interface StoreInfo {
+  id: string;
+  type: string;
+  description?: string;
+  isDefault: boolean;
+  /** Non-secret, type-specific properties for the detail view. */
+  properties: Record<string, unknown>;
+}

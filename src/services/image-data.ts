@@ -15,12 +15,15 @@ import { inspectingTap, judgeInspection } from './inspection.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
+import { sortByStoreWeight } from './location-data.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
   expectedSize?: number;
   /** Content-Length, when sent: refused early when it cannot fit. */
   contentLength?: number;
+  /** X-Image-Meta-Store (multi-store): the store to write to instead of the default. */
+  store?: string;
 }
 
 export interface Download {
@@ -67,6 +70,7 @@ export class ImageDataService {
   }
 
   async uploadImage(ctx: RequestContext, id: string, source: Readable, options: UploadOptions = {}): Promise<Image> {
+    const driver = this.targetStore(options.store);
     const { image } = await this.access.loadFor(ctx, id, 'upload_image');
     if (!image.diskFormat || !image.containerFormat) {
       throw badRequest('Properties disk_format, container_format must be set prior to saving data.', {},
@@ -78,7 +82,6 @@ export class ImageDataService {
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
     const saving = await this.claim(image);
-    const driver = this.deps.stores.default();
     // Glance inspects bare images only: other containers wrap the disk in their own format.
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
@@ -116,7 +119,8 @@ export class ImageDataService {
       throw forbidden('The requested image has been deactivated. Image data download is forbidden.', {},
         'image.deactivated');
     }
-    const location = image.locations.find((l) => l.status === 'active');
+    const location = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'),
+      this.deps.settings.storeWeights)[0];
     if (!location || image.size === null) return { image };
     const driver = this.deps.stores.forLocation(location.url);
     if (!driver) {
@@ -135,6 +139,14 @@ export class ImageDataService {
       }
       throw failure;
     }
+  }
+
+  /** The store an upload goes to: X-Image-Meta-Store when multi-store is on, else the default (400 for an unknown id). */
+  private targetStore(store: string | undefined): StoreDriver {
+    if (store === undefined || !this.deps.settings.multiStore) return this.deps.stores.default();
+    const driver = store.startsWith('os_glance_') ? undefined : this.deps.stores.get(store);
+    if (!driver) throw badRequest('Store for identifier {store} not found', { store }, 'store.unknown');
+    return driver;
   }
 
   /**
@@ -186,7 +198,8 @@ export class ImageDataService {
     try {
       await driver.delete(location);
     } catch (error) {
-      ctx.log.error({ err: error, location }, 'could not remove data of an upload that lost its image');
+      // The store id, not the location: a location may carry store credentials.
+      ctx.log.error({ err: error, store: driver.id }, 'could not remove data of an upload that lost its image');
     }
   }
 

@@ -10,6 +10,10 @@ import type { RequestContext } from '../ports/context.ts';
 import type { Authorizer } from '../ports/policy.ts';
 import type { ImageLister, ImageListQuery, ImageRepository, MemberRepository } from '../ports/repositories.ts';
 import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
+import type { ImageLocation } from '../domain/image.ts';
+import type { LocationProbe } from '../domain/locations.ts';
+import { digestBytes, type LocationProber } from './location-probe.ts';
+import { removeLocationData, sortByStoreWeight } from './location-data.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
@@ -24,6 +28,8 @@ export interface ImageServiceDeps {
   settings: ImageSettings;
   /** property_protection_file rules; undefined = no protections. */
   propertyProtections?: PropertyProtections;
+  /** Reads and hashes the data of locations callers add (locations API, legacy PATCH). */
+  prober?: LocationProber;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };
@@ -117,7 +123,11 @@ export class ImageService {
   /** The image as this caller may see it: without the properties it may not read. */
   viewFor(ctx: RequestContext, image: Image): Image {
     const protections = this.deps.propertyProtections;
-    return protections ? { ...image, properties: protections.filterReadable(image.properties, ctx) } : image;
+    const view = protections ? { ...image, properties: protections.filterReadable(image.properties, ctx) } : image;
+    // Locations (and what derives from them: direct_url, stores) only for get_image_location, as Glance.
+    const locations = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), this.deps.settings.storeWeights);
+    const hidden = !this.deps.policy.check('get_image_location', policyTarget(image, undefined), ctx);
+    return hidden ? { ...view, locations, locationsHidden: true } : { ...view, locations };
   }
 
   async getImages(ctx: RequestContext, request: ListRequest): Promise<{ images: Image[]; limit: number }> {
@@ -148,17 +158,22 @@ export class ImageService {
     if (operations.length === 0) return image;
     this.access.authorize(ctx, loaded, 'modify_image');
     const written = operations.filter((o) => o.op !== 'remove').map((o) => o.path[0]!);
+    const probes = new Map<string, LocationProbe>();
     for (let attempt = 0; ; attempt++) {
+      const locations = await this.locationPatchOptions(ctx, image, operations, probes);
       // The patch applies to the caller's view; properties it may not read are merged back.
-      const outcome = applyPatch(this.viewFor(ctx, image), operations, { dialect, isAdmin: ctx.isAdmin,
-        callerProject: ctx.projectId, authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
+      const outcome = applyPatch({ ...this.viewFor(ctx, image), locations: image.locations, locationsHidden: undefined }, operations, { dialect,
+        isAdmin: ctx.isAdmin, callerProject: ctx.projectId, locations,
+        authorize: (rule) => this.deps.policy.enforce(rule, target, ctx) });
       if (outcome.visibilityChangedTo) this.authorizeVisibility(ctx, outcome.visibilityChangedTo, target);
       const plan = planPropertyChanges(image.properties, outcome.image.properties, ctx, this.deps.propertyProtections,
         { written });
       const changed = { ...outcome.image, properties: plan.properties, updatedAt: this.now() };
       this.checkQuotas(changed, this.deps.settings);
       try {
-        return this.viewFor(ctx, await this.deps.images.update(changed, { expectVersion: image.version }));
+        const updated = await this.deps.images.update(changed, { expectVersion: image.version });
+        await this.removeData(updated, outcome.removedLocations);
+        return this.viewFor(ctx, updated);
       } catch (error) {
         if (!isVersionConflict(error) || attempt >= casRetries) throw error;
         ({ image, target } = await this.access.load(ctx, id));
@@ -182,7 +197,7 @@ export class ImageService {
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
     await this.updateOrConflict(deleted, image);
-    if (!delayed) await this.removeData(image);
+    if (!delayed) await this.removeData(image, image.locations);
     if (image.status === 'uploading' || image.status === 'importing') await this.removeStaged(image);
   }
 
@@ -275,16 +290,36 @@ export class ImageService {
     }
   }
 
-  private async removeData(image: Image): Promise<void> {
-    for (const location of image.locations) {
-      const driver = this.deps.stores.forLocation(location.url);
-      try {
-        await driver?.delete(location.url);
-      } catch (error) {
-        // The image is already deleted; leftover bytes are logged for the operator, not fatal.
-        this.deps.log?.warn({ err: error, image_id: image.id, location: location.url }, 'could not delete image data');
+  /** Removes the data of locations an image no longer has, unless another image still references it. */
+  private async removeData(image: Image, removed: ImageLocation[]): Promise<void> {
+    await removeLocationData(this.deps, image.id, removed);
+  }
+
+  /**
+   * Location operations apply only while locations are visible; their new URLs are read and hashed
+   * first (once per request, even when the patch is re-applied after a lost race).
+   */
+  private async locationPatchOptions(ctx: RequestContext, image: Image, operations: PatchOperation[],
+    probes: Map<string, LocationProbe>) {
+    const { settings, prober } = this.deps;
+    if (!settings.showMultipleLocations || !prober) return undefined;
+    const present = new Set(image.locations.map((l) => l.url));
+    for (const { op, path, value } of operations) {
+      if (path[0] !== 'locations' || op === 'remove') continue;
+      const values = op === 'replace' && Array.isArray(value) ? value : [value];
+      for (const v of values) {
+        const url = (v as { url?: unknown } | null)?.url;
+        if (typeof url !== 'string' || present.has(url) || probes.has(url)) continue;
+        // Policy and status first, so a caller who may not change locations never makes us fetch.
+        this.access.authorize(ctx, { image, membership: undefined, target: policyTarget(image, undefined) }, 'set_image_location');
+        if (image.status !== 'active' && image.status !== 'queued') break;
+        probes.set(url, await prober.probe(ctx, url));
       }
     }
+    return {
+      probes, hashingAlgorithm: settings.hashingAlgorithm, digestBytes,
+      quota: settings.imageLocationQuota ?? 10, recordStore: settings.multiStore ?? false,
+    };
   }
 }
 

@@ -10,6 +10,13 @@ export interface ImageSettings {
   limitParamDefault: number;
   apiLimitMax: number;
   /** [image_format] upload inspection settings. */
+  /** show_multiple_locations: `locations` shown and changeable through PATCH. */
+  showMultipleLocations?: boolean;
+  imageLocationQuota?: number;
+  /** enabled_backends is set: locations record their store id. */
+  multiStore?: boolean;
+  /** Store id → weight (multi-store `weight`); locations of heavier stores come first. */
+  storeWeights?: Record<string, number>;
   inspection: { requireFormatMatch: boolean; vmdkAllowedTypes: string[]; gptSafetyChecksNonfatal: string[] };
 }
 

@@ -159,4 +159,18 @@ export const scenarios: Scenario[] = [
     steps: [{ path: '/v2/images', headers: { 'x-roles': 'member' }, statusOnly: 'policy wording' }] },
 
   ...metadefScenarios,
+  // multi-store (the reference has enabled_backends = fast:file)
+  { name: 'stores: GET /v2/info/stores', steps: [{ path: '/v2/info/stores' }, { path: '/v2/info/stores', as: 'ownerReader' }] },
+  { name: 'stores: detail is admin only',
+    steps: [{ path: '/v2/info/stores/detail' }, { path: '/v2/info/stores/detail', as: 'admin', statusOnly: 'data_dir is a local path' }] },
+  { name: 'stores: upload to an unknown store 400, then to the named store',
+    steps: [createReady(), { method: 'PUT', path: '/v2/images/{id}/file', headers: { ...raw, 'x-image-meta-store': 'nope' }, body: 'abc' },
+      show(), { method: 'PUT', path: '/v2/images/{id}/file', headers: { ...raw, 'x-image-meta-store': 'fast' }, body: 'abc' }, show()] },
+  { name: 'stores: create answers OpenStack-image-store-ids', steps: [{ ...create(), compareHeaders: ['openstack-image-store-ids'] }] },
+  { name: 'stores: DELETE /v2/stores answers',
+    steps: [createReady(), { method: 'DELETE', path: '/v2/stores/fast/{id}', as: 'admin' }, upload('abc'),
+      { method: 'DELETE', path: '/v2/stores/nope/{id}', as: 'admin' },
+      { method: 'DELETE', path: '/v2/stores/fast/{id}', statusOnly: 'policy wording' },
+      { method: 'DELETE', path: '/v2/stores/fast/{id}', as: 'admin' },
+      { method: 'DELETE', path: '/v2/stores/fast/00000000-0000-4000-8000-000000000000', as: 'admin' }, show()] },
 ];

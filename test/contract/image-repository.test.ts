@@ -184,4 +184,19 @@ forEachDatabase('image repository', (getDb) => {
     await repo().create(image);
     assert.deepEqual(await repo().get(image.id), stored(image));
   });
+
+  test('locationInUse: true only while another live image has the URL as an active or pending_delete location', async () => {
+    const url = `swift+https://swift/v1/c/${randomUUID()}`;
+    const location = (status: Image['locations'][number]['status']) => [{ url, metadata: {}, status }];
+    const a = await repo().create(newImage({ status: 'active', locations: location('active') }));
+    assert.equal(await repo().locationInUse(url, a.id), false, 'its own image does not count');
+    const b = await repo().create(newImage({ status: 'active', locations: location('active') }));
+    assert.equal(await repo().locationInUse(url, a.id), true);
+    assert.equal(await repo().locationInUse(`${url}x`, a.id), false, 'exact URL match only');
+    const pending = await repo().update({ ...b, status: 'pending_delete', deleted: true,
+      locations: location('pending_delete') }, { expectVersion: b.version });
+    assert.equal(await repo().locationInUse(url, a.id), true, 'delayed delete still holds the data');
+    await repo().update({ ...pending, status: 'deleted', locations: location('deleted') }, { expectVersion: pending.version });
+    assert.equal(await repo().locationInUse(url, a.id), false, 'a deleted image holds nothing');
+  });
 });

@@ -37,6 +37,7 @@ export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
     await v2.services.data.uploadImage(request.ctx, request.params.id, rawBody(request), {
       expectedSize: optionalSize(request.headers['x-openstack-image-size'], 'x-openstack-image-size'),
       contentLength: optionalSize(request.headers['content-length'], 'Content-Length'),
+      store: request.headers['x-image-meta-store'] as string | undefined,
     });
     return noContent(reply);
   });

@@ -10,6 +10,8 @@ import type { ImageImportService } from '../../services/image-import.ts';
 import type { TaskService } from '../../services/tasks.ts';
 import { importRoutes } from './import.ts';
 import { taskRoutes } from './tasks.ts';
+import type { DiscoveryService } from '../../services/discovery.ts';
+import type { LocationService } from '../../services/locations.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
 import { imageDataRoutes } from './image-data.ts';
@@ -17,6 +19,7 @@ import { imageRoutes } from './images.ts';
 import { memberRoutes } from './members.ts';
 import { metadefItemRoutes } from './metadef-items.ts';
 import { metadefNamespaceRoutes } from './metadef-namespaces.ts';
+import { storeRoutes } from './locations.ts';
 import { imagesSchema, memberSchema, membersSchema, taskSchema, tasksSchema } from './schema-documents.ts';
 import { SchemaValidator } from './validator.ts';
 import { imageView, type ImageViewOptions } from './views.ts';
@@ -30,6 +33,8 @@ export interface V2Services {
   /** Interoperable import and the tasks API (absent: routes not served). */
   imports?: ImageImportService;
   tasks?: TaskService;
+  locations: LocationService;
+  discovery: DiscoveryService;
 }
 
 export interface V2Options extends ImageViewOptions {
@@ -76,5 +81,6 @@ export function v2Router(options: V2Options): (routes: RouteTable) => void {
     if (metadefItems) metadefItemRoutes(routes, metadefItems);
     if (options.services.imports) importRoutes(routes, options.services.imports);
     if (options.services.tasks) taskRoutes(routes, context, options.services.tasks);
+    storeRoutes(routes, context);
   };
 }

@@ -41,8 +41,9 @@ export function imageView(image: Image, options: ImageViewOptions): Record<strin
     tags: [...image.tags].sort(),
   });
   const active = image.locations.filter((l) => l.status === 'active');
-  if (options.showMultipleLocations) view.locations = active.map((l) => ({ url: l.url, metadata: l.metadata }));
-  if (options.showImageDirectUrl && active[0]) view.direct_url = active[0].url;
+  const shown = image.locationsHidden ? [] : active;
+  if (options.showMultipleLocations) view.locations = shown.map((l) => ({ url: l.url, metadata: l.metadata }));
+  if (options.showImageDirectUrl && shown[0]) view.direct_url = shown[0].url;
   if (options.multiStore && active.length > 0) {
     const stores = active.map((l) => l.metadata.store).filter((s): s is string => typeof s === 'string');
     if (stores.length > 0) view.stores = [...new Set(stores)].join(',');

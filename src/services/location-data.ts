@@ -1,0 +1,37 @@
+// Removing the data behind locations an image gave up, and the order locations are used in.
+import type { ImageLocation } from '../domain/image.ts';
+import type { ImageRepository } from '../ports/repositories.ts';
+import type { StoreRegistry } from '../ports/store.ts';
+
+export interface LocationDataDeps {
+  images: Pick<ImageRepository, 'locationInUse'>;
+  stores: StoreRegistry;
+  log?: { warn(obj: unknown, msg?: string): void; info?(obj: unknown, msg?: string): void };
+}
+
+/**
+ * Deletes the data of `removed` locations (after the image row change was committed). Data another
+ * live image still references is kept (bug 1546507: registering someone's location and deleting it
+ * must not destroy their data). Failures are logged, not fatal: the metadata change already happened.
+ */
+export async function removeLocationData(deps: LocationDataDeps, imageId: string, removed: ImageLocation[]): Promise<void> {
+  for (const location of removed) {
+    try {
+      if (await deps.images.locationInUse(location.url, imageId)) {
+        deps.log?.info?.({ image_id: imageId }, 'image data kept: another image references the same location');
+        continue;
+      }
+      await deps.stores.forLocation(location.url)?.delete(location.url);
+    } catch (error) {
+      // The location itself is not logged: it may carry store credentials (swift://user:key@…).
+      deps.log?.warn({ err: error, image_id: imageId }, 'could not delete image data');
+    }
+  }
+}
+
+/** Locations ordered by their store's weight, heaviest first; equal weights keep their order. */
+export function sortByStoreWeight(locations: ImageLocation[], weights: Record<string, number> | undefined): ImageLocation[] {
+  if (!weights || locations.length < 2) return locations;
+  const weight = (l: ImageLocation) => weights[String(l.metadata.store)] ?? 0;
+  return locations.map((l, i) => ({ l, i })).sort((a, b) => weight(b.l) - weight(a.l) || a.i - b.i).map(({ l }) => l);
+}

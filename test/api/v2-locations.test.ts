@@ -1,0 +1,387 @@
+// Multi-store surface and image locations (spec/v2.md §5.5–5.7, users-and-security.md §2 row 3),
+// on every database dialect: /info/stores, X-Image-Meta-Store, DELETE /v2/stores/{s}/{id}, legacy
+// location PATCH ops under show_multiple_locations, the 2.17 locations API, and each location attack
+// refused. http locations are served by a local web server that the SSRF filter is told to allow.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqlImageRepository } from '../../src/db/image-repository.ts';
+import { as, startTestApp, type TestApp } from '../helpers/app.ts';
+import { forEachDatabase } from '../helpers/databases.ts';
+import { admin, createActive, createImage, json, octet, ownerMember, patchImage, show } from '../helpers/v2.ts';
+
+const service = as('owner', 'service,reader', 'nova');
+const md5 = (data: string) => createHash('md5').update(data).digest('hex');
+const sha512 = (data: string) => createHash('sha512').update(data).digest('hex');
+
+/** A web server for http locations; /hello serves "hello", /other serves other bytes. */
+const served: Record<string, string> = { '/hello': 'hello', '/other': 'tampered!', '/big': 'x'.repeat(5000) };
+let web: Server;
+let webBase = '';
+before(async () => {
+  web = createServer((req, res) => {
+    const body = served[req.url ?? ''];
+    if (body === undefined) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+  webBase = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+});
+after(async () => { await new Promise((r) => web.close(r)); });
+
+function multiStoreConf(dir: string, extra = ''): string {
+  return `[DEFAULT]
+enabled_backends = fast:file, cheap:file, web:http
+show_multiple_locations = true
+show_image_direct_url = true
+image_location_quota = 3
+${extra}
+[glance_store]
+default_backend = fast
+[fast]
+filesystem_store_datadir = ${join(dir, 'fast')}
+store_description = Fast SSDs
+[cheap]
+filesystem_store_datadir = ${join(dir, 'cheap')}
+weight = 50
+[web]
+store_description = Read-only web store
+[import_filtering_opts]
+allowed_hosts = 127.0.0.1
+allowed_ports = ${new URL(webBase).port}
+`;
+}
+
+function storedFiles(dir: string, store: string): string[] {
+  const path = join(dir, store);
+  return existsSync(path) ? readdirSync(path).filter((f) => !f.startsWith('.')) : [];
+}
+
+forEachDatabase('multi-store and locations API', (_getDb, target) => {
+  let t: TestApp;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'glimpse-locations-'));
+    t = await startTestApp({ GLIMPSE_DATABASE__CONNECTION: target.url() }, { 'glimpse-api.conf': multiStoreConf(dir) });
+  });
+  after(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (url: string, headers = ownerMember) => t.app.inject({ url, headers: { ...headers, ...json } });
+  const addLocation = (id: string, url: string, extra: Record<string, unknown> = {}, headers = ownerMember) =>
+    patchImage(t, id, [{ op: 'add', path: '/locations/-', value: { url, metadata: {}, ...extra } }], headers);
+
+  describe('discovery', () => {
+    test('GET /v2/info/stores lists every store with description, default and read-only flags', async () => {
+      const res = await get('/v2/info/stores', as('p', 'reader'));
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { stores: [
+        { id: 'fast', description: 'Fast SSDs', default: 'true' },
+        { id: 'cheap' },
+        { id: 'web', description: 'Read-only web store', 'read-only': 'true' },
+      ] });
+    });
+
+    test('GET /v2/info/stores/detail: admin only; type and non-secret properties', async () => {
+      const denied = await get('/v2/info/stores/detail', ownerMember);
+      assert.equal(denied.statusCode, 403);
+      const res = await get('/v2/info/stores/detail', admin);
+      assert.equal(res.statusCode, 200, res.body);
+      const [fast, , webStore] = res.json().stores;
+      assert.deepEqual(fast, { id: 'fast', description: 'Fast SSDs', default: 'true', type: 'file',
+        properties: { data_dir: join(dir, 'fast'), chunk_size: 65536, thin_provisioning: false } });
+      assert.deepEqual(webStore.properties, {});
+      assert.equal(webStore.type, 'http');
+    });
+  });
+
+  describe('multi-store upload', () => {
+    test('create answers OpenStack-image-store-ids; X-Image-Meta-Store picks the store; the image shows it in stores', async () => {
+      const created = await t.app.inject({ method: 'POST', url: '/v2/images', headers: { ...ownerMember, ...json },
+        payload: { disk_format: 'raw', container_format: 'bare' } });
+      assert.equal(created.headers['openstack-image-store-ids'], 'fast,cheap,web,os_glance_staging_store,os_glance_tasks_store');
+      const id = created.json().id;
+      const before = storedFiles(dir, 'cheap').length;
+      const up = await t.app.inject({ method: 'PUT', url: `/v2/images/${id}/file`,
+        headers: { ...ownerMember, ...octet, 'x-image-meta-store': 'cheap' }, payload: 'abc' });
+      assert.equal(up.statusCode, 204, up.body);
+      assert.equal(storedFiles(dir, 'cheap').length, before + 1);
+      assert.equal((await show(t, id)).json().stores, 'cheap');
+    });
+
+    test('an unknown or reserved X-Image-Meta-Store is 400 and the image stays queued', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      for (const store of ['nope', 'os_glance_staging_store']) {
+        const res = await t.app.inject({ method: 'PUT', url: `/v2/images/${image.id}/file`,
+          headers: { ...ownerMember, ...octet, ...json, 'x-image-meta-store': store }, payload: 'abc' });
+        assert.equal(res.statusCode, 400);
+        assert.match(res.json().message, new RegExp(`Store for identifier ${store} not found`));
+      }
+      assert.equal((await show(t, image.id)).json().status, 'queued');
+    });
+  });
+
+  describe('legacy location PATCH (show_multiple_locations)', () => {
+    test('add to a queued image: data read and hashed, image active with its size and hashes, store recorded', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const res = await addLocation(image.id, `${webBase}/hello`);
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json();
+      assert.equal(body.status, 'active');
+      assert.equal(body.size, 5);
+      assert.equal(body.checksum, md5('hello'));
+      assert.equal(body.os_hash_value, sha512('hello'));
+      assert.deepEqual(body.locations, [{ url: `${webBase}/hello`, metadata: { store: 'web' } }]);
+      assert.equal(body.stores, 'web');
+    });
+
+    test('validation_data that does not match the data: 409, image stays queued (hash mismatch never goes active)', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const res = await addLocation(image.id, `${webBase}/other`, {
+        validation_data: { checksum: md5('hello'), os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
+      assert.equal(res.statusCode, 409, res.body);
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'queued');
+      assert.deepEqual(shown.locations, []);
+      const ok = await addLocation(image.id, `${webBase}/hello`, {
+        validation_data: { checksum: md5('hello'), os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
+      assert.equal(ok.statusCode, 200, ok.body);
+    });
+
+    test('malformed validation_data: wrong algorithm or digest length is 409 as in Glance', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const wrongAlgo = await addLocation(image.id, `${webBase}/hello`,
+        { validation_data: { os_hash_algo: 'sha256', os_hash_value: createHash('sha256').update('hello').digest('hex') } });
+      assert.equal(wrongAlgo.statusCode, 409);
+      assert.match(wrongAlgo.json().message, /os_hash_algo must be sha512, not sha256/);
+      const shortHash = await addLocation(image.id, `${webBase}/hello`, { validation_data: { os_hash_algo: 'sha512', os_hash_value: 'abcd' } });
+      assert.equal(shortHash.statusCode, 409);
+    });
+
+    test('OSSN-0065: a location with other bytes cannot be added to an active image', async () => {
+      const image = await createActive(t, 'hello');
+      const res = await addLocation(image.id, `${webBase}/other`);
+      assert.equal(res.statusCode, 409, res.body);
+      assert.match(res.json().message, /does not match the image data/);
+      assert.equal((await show(t, image.id)).json().locations.length, 1);
+    });
+
+    test('local schemes (file, filesystem, swift+config) are refused with 400, for admins too', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      for (const url of ['file:///etc/passwd', 'filesystem:///etc/passwd', 'swift+config://ref1/container/obj',
+        `FILE://${join(dir, 'fast')}/x`]) {
+        for (const who of [ownerMember, admin]) {
+          const res = await addLocation(image.id, url, {}, who);
+          assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+        }
+      }
+      assert.equal((await show(t, image.id)).json().status, 'queued');
+    });
+
+    test('store URIs other than http(s) are for services only (a user could adopt another project\'s object)', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const res = await addLocation(image.id, 'swift+https://user:key@swift.example/v1/AUTH_x/glance/abc');
+      assert.equal(res.statusCode, 403, res.body);
+      assert.doesNotMatch(res.body, /user:key/);
+    });
+
+    test('SSRF: URLs the import filter refuses (other ports, metadata service, encoded loopback) are 400', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      for (const url of ['http://169.254.169.254/latest/meta-data', 'http://127.0.0.1:1/hello', 'http://2130706433/hello',
+        'http://[::1]/hello']) {
+        const res = await addLocation(image.id, url);
+        assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+      }
+      assert.equal((await addLocation(image.id, 'ftp://127.0.0.1/hello')).statusCode, 403, 'not an http(s) URL');
+      assert.equal((await show(t, image.id)).json().status, 'queued');
+    });
+
+    test('wrong status (409), duplicate URL (400), bad position (400), quota (413)', async () => {
+      const saving = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      await t.app.inject({ method: 'POST', url: `/v2/images/${saving.id}/actions/deactivate`, headers: admin });
+      const image = await createActive(t, 'hello');
+      await t.app.inject({ method: 'POST', url: `/v2/images/${image.id}/actions/deactivate`, headers: admin });
+      const deactivated = await addLocation(image.id, `${webBase}/hello`);
+      assert.equal(deactivated.statusCode, 409, deactivated.body);
+      await t.app.inject({ method: 'POST', url: `/v2/images/${image.id}/actions/reactivate`, headers: admin });
+
+      const added = await addLocation(image.id, `${webBase}/hello`);
+      assert.equal(added.statusCode, 200, added.body);
+      assert.equal((await addLocation(image.id, `${webBase}/hello`)).statusCode, 400);
+      const badPos = await patchImage(t, image.id, [{ op: 'add', path: '/locations/9', value: { url: `${webBase}/hello?x`, metadata: {} } }]);
+      assert.equal(badPos.statusCode, 400);
+      served['/hello2'] = 'hello';
+      served['/hello3'] = 'hello';
+      assert.equal((await addLocation(image.id, `${webBase}/hello2`)).statusCode, 200);
+      const overQuota = await addLocation(image.id, `${webBase}/hello3`);
+      assert.equal(overQuota.statusCode, 413, overQuota.body);
+    });
+
+    test('remove: admin only (delete_image_location); never the last location; replace with [] is 403', async () => {
+      const image = await createActive(t, 'hello');
+      const lastByAdmin = await patchImage(t, image.id, [{ op: 'remove', path: '/locations/0' }], admin);
+      assert.equal(lastByAdmin.statusCode, 403);
+      assert.match(lastByAdmin.json().message, /Cannot remove last location/);
+      const empty = await patchImage(t, image.id, [{ op: 'replace', path: '/locations', value: [] }]);
+      assert.equal(empty.statusCode, 403);
+      assert.equal((await addLocation(image.id, `${webBase}/hello`)).statusCode, 200);
+      const byMember = await patchImage(t, image.id, [{ op: 'remove', path: '/locations/0' }]);
+      assert.equal(byMember.statusCode, 403);
+      const files = storedFiles(dir, 'fast').length;
+      const removed = await patchImage(t, image.id, [{ op: 'remove', path: '/locations/0' }], admin);
+      assert.equal(removed.statusCode, 200, removed.body);
+      assert.deepEqual(removed.json().locations, [{ url: `${webBase}/hello`, metadata: { store: 'web' } }]);
+      assert.equal(storedFiles(dir, 'fast').length, files - 1, 'the removed file location\'s data is deleted');
+    });
+
+    test('replace keeps known locations, reads new ones, and needs the data to match', async () => {
+      const image = await createActive(t, 'hello');
+      const current = (await show(t, image.id)).json().locations;
+      const res = await patchImage(t, image.id, [{ op: 'replace', path: '/locations',
+        value: [...current, { url: `${webBase}/hello`, metadata: {} }] }]);
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json().locations.length, 2);
+      const tampered = await patchImage(t, image.id, [{ op: 'replace', path: '/locations',
+        value: [{ url: `${webBase}/other`, metadata: {} }] }]);
+      assert.equal(tampered.statusCode, 409);
+    });
+
+    test('locations and direct_url are shown only to callers that pass get_image_location', async () => {
+      const image = await createActive(t, 'hello', { visibility: 'public' }, admin);
+      const owner = (await show(t, image.id, admin)).json();
+      assert.equal(owner.locations.length, 1);
+      assert.match(owner.direct_url, /^file:\/\//);
+      const stranger = (await show(t, image.id, as('stranger', 'member,reader'))).json();
+      assert.deepEqual(stranger.locations, []);
+      assert.equal(stranger.direct_url, undefined);
+      assert.equal(stranger.stores, 'fast', 'the store names are shown to all, as Glance does');
+      assert.doesNotMatch(JSON.stringify(stranger), /file:/);
+    });
+  });
+
+  describe('DELETE /v2/stores/{store}/{image}', () => {
+    test('Glance\'s answers: unknown store 409, missing image 404, member 403, queued 409, only store 403', async () => {
+      const del = (store: string, id: string, who = admin) =>
+        t.app.inject({ method: 'DELETE', url: `/v2/stores/${store}/${id}`, headers: { ...who, ...json } });
+      const image = await createActive(t, 'hello');
+      assert.equal((await del('nope', image.id)).statusCode, 409);
+      assert.match((await del('nope', image.id)).json().message, /The selected store nope is not available on this node/);
+      assert.equal((await del('fast', '00000000-0000-0000-0000-000000000000')).statusCode, 404);
+      assert.equal((await del('fast', image.id, ownerMember)).statusCode, 403);
+      const queued = await createImage(t);
+      assert.equal((await del('fast', queued.id)).statusCode, 409);
+      const only = await del('fast', image.id);
+      assert.equal(only.statusCode, 403);
+      assert.match(only.json().message, /only store containing it/);
+    });
+
+    test('with two stores: the data in one is deleted, the image keeps the other; a store it is not in is 404', async () => {
+      const image = await createActive(t, 'hello');
+      assert.equal((await addLocation(image.id, `${webBase}/hello`)).statusCode, 200);
+      const files = storedFiles(dir, 'fast').length;
+      const res = await t.app.inject({ method: 'DELETE', url: `/v2/stores/fast/${image.id}`, headers: admin });
+      assert.equal(res.statusCode, 204, res.body);
+      assert.equal(storedFiles(dir, 'fast').length, files - 1);
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.stores, 'web');
+      assert.equal(shown.status, 'active');
+      assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/stores/cheap/${image.id}`, headers: admin })).statusCode, 403);
+    });
+  });
+
+  describe('shared data', () => {
+    test('deleting an image never deletes data another image references', async () => {
+      const a = await createActive(t, 'shared bytes');
+      const b = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      // Another image pointing at the same object (as a service registering a store URI or a copy would).
+      const repo = new SqlImageRepository(t.database);
+      const stored = (await repo.get(a.id))!;
+      const bImage = (await repo.get(b.id))!;
+      await repo.update({ ...bImage, status: 'active', size: stored.size, checksum: stored.checksum,
+        osHashAlgo: stored.osHashAlgo, osHashValue: stored.osHashValue, locations: stored.locations },
+      { expectVersion: bImage.version });
+      const files = storedFiles(dir, 'fast').length;
+      assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/images/${a.id}`, headers: ownerMember })).statusCode, 204);
+      assert.equal(storedFiles(dir, 'fast').length, files, 'data kept: image B still uses it');
+      const data = await t.app.inject({ url: `/v2/images/${b.id}/file`, headers: ownerMember });
+      assert.equal(data.statusCode, 200);
+      assert.equal(data.body, 'shared bytes');
+      assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/images/${b.id}`, headers: ownerMember })).statusCode, 204);
+      assert.equal(storedFiles(dir, 'fast').length, files - 1, 'the last reference gone: data deleted');
+    });
+  });
+
+  describe('locations API (2.17)', () => {
+    const post = (id: string, body: unknown, who = ownerMember) =>
+      t.app.inject({ method: 'POST', url: `/v2/images/${id}/locations`, headers: { ...who, ...json }, payload: body as object });
+
+    test('POST on a queued image: 202, data hashed, image active; GET /locations is for services only', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const res = await post(image.id, { url: `${webBase}/hello`,
+        validation_data: { os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
+      assert.equal(res.statusCode, 202, res.body);
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'active');
+      assert.equal(shown.checksum, md5('hello'));
+      assert.equal((await get(`/v2/images/${image.id}/locations`)).statusCode, 403);
+      const listed = await get(`/v2/images/${image.id}/locations`, service);
+      assert.equal(listed.statusCode, 200, listed.body);
+      assert.deepEqual(listed.json(), [{ url: `${webBase}/hello`, metadata: { store: 'web' } }]);
+    });
+
+    test('POST: a hash mismatch is 409 and the image goes back to queued, never active', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const res = await post(image.id, { url: `${webBase}/other`,
+        validation_data: { os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
+      assert.equal(res.statusCode, 409, res.body);
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'queued');
+      assert.equal(shown.size, null);
+    });
+
+    test('POST: only queued images (409), no local schemes (400), non-http for services only (403), bad validation_data (400), other projects 404', async () => {
+      const active = await createActive(t, 'hello');
+      assert.equal((await post(active.id, { url: `${webBase}/hello` })).statusCode, 409);
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      assert.equal((await post(image.id, { url: 'file:///etc/passwd' })).statusCode, 400);
+      assert.equal((await post(image.id, { url: 'file:///etc/passwd' }, service)).statusCode, 400);
+      assert.equal((await post(image.id, { url: 's3://key:secret@s3.example/bucket/obj' })).statusCode, 403);
+      assert.equal((await post(image.id, { url: `${webBase}/hello`, validation_data: { os_hash_algo: 'sha512' } })).statusCode, 400);
+      assert.equal((await post(image.id, { url: `${webBase}/hello`,
+        validation_data: { os_hash_algo: 'sha512', os_hash_value: 'zz' } })).statusCode, 400);
+      assert.equal((await post(image.id, { url: `${webBase}/hello` }, as('other', 'member,reader'))).statusCode, 404);
+      assert.equal((await show(t, image.id)).json().status, 'queued');
+    });
+  });
+});
+
+describe('single store (no enabled_backends)', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ GLIMPSE_DEFAULT__SHOW_MULTIPLE_LOCATIONS: 'true' }); });
+  after(async () => { await t.close(); });
+
+  test('/v2/info/stores and DELETE /v2/stores are 404; X-Image-Meta-Store is ignored; no stores attribute', async () => {
+    const info = await t.app.inject({ url: '/v2/info/stores', headers: { ...admin, ...json } });
+    assert.equal(info.statusCode, 404);
+    assert.match(info.json().message, /Multi backend is not supported at this site/);
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    const up = await t.app.inject({ method: 'PUT', url: `/v2/images/${image.id}/file`,
+      headers: { ...ownerMember, ...octet, 'x-image-meta-store': 'nope' }, payload: 'abc' });
+    assert.equal(up.statusCode, 204);
+    assert.equal((await show(t, image.id)).json().stores, undefined);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: `/v2/stores/file/${image.id}`, headers: admin })).statusCode, 404);
+  });
+
+  test('http locations need an http store: 403 without one', async () => {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    const res = await patchImage(t, image.id, [{ op: 'add', path: '/locations/-', value: { url: 'http://example.com/x', metadata: {} } }]);
+    assert.equal(res.statusCode, 403, res.body);
+  });
+});
