@@ -156,14 +156,14 @@ export function releaseChunk(chunk: object): void {
 }
 
 /** Minor collections run after every this many bytes received (see lib/young-gc.ts). */
-const COLLECT_EVERY = 16 * 1024 * 1024;
+const COLLECT_EVERY = 8 * 1024 * 1024;
 
 /**
  * byteLimit → exactLength → hashTap as ONE Transform, with the same semantics and errors in the
  * same order (limit first), that also re-blocks the data: each incoming chunk (a 64 KiB socket
  * read, typically) is copied at once into the stage's current block (1 MiB), and full blocks are
  * hashed and passed on. So the request's own buffers are garbage as soon as they arrive (a minor
- * collection every 16 MiB frees them: lib/young-gc.ts), the consumer gets 1/16 of the chunks, and
+ * collection every 8 MiB frees them: lib/young-gc.ts), the consumer gets 1/16 of the chunks, and
  * all the upload holds is the stage's blocks (8 MiB by default) and its consumer's buffers.
  * With `pool`, the blocks are the hash lane's shared ring and the worker hashes each block where it
  * lies (no copy); a block is refilled once hashed and — for a consumer that releases chunks
