@@ -10,7 +10,9 @@
 // thread copies each chunk into the current block (one memcpy, ~0.1 s per GiB), posts the block
 // when it is full, and may reuse it once the worker has acknowledged it. A full ring makes update()
 // wait, so hashing pushes back on the request stream like any slow stage; memory per upload is the
-// ring (blocks × blockSize), whatever the image size.
+// ring (blocks × blockSize), whatever the image size. An upload (lib/streams.ts uploadTap) fills the
+// ring's blocks itself instead and submits each with hashBlock(), so the same block is also what
+// gets written to the store: one copy of the data in all.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
