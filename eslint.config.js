@@ -29,12 +29,12 @@ const folders = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '.tmp/'] },
+  { ignores: ['node_modules/', 'data/', '.tmp/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     files: ['bin/**/*.js', 'scripts/**/*.js', 'eslint.config.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
     rules: {

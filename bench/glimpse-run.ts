@@ -1,10 +1,13 @@
-// The measurements against a Glimpse server in a child process, in two phases:
-//   1. 1k images seeded → start → GET image req/s, list latency → stop;
-//   2. the rest seeded (up to `images`) → start a fresh process → 1 GiB upload/download with its
-//      RSS sampled (VmHWM read after the uploads) → list latency again → stop.
-// The second process is fresh so that its peak RSS belongs to the upload, not to earlier load.
+// The measurements against Glimpse servers in child processes, over two deployments (temp dirs):
+//   1. the small one, 1k images seeded → start → GET image req/s → stop;
+//   2. the large one, `images` seeded → start a fresh process → 1 GiB upload/download with its RSS
+//      sampled (VmHWM read after the uploads); then a fresh process on the small deployment beside
+//      it, and list latency of both with their requests interleaved → stop both.
+// The upload's process is fresh so that its peak RSS belongs to the upload, not to earlier load.
+// The two list measurements run side by side so that the machine's other load (this machine is
+// shared) weighs on both alike; measured minutes apart, they differed by that load more than by size.
 import { ImagesClient } from './client.ts';
-import { getImageRate, listLatency, transfer, type LatencyResult, type RateResult, type TransferResult } from './measure.ts';
+import { getImageRate, interleavedListLatency, listLatency, transfer, type LatencyResult, type RateResult, type TransferResult } from './measure.ts';
 import { CALLER, seedImages } from './seed.ts';
 import { createDeployment, resetPeak, startGlimpse, type GlimpseServer } from './server.ts';
 
@@ -39,28 +42,26 @@ export async function benchGlimpse(options: {
 }): Promise<GlimpseResults> {
   const { images, size, rounds } = options;
   const small = Math.min(1000, images);
-  const deployment = await createDeployment();
+  const smallDeployment = await createDeployment();
+  const largeDeployment = images > small ? await createDeployment() : smallDeployment;
   try {
     let seedSeconds = 0;
-    const seed = async (from: number, count: number) => {
+    const seed = async (url: string, dataDir: string, count: number) => {
       const started = Date.now();
-      const ids = await seedImages(deployment.databaseUrl, deployment.dataDir, from, count);
+      const ids = await seedImages(url, dataDir, 0, count);
       seedSeconds += (Date.now() - started) / 1000;
-      log(`seeded ${count} images (${from + count} in all) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      log(`seeded ${count} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       return ids;
     };
-    const callerImages = await seed(0, small);
+    const callerImages = await seed(smallDeployment.databaseUrl, smallDeployment.dataDir, small);
 
-    const phase1 = await withServer(await startGlimpse(deployment), async (client) => {
+    const phase1 = await withServer(await startGlimpse(smallDeployment), async (client) => {
       log('GET /v2/images/{id} at concurrency 16');
-      const rate = await getImageRate(client, callerImages[0]!);
-      log(`list at ${small} images`);
-      const list = await listLatency(client);
-      return { rate, listSmall: { ...list, images: small } };
+      return { rate: await getImageRate(client, callerImages[0]!) };
     });
 
-    if (images > small) await seed(small, images - small);
-    const server = await startGlimpse(deployment);
+    if (largeDeployment !== smallDeployment) await seed(largeDeployment.databaseUrl, largeDeployment.dataDir, images);
+    const server = await startGlimpse(largeDeployment);
     const phase2 = await withServer(server, async (client) => {
       const rssBeforeUpload = (await server.memory()).rss;
       log(`upload/download ${size / 2 ** 20} MiB × ${rounds} (server pid ${server.pid})`);
@@ -73,15 +74,23 @@ export async function benchGlimpse(options: {
         },
         afterUpload: async () => (await server.memory()).hwm,
       });
+      let listSmall: GlimpseResults['listSmall'];
       let listLarge: GlimpseResults['listLarge'];
-      if (images > small) {
-        log(`list at ${images} images`);
-        listLarge = { ...await listLatency(client), images };
+      if (largeDeployment === smallDeployment) {
+        log(`list at ${small} images`);
+        listSmall = { ...await listLatency(client), images: small };
+      } else {
+        log(`list at ${small} and at ${images} images, interleaved (a second server on the ${small}-image deployment)`);
+        const [smallList, largeList] = await withServer(await startGlimpse(smallDeployment),
+          (smallClient) => interleavedListLatency([smallClient, client]));
+        listSmall = { ...smallList!, images: small };
+        listLarge = { ...largeList!, images };
       }
-      return { transfer: moved, rssBeforeUpload, listLarge };
+      return { transfer: moved, rssBeforeUpload, listSmall, listLarge };
     });
     return { ...phase1, ...phase2, seedSeconds };
   } finally {
-    await deployment.remove();
+    await smallDeployment.remove();
+    if (largeDeployment !== smallDeployment) await largeDeployment.remove();
   }
 }

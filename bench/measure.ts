@@ -73,6 +73,30 @@ export async function listLatency(client: ImagesClient, path = '/v2/images?limit
   return { p50: percentile(samples, 50), p95: percentile(samples, 95), requests, pageSize };
 }
 
+/**
+ * listLatency() against several servers at once, their requests interleaved (one to each per round,
+ * the order alternating), so that whatever else loads the machine meanwhile weighs on all of them
+ * alike: what differs between the results is the servers, not the minute they were measured in.
+ */
+export async function interleavedListLatency(clients: ImagesClient[], path = '/v2/images?limit=25',
+  options: { warmup?: number; requests?: number } = {}): Promise<LatencyResult[]> {
+  const { warmup = 50, requests = 300 } = options;
+  const pageSizes = clients.map(() => 0);
+  const once = async (i: number) => {
+    const started = process.hrtime.bigint();
+    const res = await clients[i]!.send('GET', path);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (res.status !== 200) throw new Error(`GET ${path} → ${res.status}: ${res.text.slice(0, 300)}`);
+    pageSizes[i] = (JSON.parse(res.text) as { images: unknown[] }).images.length;
+    return ms;
+  };
+  const order = (round: number) => (round % 2 === 0 ? clients.map((_, i) => i) : clients.map((_, i) => clients.length - 1 - i));
+  for (let r = 0; r < warmup; r++) for (const i of order(r)) await once(i);
+  const samples: number[][] = clients.map(() => []);
+  for (let r = 0; r < requests; r++) for (const i of order(r)) samples[i]!.push(await once(i));
+  return samples.map((s, i) => ({ p50: percentile(s, 50), p95: percentile(s, 95), requests, pageSize: pageSizes[i]! }));
+}
+
 export interface TransferResult {
   size: number;
   /** Medians over the rounds, MiB/s. */

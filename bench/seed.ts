@@ -5,8 +5,11 @@
 // The catalogue: images spread round-robin over `projects` owner projects (project-000 …), with
 // Glance-like visibilities (70 % private, 10 % public, 10 % shared, 10 % community), 5 % still
 // queued, the rest active with size, checksums and a file location; 4 custom properties and 1–2
-// tags each. Every shared image has one accepted member: the next project. So project-000, the
-// bench's caller, sees its own 1 %, everybody's public images and what project-099 shares with it.
+// tags each. Every shared image has one accepted member, the next project (shared images belong to
+// project-005, -015 … -095, so their members are -006 … -096), and the shared images among the first
+// 1000 (100 of them) also have project-000, the bench's caller. So the caller sees its own 1 %,
+// everybody's public images and 100 images shared with it — the same 100 in a 1k and a 100k
+// catalogue, as a project's memberships do not grow with the cloud.
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../src/db/connect.ts';
 import { imageColumns, locationRows, memberToRow, propertyRows, tagRows } from '../src/db/image-mapper.ts';
@@ -19,6 +22,8 @@ export const CALLER = projectName(0);
 const EPOCH = Date.UTC(2020, 0, 1);
 /** Rows per INSERT: 500 × 21 image columns stays far below SQLite's 32766 bound parameters. */
 const ROWS = 500;
+/** The shared images among the first this many also have the caller as a member. */
+const CALLER_SHARES_FROM = 1000;
 /** Images per transaction. */
 const BATCH = 5000;
 
@@ -99,10 +104,13 @@ export async function seedImages(url: string, dataDir: string, from: number, cou
         await insertAll(images.flatMap(propertyRows), (rows) => trx.insertInto('image_properties').values(rows).execute());
         await insertAll(images.flatMap(tagRows), (rows) => trx.insertInto('image_tags').values(rows).execute());
         await insertAll(images.flatMap(locationRows), (rows) => trx.insertInto('image_locations').values(rows).execute());
-        const members = images.filter((image) => image.visibility === 'shared').map((image) => memberToRow({
-          imageId: image.id, memberId: projectName(Number(image.owner!.slice(-3)) + 1), status: 'accepted',
-          canShare: false, createdAt: image.createdAt, updatedAt: image.createdAt,
-        }));
+        const members = images.flatMap((image, i) => {
+          if (image.visibility !== 'shared') return [];
+          const projects = [projectName(Number(image.owner!.slice(-3)) + 1), ...(start + i < CALLER_SHARES_FROM ? [CALLER] : [])];
+          return projects.map((memberId) => memberToRow({
+            imageId: image.id, memberId, status: 'accepted', canShare: false, createdAt: image.createdAt, updatedAt: image.createdAt,
+          }));
+        });
         await insertAll(members, (rows) => trx.insertInto('image_members').values(rows).execute());
       });
     }

@@ -33,7 +33,7 @@ export interface LoadResult {
 }
 
 /** GLIMPSE_* variables that are not option overrides, so they raise no warning. */
-export const NON_OPTION_ENV_VARS: readonly string[] = ['GLIMPSE_CONFIG_FILE'];
+export const NON_OPTION_ENV_VARS: readonly string[] = ['GLIMPSE_CONFIG_FILE', 'GLIMPSE_FROM_SOURCE'];
 export const NON_OPTION_ENV_PREFIXES: readonly string[] = ['GLIMPSE_TEST_'];
 
 const ENV_PREFIX = 'GLIMPSE_';

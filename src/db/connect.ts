@@ -15,8 +15,8 @@ import {
   CompiledQuery, Kysely, MysqlDialect, PostgresDialect, SqliteDialect, sql,
   type Dialect as KyselyDialect, type SqliteDatabase, type SqliteStatement,
 } from 'kysely';
-import { createPool as createMysqlPool } from 'mysql2';
-import pg from 'pg';
+import type { PoolOptions as MysqlPoolOptions } from 'mysql2';
+import type { PoolConfig as PgPoolConfig } from 'pg';
 import type { DatabaseHealth } from '../ports/repositories.ts';
 import type { Schema } from './schema.ts';
 import {
@@ -58,8 +58,8 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   let db: Kysely<Schema> | undefined;
   try {
     const dialect = settings.dialect === 'sqlite' ? sqliteDialect(settings, options)
-      : settings.dialect === 'postgres' ? postgresDialect(settings, options)
-        : mysqlDialect(settings, options);
+      : settings.dialect === 'postgres' ? await postgresDialect(settings, options)
+        : await mysqlDialect(settings, options);
     db = new Kysely<Schema>({ dialect });
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -134,12 +134,6 @@ function parseInt8(text: string): number {
   return value;
 }
 
-/** Per-pool type parsers, so the process-wide pg defaults stay untouched. */
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)
-  ) as typeof pg.types.getTypeParser,
-};
 
 function tlsOptions(tls: TlsSettings) {
   return {
@@ -150,8 +144,17 @@ function tlsOptions(tls: TlsSettings) {
   };
 }
 
-function postgresDialect(settings: PostgresSettings, options: OpenOptions): KyselyDialect {
-  const pool = new pg.Pool({
+// The PostgreSQL and MySQL drivers are loaded when a database of theirs is opened: each costs
+// ~15 MB of memory in every process, which a SQLite deployment need not carry.
+async function postgresDialect(settings: PostgresSettings, options: OpenOptions): Promise<KyselyDialect> {
+  const { default: pg } = await import('pg');
+  /** Per-pool type parsers, so the process-wide pg defaults stay untouched. */
+  const types = {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)
+    ) as typeof pg.types.getTypeParser,
+  };
+  const config: PgPoolConfig = {
     host: settings.host,
     port: settings.port,
     user: settings.user,
@@ -164,16 +167,18 @@ function postgresDialect(settings: PostgresSettings, options: OpenOptions): Kyse
     options: ['-c TimeZone=UTC', settings.options].filter(Boolean).join(' '),
     application_name: settings.applicationName ?? 'glimpse',
     ssl: settings.tls ? tlsOptions(settings.tls) : false,
-    types: pgTypes,
-  });
+    types,
+  };
+  const pool = new pg.Pool(config);
   pool.on('error', (error) => options.onPoolError?.(error));
   return new PostgresDialect({ pool });
 }
 
 // --- MySQL / MariaDB ------------------------------------------------------------------------
 
-function mysqlDialect(settings: MysqlSettings, options: OpenOptions): KyselyDialect {
-  const pool = createMysqlPool({
+async function mysqlDialect(settings: MysqlSettings, options: OpenOptions): Promise<KyselyDialect> {
+  const { createPool } = await import('mysql2');
+  const config: MysqlPoolOptions = {
     ...(settings.socketPath ? { socketPath: settings.socketPath } : { host: settings.host, port: settings.port }),
     user: settings.user,
     password: settings.password,
@@ -193,7 +198,8 @@ function mysqlDialect(settings: MysqlSettings, options: OpenOptions): KyselyDial
     // repositories read "zero rows" as "no such row / compare-and-set lost").
     flags: ['FOUND_ROWS'],
     ...(settings.tls ? { ssl: tlsOptions(settings.tls) } : {}),
-  });
+  };
+  const pool = createPool(config);
   pool.on('error', (error: Error) => options.onPoolError?.(error));
   return new MysqlDialect({
     pool,

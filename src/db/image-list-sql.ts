@@ -22,6 +22,13 @@ import type { Schema } from './schema.ts';
 export type ImagesEb = ExpressionBuilder<Schema, 'images'>;
 export type Predicate = (eb: ImagesEb) => Expression<SqlBool>;
 
+/** One branch of the visible set: `scope` over images, and for "shared with me" the memberships. */
+export interface VisibilityBranch {
+  scope: Predicate;
+  /** Only images this project is a member of, with this member status ('all': any). */
+  viaMembers?: { project: string; status: ImageListQuery['memberStatus'] };
+}
+
 /** Statuses that never appear in a list (spec/v2.md §2.3). */
 export const unlistedStatuses = ['deleted', 'killed', 'pending_delete'] as const;
 
@@ -30,6 +37,9 @@ export const unlistedStatuses = ['deleted', 'killed', 'pending_delete'] as const
 /**
  * The viewer's visible set as a list of mutually exclusive branches (an image matches at most
  * one), so the lister may run them as one OR or as a UNION ALL of separately indexed scans.
+ * The "shared with me" branch names its memberships in `viaMembers` instead of testing them in
+ * `scope`: the lister then reads it starting from the viewer's image_members rows (see
+ * image-lister.ts), so its cost follows the viewer's memberships, not the number of shared images.
  *
  * Non-admin viewer with project p (Glance's _select_images_query plus the owner-NULL DB rule):
  *   readable = owner = p | owner IS NULL | others' public or community | others' shared where p is
@@ -45,16 +55,16 @@ export const unlistedStatuses = ['deleted', 'killed', 'pending_delete'] as const
  *   - undefined: every image except community images owned by another project;
  *   - 'all': every image; a concrete visibility: every image of that visibility.
  */
-export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>): Predicate[] {
+export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>): VisibilityBranch[] {
   const { viewer: { projectId: project, isAdmin }, visibility, memberStatus } = query;
   if (isAdmin) {
-    if (visibility === 'all') return [(eb) => eb.and([])];
-    if (visibility !== undefined) return [(eb) => eb('visibility', '=', visibility)];
-    return [(eb) => eb.or([
+    if (visibility === 'all') return [{ scope: (eb) => eb.and([]) }];
+    if (visibility !== undefined) return [{ scope: (eb) => eb('visibility', '=', visibility) }];
+    return [{ scope: (eb) => eb.or([
       eb('visibility', '<>', 'community'),
       eb('owner', 'is', null),
       ...(project === null ? [] : [eb('owner', '=', project)]),
-    ])];
+    ]) }];
   }
   const concrete = visibility !== undefined && visibility !== 'all' ? visibility : undefined;
   const restrict = (eb: ImagesEb) => (concrete === undefined ? [] : [eb('visibility', '=', concrete)]);
@@ -63,18 +73,15 @@ export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visib
     : visibility === 'all' ? ['public', 'community']
       : concrete === 'public' || concrete === 'community' ? [concrete] : [];
 
-  const branches: Predicate[] = [];
-  if (project !== null) branches.push((eb) => eb.and([eb('owner', '=', project), ...restrict(eb)]));
-  branches.push((eb) => eb.and([eb('owner', 'is', null), ...restrict(eb)]));
-  if (open.length > 0) branches.push((eb) => eb.and([others(eb), eb('visibility', 'in', open)]));
+  const branches: VisibilityBranch[] = [];
+  if (project !== null) branches.push({ scope: (eb) => eb.and([eb('owner', '=', project), ...restrict(eb)]) });
+  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrict(eb)]) });
+  if (open.length > 0) branches.push({ scope: (eb) => eb.and([others(eb), eb('visibility', 'in', open)]) });
   if (project !== null && (concrete === undefined || concrete === 'shared')) {
-    branches.push((eb) => eb.and([
-      others(eb),
-      eb('visibility', '=', 'shared'),
-      eb('id', 'in', eb.selectFrom('image_members as m').select('m.image_id')
-        .where('m.member', '=', project)
-        .$if(memberStatus !== 'all', (qb) => qb.where('m.status', '=', memberStatus))),
-    ]));
+    branches.push({
+      scope: (eb) => eb.and([others(eb), eb('visibility', '=', 'shared')]),
+      viaMembers: { project, status: memberStatus },
+    });
   }
   return branches;
 }

@@ -1,17 +1,13 @@
 // Message catalogues and Accept-Language selection.
-import { readFileSync } from 'node:fs';
 import Negotiator from 'negotiator';
 import { interpolate, type Message } from './message.ts';
+// Imported, not read from disk: the catalogue then travels inside the bundled build (dist/).
+import zhCN from './locales/zh_CN.json' with { type: 'json' };
 
 type Catalogue = Readonly<Record<string, string>>;
 
-function load(name: string): Catalogue {
-  const url = new URL(`./locales/${name}.json`, import.meta.url);
-  return JSON.parse(readFileSync(url, 'utf8')) as Catalogue;
-}
-
 const catalogues: Record<string, Catalogue> = {
-  zh_CN: load('zh_CN'),
+  zh_CN: zhCN,
 };
 
 /** Language tags we answer, lower-case BCP 47, mapped to a catalogue (undefined = English source text). */

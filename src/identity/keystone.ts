@@ -5,7 +5,6 @@
 // token_cache_time passes; rejected tokens are remembered briefly. Keystone down or slow → 503.
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { request } from 'undici';
 import type { KeystoneAuthConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
@@ -147,6 +146,8 @@ export class KeystoneIdentityProvider implements IdentityProvider {
   private async call(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) {
     const timeout = this.config.timeout * 1000;
     try {
+      // Loaded on first use: undici costs ~15 MB in a process that never talks to Keystone.
+      const { request } = await import('undici');
       const res = await request(`${this.config.authUrl}${path}`, {
         method, headers, body, headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout),
       });

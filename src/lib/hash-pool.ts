@@ -10,7 +10,9 @@
 // thread copies each chunk into the current block (one memcpy, ~0.1 s per GiB), posts the block
 // when it is full, and may reuse it once the worker has acknowledged it. A full ring makes update()
 // wait, so hashing pushes back on the request stream like any slow stage; memory per upload is the
-// ring (blocks × blockSize), whatever the image size.
+// ring (blocks × blockSize), whatever the image size. An upload (lib/streams.ts uploadTap) fills the
+// ring's blocks itself instead and submits each with hashBlock(), so the same block is also what
+// gets written to the store: one copy of the data in all.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -91,7 +93,7 @@ export class HashPool {
    * Opens a lane computing `algorithms` (node:crypto names) on the least busy worker, or on a new
    * one while fewer than maxWorkers run and all are busy. Throws at once for an unknown algorithm.
    */
-  lane(algorithms: readonly string[]): HashLane {
+  lane(algorithms: readonly string[], options: { blocks?: number } = {}): HashLane {
     if (this.closed) throw new Error('HashPool is closed');
     const unique = [...new Set(algorithms)];
     for (const name of unique) createHash(name); // fail here, synchronously, like hashTap()
@@ -100,7 +102,8 @@ export class HashPool {
     if (host === undefined || (host.lanes.size > 0 && this.workers.size < this.maxWorkers)) host = this.spawn();
     clearTimeout(host.idleTimer);
     const id = this.nextLane++;
-    const lane = new HashLane(id, unique, host.worker, this.blockSize, this.blocks, () => this.release(host, id));
+    const blocks = Math.max(2, options.blocks ?? this.blocks);
+    const lane = new HashLane(id, unique, host.worker, this.blockSize, blocks, () => this.release(host, id));
     host.lanes.set(id, lane);
     return lane;
   }
@@ -159,9 +162,16 @@ export class HashPool {
   }
 }
 
-/** One upload's digests, computed by a pool worker. */
+/**
+ * One upload's digests, computed by a pool worker. Used one of two ways, never both: update()
+ * copies chunks into the lane's ring itself; or the caller fills the ring's blocks (`ring`) and
+ * hands each one over with hashBlock() (uploadTap does, so the same bytes are hashed and written).
+ */
 export class HashLane {
   private readonly view: Uint8Array;
+  /** The ring: `blocks` blocks of `blockSize` bytes in shared memory. */
+  readonly ring: { memory: SharedArrayBuffer; blockSize: number; blocks: number };
+  private readonly blockWaiters = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly free: number[] = [];
   private slot = 0;
   private fill = 0;
@@ -182,6 +192,7 @@ export class HashLane {
   ) {
     const memory = new SharedArrayBuffer(blockSize * blocks);
     this.view = new Uint8Array(memory);
+    this.ring = { memory, blockSize, blocks };
     for (let i = 1; i < blocks; i++) this.free.push(i);
     worker.postMessage({ op: 'open', lane: id, algorithms, memory });
   }
@@ -214,6 +225,22 @@ export class HashLane {
     return undefined;
   }
 
+  /**
+   * Hashes the first `length` bytes of ring block `slot` (filled by the caller); resolves once the
+   * worker has read them, after which the caller may refill the block. One call per block at a time.
+   */
+  hashBlock(slot: number, length: number): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.ended) return Promise.reject(new Error('HashLane: hashBlock() after digest()'));
+    if (!(slot >= 0 && slot < this.ring.blocks) || this.blockWaiters.has(slot) || !(length >= 0 && length <= this.blockSize)) {
+      return Promise.reject(new RangeError(`HashLane: bad block ${slot} (${length} bytes) or block already submitted`));
+    }
+    return new Promise((resolve, reject) => {
+      this.blockWaiters.set(slot, { resolve, reject });
+      this.worker.postMessage({ op: 'block', lane: this.id, slot, offset: slot * this.blockSize, length });
+    });
+  }
+
   /** Hashes what is left and resolves with hex digests by algorithm name. */
   digest(): Promise<Record<string, string>> {
     if (this.failure) return Promise.reject(this.failure);
@@ -234,6 +261,12 @@ export class HashLane {
   /** @internal a message from the lane's worker */
   receive(m: FromWorker): void {
     if (m.op === 'ack') {
+      const block = this.blockWaiters.get(m.slot);
+      if (block) {
+        this.blockWaiters.delete(m.slot);
+        block.resolve();
+        return;
+      }
       const waiter = this.waiter;
       this.waiter = undefined;
       if (waiter) {
@@ -262,6 +295,8 @@ export class HashLane {
     this.onRelease();
     this.waiter?.reject(error);
     this.ending?.reject(error);
+    for (const block of this.blockWaiters.values()) block.reject(error);
+    this.blockWaiters.clear();
     this.waiter = undefined;
     this.ending = undefined;
   }

@@ -5,6 +5,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 
 import type { HashPool } from './hash-pool.ts';
+import { collectYoungGarbage } from './young-gc.ts';
 
 /** A Transform that knows how many bytes went through it. */
 export interface CountingTransform extends Transform {
@@ -125,16 +126,50 @@ export interface UploadTapOptions {
   algorithms: readonly string[];
   /** Hash in this pool's worker threads instead of on the calling thread. */
   pool?: HashPool;
-  /** Bytes each side of the stage may buffer (default 1 MiB; see below). */
-  highWaterMark?: number;
+  /** Bytes per block (default: the pool's block size, else 1 MiB). */
+  blockSize?: number;
+  /** Blocks the stage owns (default 8): how far hashing and the consumer may lag behind receiving. */
+  blocks?: number;
 }
+
+// ---- chunk release ------------------------------------------------------------------------------
+
+const releasers = new WeakMap<object, () => void>();
+const kReleasing = Symbol('glimpse.releasingConsumer');
+
+/**
+ * Called by a consumer of an uploadTap stream before it reads: it promises to call releaseChunk()
+ * for every chunk once it no longer uses its bytes, and to read in flowing mode (pipe/pipeline), so
+ * it gets the chunks as pushed. The stage then hands out views of its own blocks and reuses each
+ * once released (and hashed); otherwise it hands out a copy of each block. No effect on other streams.
+ */
+export function willReleaseChunks(stream: object): void {
+  (stream as { [kReleasing]?: () => void })[kReleasing]?.();
+}
+
+/** Gives a chunk back to the stage that produced it (see willReleaseChunks); a no-op for others. */
+export function releaseChunk(chunk: object): void {
+  const release = releasers.get(chunk);
+  if (release === undefined) return;
+  releasers.delete(chunk);
+  release();
+}
+
+/** Minor collections run after every this many bytes received (see lib/young-gc.ts). */
+const COLLECT_EVERY = 8 * 1024 * 1024;
 
 /**
  * byteLimit → exactLength → hashTap as ONE Transform, with the same semantics and errors in the
- * same order (limit first). One stage instead of three saves two stream hops per chunk, and its
- * 1 MiB buffers (Node's default is 16 KiB, less than one 64 KiB socket read) let a request body
- * flow without pausing and resuming the socket for every chunk. With `pool`, the digests are
- * computed off the event loop (hash-pool.ts); chunks are passed on as soon as they are copied.
+ * same order (limit first), that also re-blocks the data: each incoming chunk (a 64 KiB socket
+ * read, typically) is copied at once into the stage's current block (1 MiB), and full blocks are
+ * hashed and passed on. So the request's own buffers are garbage as soon as they arrive (a minor
+ * collection every 8 MiB frees them: lib/young-gc.ts), the consumer gets 1/16 of the chunks, and
+ * all the upload holds is the stage's blocks (8 MiB by default) and its consumer's buffers.
+ * With `pool`, the blocks are the hash lane's shared ring and the worker hashes each block where it
+ * lies (no copy); a block is refilled once hashed and — for a consumer that releases chunks
+ * (willReleaseChunks) — once the consumer is done with it. With no free block, the stage waits,
+ * which pushes back on the source like any slow stage. The bytes before a refused chunk are passed
+ * on before the error, as by the separate stages, so downstream sees exactly what was accepted.
  */
 export function uploadTap(options: UploadTapOptions): HashTap {
   const { maxBytes, onExceed, expectedSize, onMismatch, pool } = options;
@@ -144,38 +179,115 @@ export function uploadTap(options: UploadTapOptions): HashTap {
   }
   const mismatch = (actual: number) => (onMismatch ?? ((a, e) => new Error(`expected ${e} bytes, got ${a}`)))(actual, expectedSize!);
   const unique = [...new Set(options.algorithms)];
-  const lane = pool?.lane(unique);
-  const hashes: Array<[string, Hash]> = lane ? [] : unique.map((name) => [name, createHash(name)]);
-  const highWaterMark = options.highWaterMark ?? 1024 * 1024;
+  const blockCount = Math.max(2, options.blocks ?? 8);
+  const hashes: Array<[string, Hash]> = pool ? [] : unique.map((name) => [name, createHash(name)]);
+  const lane = pool?.lane(unique, { blocks: blockCount });
+  const blockSize = lane ? lane.ring.blockSize : Math.max(1, options.blockSize ?? 1024 * 1024);
+  const memory = lane ? lane.ring.memory : new ArrayBuffer(blockSize * blockCount);
+  /** busy: holds on the block (filling, hashing, consumer); 0 = free. */
+  const blocks = Array.from({ length: blockCount }, (_, slot) => ({ slot, busy: 0, view: Buffer.from(memory, slot * blockSize, blockSize) }));
+  type Block = typeof blocks[number];
+  let current: Block | undefined;
+  let fill = 0;
+  let releasing = false;
+  let failure: Error | undefined;
+  let resume: (() => void) | undefined;
+  let uncollected = 0;
   let result: Record<string, string> | undefined;
   let bytes = 0;
+
+  const wake = () => {
+    const next = resume;
+    resume = undefined;
+    if (next) process.nextTick(next);
+  };
+  const release = (block: Block) => {
+    block.busy--;
+    if (block.busy === 0) wake();
+  };
+  const fail = (error: Error) => {
+    failure ??= error;
+    wake();
+  };
+  /** Hands the current block (its first `fill` bytes) to the hasher and downstream. */
+  const emit = (stream: Transform) => {
+    const block = current!;
+    const length = fill;
+    current = undefined;
+    fill = 0;
+    block.busy = 0;
+    const data = block.view.subarray(0, length);
+    if (lane) {
+      block.busy++;
+      lane.hashBlock(block.slot, length).then(() => release(block), fail);
+    } else {
+      for (const [, hash] of hashes) hash.update(data);
+    }
+    let out = data;
+    if (releasing) {
+      block.busy++;
+      releasers.set(out, () => release(block));
+    } else {
+      out = Buffer.from(data); // a copy: the consumer may keep it
+    }
+    stream.push(out);
+    uncollected += length;
+    if (uncollected >= COLLECT_EVERY) {
+      uncollected = 0;
+      collectYoungGarbage();
+    }
+  };
+
   const tap = new Transform({
-    highWaterMark,
+    readableHighWaterMark: blockSize,
+    writableHighWaterMark: 64 * 1024,
     transform(chunk: unknown, encoding, callback) {
       const data = toBuffer(chunk, encoding);
-      if (bytes + data.length > maxBytes) {
-        callback(onExceed(maxBytes));
+      let refusal: Error | undefined;
+      if (bytes + data.length > maxBytes) refusal = onExceed(maxBytes);
+      else if (expectedSize !== undefined && bytes + data.length > expectedSize) refusal = mismatch(bytes + data.length);
+      if (refusal !== undefined) {
+        if (bytes + data.length <= maxBytes) bytes += data.length; // counted as exactLength did
+        if (fill > 0) emit(this);
+        callback(refusal);
         return;
       }
       bytes += data.length;
-      if (expectedSize !== undefined && bytes > expectedSize) {
-        callback(mismatch(bytes));
-        return;
-      }
-      if (!lane) {
-        for (const [, hash] of hashes) hash.update(data);
-        callback(null, data);
-        return;
-      }
-      const wait = lane.update(data);
-      if (wait === undefined) callback(null, data);
-      else wait.then(() => callback(null, data), callback);
+      let offset = 0;
+      const copy = () => {
+        while (offset < data.length) {
+          if (failure) {
+            callback(failure);
+            return;
+          }
+          if (current === undefined) {
+            current = blocks.find((b) => b.busy === 0);
+            if (current === undefined) {
+              resume = copy;
+              return;
+            }
+            current.busy = 1;
+          }
+          const n = Math.min(data.length - offset, blockSize - fill);
+          data.copy(current.view, fill, offset, offset + n);
+          fill += n;
+          offset += n;
+          if (fill === blockSize) emit(this);
+        }
+        callback();
+      };
+      copy();
     },
     flush(callback: TransformCallback) {
       if (expectedSize !== undefined && bytes !== expectedSize) {
         callback(mismatch(bytes));
         return;
       }
+      if (failure) {
+        callback(failure);
+        return;
+      }
+      if (fill > 0) emit(this);
       if (!lane) {
         result = Object.fromEntries(hashes.map(([name, hash]) => [name, hash.digest('hex')]));
         callback();
@@ -184,10 +296,12 @@ export function uploadTap(options: UploadTapOptions): HashTap {
       lane.digest().then((digests) => { result = digests; callback(); }, callback);
     },
     destroy(error, callback) {
+      resume = undefined;
       lane?.close();
       callback(error);
     },
   });
+  Object.defineProperty(tap, kReleasing, { value: () => { releasing = true; } });
   Object.defineProperty(tap, 'bytes', { get: () => bytes, enumerable: true });
   return Object.assign(tap, {
     digests(): Record<string, string> {

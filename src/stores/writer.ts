@@ -3,7 +3,8 @@
 // Limit, length and hashing are one stream stage (lib/streams.ts uploadTap), which errors the stream
 // before its end is passed on, so a refused upload never reaches the driver's commit and the
 // driver's all-or-nothing put leaves nothing behind. The digests are computed in a worker thread
-// (lib/hash-pool.ts). Backpressure runs end to end; no stage holds more than its stream buffer.
+// (lib/hash-pool.ts) on the stage's own 1 MiB blocks, which the file driver writes and gives back.
+// Backpressure runs end to end; no stage holds more than its blocks or stream buffer.
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 
@@ -43,7 +44,7 @@ let sharedPool: HashPool | undefined;
  * an upload's CPU; off the event loop it no longer delays other requests, one upload runs about a
  * quarter faster on 2 cores (the loop receives and writes while a worker hashes), and concurrent
  * uploads use every core of the process. The cost: one copy of the data (~0.2 CPU-s per GiB), ~10 MB
- * per running worker and a 4 MiB ring per upload. Numbers: bench/README.md.
+ * per running worker and an 8 MiB ring per upload. Numbers: bench/README.md.
  */
 export function defaultHashPool(): HashPool {
   return sharedPool ??= new HashPool();

@@ -7,7 +7,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { HashPool } from '../../src/lib/hash-pool.ts';
-import { byteCounter, byteLimit, exactLength, hashTap, uploadTap, type UploadTapOptions } from '../../src/lib/streams.ts';
+import {
+  byteCounter, byteLimit, exactLength, hashTap, releaseChunk, uploadTap, willReleaseChunks, type UploadTapOptions,
+} from '../../src/lib/streams.ts';
 
 function sink(): Writable & { bytes: number } {
   const w = new Writable({ write(chunk: Buffer, _e, cb) { w.bytes += chunk.length; cb(); } }) as Writable & { bytes: number };
@@ -114,6 +116,45 @@ for (const mode of ['inline', 'worker'] as const) {
     assert.throws(() => tap({ expectedSize: 1.5 }), RangeError);
     assert.throws(() => tap({ algorithms: ['nope'] }));
     assert.equal(pool.lanes, 0, 'no lane left open');
+  });
+
+  test(`uploadTap (${mode} hashing): a releasing consumer gets the stage's own blocks, reused only once released`, async () => {
+    // 3 blocks of 4 KiB for 100 KiB in odd-sized chunks: every block is refilled many times.
+    const data = Buffer.alloc(100_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 9)) & 0xff;
+    const sizes = [1, 4095, 5000, 12_000, 333, 78_571];
+    const parts: Buffer[] = [];
+    for (let at = 0, i = 0; at < data.length; at += sizes[i]!, i++) parts.push(data.subarray(at, at + sizes[i]!));
+    const t = tap({ blocks: 3, blockSize: 4096, expectedSize: data.length });
+    willReleaseChunks(t);
+    const copies: Buffer[] = [];
+    const seen = new Set<ArrayBufferLike>();
+    let held: Buffer[] = [];
+    const consumer = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _e, cb) {
+        seen.add(chunk.buffer);
+        held.push(chunk);
+        // Hold two chunks at a time, then check they are untouched before giving them back.
+        setTimeout(() => {
+          if (held.length >= 2) {
+            for (const c of held) { copies.push(Buffer.from(c)); releaseChunk(c); }
+            held = [];
+          }
+          cb();
+        }, 1);
+      },
+      final(cb) {
+        for (const c of held) { copies.push(Buffer.from(c)); releaseChunk(c); }
+        cb();
+      },
+    });
+    await pipeline(Readable.from(parts, { objectMode: false }), t, consumer);
+    assert.ok(Buffer.concat(copies).equals(data), 'the consumer saw exactly the data, in order');
+    assert.equal(seen.size, 1, 'all chunks were views of the stage\'s one ring, not copies');
+    assert.equal(t.digests().sha512, createHash('sha512').update(data).digest('hex'));
+    assert.equal(t.digests().md5, createHash('md5').update(data).digest('hex'));
+    releaseChunk(Buffer.alloc(1)); // a chunk from elsewhere: nothing happens
   });
 
   test(`uploadTap (${mode} hashing): backpressure holds — a stalled sink stops the source`, async () => {

@@ -7,6 +7,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 
+import { releaseChunk } from '../../lib/streams.ts';
+
 export const DEFAULT_SYNC_EVERY = 32 * 1024 * 1024;
 /**
  * Bytes buffered while a write is in flight, handed to the next writev() as one batch: ~4 MiB
@@ -25,12 +27,21 @@ export class FileSink extends Writable {
     super({ highWaterMark: WRITE_BATCH, decodeStrings: true });
   }
 
+  // Written chunks go back to the stage that lent them (lib/streams.ts releaseChunk; the file
+  // driver announces this with willReleaseChunks), which refills them: nothing here keeps them.
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeAll([chunk]).then(() => callback(), callback);
+    this.writeAll([chunk]).then(() => {
+      releaseChunk(chunk);
+      callback();
+    }, callback);
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.writeAll(chunks.map((c) => c.chunk)).then(() => callback(), callback);
+    const buffers = chunks.map((c) => c.chunk);
+    this.writeAll(buffers).then(() => {
+      for (const buffer of buffers) releaseChunk(buffer);
+      callback();
+    }, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

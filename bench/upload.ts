@@ -1,0 +1,51 @@
+// `npm run bench:upload`: the upload measurement of `npm run bench` alone, for comparing variants
+// (entry point, node flags, code changes) without seeding catalogues. Starts a fresh server, then per
+// round: hashing-ceiling sample, create an image, reset VmHWM, upload BENCH_SIZE_MB (default 256) MiB,
+// read VmHWM and the server's CPU time, delete the image. Prints each round and the medians.
+// GLIMPSE_BENCH_ENTRY / GLIMPSE_BENCH_NODE_ARGS / GLIMPSE_BENCH_DIR work as for `npm run bench`.
+import { readFile } from 'node:fs/promises';
+
+import { ImagesClient } from './client.ts';
+import { hashCeiling } from './hash.ts';
+import { median } from './measure.ts';
+import { CALLER } from './seed.ts';
+import { createDeployment, resetPeak, startGlimpse } from './server.ts';
+
+const MiB = 1024 * 1024;
+const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 256);
+const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+const deployment = await createDeployment();
+const server = await startGlimpse(deployment);
+const client = new ImagesClient(server.url, CALLER);
+const rows: Array<{ rate: number; ceiling: number; hwm: number; cpu: number }> = [];
+try {
+  console.log(`upload ${sizeMiB} MiB × ${rounds}; server pid ${server.pid}, idle RSS ${(await server.memory()).rss / 1e6 | 0} MB`);
+  for (let i = 0; i < rounds; i++) {
+    const ceiling = hashCeiling(Math.min(sizeMiB, 512), 1).samples[0]!;
+    const id = await client.createImage(`bench-upload-${i}`);
+    await resetPeak(server.pid);
+    const cpu = await cpuSeconds(server.pid);
+    const seconds = await client.upload(id, sizeMiB * MiB);
+    const used = await cpuSeconds(server.pid) - cpu;
+    const { hwm } = await server.memory();
+    await client.deleteImage(id);
+    const row = { rate: sizeMiB / seconds, ceiling, hwm, cpu: (used / sizeMiB) * 1024 };
+    rows.push(row);
+    console.log(`  round ${i + 1}: ${row.rate.toFixed(0)} MiB/s (ceiling ${ceiling.toFixed(0)}, ${((row.rate / ceiling) * 100).toFixed(0)} %), `
+      + `peak RSS ${(hwm / 1e6).toFixed(0)} MB, server CPU ${row.cpu.toFixed(2)} s/GiB`);
+  }
+  const m = (f: (r: typeof rows[number]) => number) => median(rows.map(f));
+  console.log(`median: ${m((r) => r.rate).toFixed(0)} MiB/s, ${(m((r) => r.rate / r.ceiling) * 100).toFixed(0)} % of ceiling, `
+    + `peak RSS ${(m((r) => r.hwm) / 1e6).toFixed(0)} MB, server CPU ${m((r) => r.cpu).toFixed(2)} s/GiB`);
+} finally {
+  client.close();
+  await server.stop();
+  await deployment.remove();
+}
