@@ -13,6 +13,7 @@ import { TrustedHeadersIdentityProvider } from './identity/trusted-headers.ts';
 import { KeystoneIdentityProvider } from './identity/keystone.ts';
 import { AnonymousFallback } from './identity/anonymous.ts';
 import type { IdentityProvider } from './ports/identity.ts';
+import type { ExternalSource } from './ports/external-source.ts';
 import type { ImageLister, ImageRepository } from './ports/repositories.ts';
 import { SqlImageRepository } from './db/image-repository.ts';
 import { SqlImageLister } from './db/image-lister.ts';
@@ -24,6 +25,9 @@ import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { ImageDataService } from './services/image-data.ts';
 import { MemberService } from './services/members.ts';
 import { v2Router } from './http/v2/router.ts';
+import { v1Router } from './http/v1/router.ts';
+import { LegacyImageService } from './services/legacy-images.ts';
+import { LegacyMemberService } from './services/legacy-members.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
 
@@ -58,7 +62,13 @@ function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
 }
 
 /** Builds the whole application on an open, migrated database. */
-export async function compose(config: GlimpseConfig, logger: Logger, options: { migrate?: boolean } = {}): Promise<Composed> {
+export interface ComposeOptions {
+  migrate?: boolean;
+  /** Where v1 locations and copy-from read from (default: none, so both are refused). */
+  externalSource?: ExternalSource;
+}
+
+export async function compose(config: GlimpseConfig, logger: Logger, options: ComposeOptions = {}): Promise<Composed> {
   const database = await openDatabase(config.database.connection);
   try {
     if (options.migrate !== false) await migrateToLatest(database);
@@ -92,9 +102,19 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
       },
     };
     const routers = [];
+    const imageService = new ImageService(deps);
+    const dataService = new ImageDataService(deps);
+    if (config.enableV1Api) {
+      routers.push(v1Router({
+        images: new LegacyImageService(deps, imageService, dataService, options.externalSource),
+        members: new LegacyMemberService(deps),
+        formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
+        baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
+      }));
+    }
     if (config.enableV2Api) {
       routers.push(v2Router({
-        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps) },
+        services: { images: imageService, data: dataService, members: new MemberService(deps) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: [],

@@ -19,6 +19,12 @@ export interface UploadOptions {
   expectedSize?: number;
   /** Content-Length, when sent: refused early when it cannot fit. */
   contentLength?: number;
+  /** MD5 the client announced (v1 x-image-meta-checksum); other data fails the upload with 400. */
+  expectedChecksum?: string;
+  /** Status a failed upload leaves: v2 returns to queued, v1 kills the image. */
+  failedStatus?: 'queued' | 'killed';
+  /** Store id to write to (v1 x-image-meta-store); default: the default store. */
+  storeId?: string;
 }
 
 export interface Download {
@@ -75,8 +81,9 @@ export class ImageDataService {
     const announced = options.expectedSize ?? options.contentLength;
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
+    const driver = options.storeId === undefined ? this.deps.stores.default() : this.deps.stores.get(options.storeId);
+    if (!driver) throw badRequest('Required store {store} is invalid', { store: options.storeId }, 'store.unknown');
     const saving = await this.claim(image);
-    const driver = this.deps.stores.default();
     // Glance inspects bare images only: other containers wrap the disk in their own format.
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
@@ -86,11 +93,15 @@ export class ImageDataService {
         driver, imageId: id, source: inspection ? inspection.through(source) : source, limit: budget,
         expectedSize: options.expectedSize, hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
       });
+      if (options.expectedChecksum !== undefined && options.expectedChecksum !== written.checksum) {
+        await this.discard(driver, written.location, ctx);
+        throw badRequest('Checksum verification failed. Aborted caching of image \'{id}\'.', { id }, 'upload.checksum_mismatch');
+      }
       virtualSize = inspection
         ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
         : virtualSizeOf(saving, written.size);
     } catch (error) {
-      await this.revert(ctx, saving, error);
+      await this.revert(ctx, saving, error, options.failedStatus ?? 'queued');
       throw error;
     }
     const active: Image = {
@@ -180,11 +191,12 @@ export class ImageDataService {
     }
   }
 
-  /** After a failed write: back to queued (size cleared), or 410 if the image was deleted meanwhile. */
-  private async revert(ctx: RequestContext, saving: Image, cause: unknown): Promise<void> {
-    ctx.log.warn({ err: cause, image_id: saving.id }, 'upload failed; image returns to queued');
+  /** After a failed write: back to queued (size cleared) or killed, or 410 if the image was deleted meanwhile. */
+  private async revert(ctx: RequestContext, saving: Image, cause: unknown, status: 'queued' | 'killed'): Promise<void> {
+    ctx.log.warn({ err: cause, image_id: saving.id, status }, 'upload failed');
     try {
-      await this.deps.images.update({ ...saving, status: 'queued', size: null, virtualSize: null, updatedAt: this.now() },
+      const size = status === 'killed' ? saving.size : null;
+      await this.deps.images.update({ ...saving, status, size, virtualSize: null, updatedAt: this.now() },
         { expectVersion: saving.version, expectStatus: 'saving' });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;

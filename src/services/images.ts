@@ -41,6 +41,15 @@ export interface ImageCreate {
   minDisk?: number;
   tags?: string[];
   properties?: Record<string, string>;
+  /** v1 creates: what the client announced (size, checksum, times) and `active` for an empty image. */
+  legacy?: {
+    status?: 'queued' | 'active';
+    size?: number | null;
+    virtualSize?: number | null;
+    checksum?: string | null;
+    createdAt?: Date;
+    updatedAt?: Date;
+  };
 }
 
 export interface ListRequest extends Omit<ImageListQuery, 'viewer' | 'marker' | 'limit'> {
@@ -81,20 +90,21 @@ export class ImageService {
       assertPropertyName(name);
     }
     const now = this.now();
+    const legacy = input.legacy ?? {};
     const image: Image = {
       id: input.id ?? this.newId(),
       name: input.name ?? null,
-      status: 'queued',
+      status: legacy.status ?? 'queued',
       visibility: input.visibility ?? 'shared',
       protected: input.protected ?? false,
       osHidden: input.osHidden ?? false,
       owner,
-      size: null, virtualSize: null,
+      size: legacy.size ?? null, virtualSize: legacy.virtualSize ?? null,
       diskFormat: input.diskFormat ?? null,
       containerFormat: input.containerFormat ?? null,
-      checksum: null, osHashAlgo: null, osHashValue: null,
+      checksum: legacy.checksum ?? null, osHashAlgo: null, osHashValue: null,
       minDisk: input.minDisk ?? 0, minRam: input.minRam ?? 0,
-      createdAt: now, updatedAt: now, deletedAt: null, deleted: false,
+      createdAt: legacy.createdAt ?? now, updatedAt: legacy.updatedAt ?? now, deletedAt: null, deleted: false,
       properties: { ...properties },
       tags: [...new Set(input.tags ?? [])],
       locations: [],
@@ -104,7 +114,7 @@ export class ImageService {
     policy.enforce('add_image', target, ctx);
     this.authorizeVisibility(ctx, image.visibility, target);
     planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
-    this.checkQuotas(image, settings);
+    checkImageQuotas(image, settings);
     return this.viewFor(ctx, await this.deps.images.create(image));
   }
 
@@ -154,7 +164,7 @@ export class ImageService {
       const plan = planPropertyChanges(image.properties, outcome.image.properties, ctx, this.deps.propertyProtections,
         { written });
       const changed = { ...outcome.image, properties: plan.properties, updatedAt: this.now() };
-      this.checkQuotas(changed, this.deps.settings);
+      checkImageQuotas(changed, this.deps.settings);
       try {
         return this.viewFor(ctx, await this.deps.images.update(changed, { expectVersion: image.version }));
       } catch (error) {
@@ -209,7 +219,7 @@ export class ImageService {
       const tags = change(image.tags);
       if (tags === image.tags) return;
       const next = { ...image, tags, updatedAt: this.now() };
-      this.checkQuotas(next, this.deps.settings);
+      checkImageQuotas(next, this.deps.settings);
       try {
         await this.deps.images.update(next, { expectVersion: image.version });
         return;
@@ -230,27 +240,13 @@ export class ImageService {
     await this.updateOrConflict({ ...image, status: to, updatedAt: this.now() }, image);
   }
 
-  private authorizeVisibility(ctx: RequestContext, visibility: Visibility, target: Record<string, unknown>): void {
+  authorizeVisibility(ctx: RequestContext, visibility: Visibility, target: Record<string, unknown>): void {
     if (visibility === 'public') this.deps.policy.enforce('publicize_image', target, ctx);
     if (visibility === 'community') this.deps.policy.enforce('communitize_image', target, ctx);
   }
 
-  private checkQuotas(image: Image, settings: ImageSettings): void {
-    const properties = Object.keys(image.properties).filter((k) => !k.startsWith('os_glance')).length;
-    if (exceeds(properties, settings.imagePropertyQuota)) {
-      throw payloadTooLarge('The limit has been exceeded on the number of allowed image properties. '
-        + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: properties, maximum: settings.imagePropertyQuota },
-      'quota.properties');
-    }
-    if (exceeds(image.tags.length, settings.imageTagQuota)) {
-      throw payloadTooLarge('The limit has been exceeded on the number of allowed image tags. '
-        + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: image.tags.length, maximum: settings.imageTagQuota },
-      'quota.tags');
-    }
-  }
-
   /** Compare-and-set; a lost race becomes 409 with the current state named. */
-  private async updateOrConflict(next: Image, current: Image): Promise<Image> {
+  async updateOrConflict(next: Image, current: Image): Promise<Image> {
     try {
       return await this.deps.images.update(next, { expectVersion: current.version, expectStatus: current.status });
     } catch (error) {
@@ -277,4 +273,19 @@ export class ImageService {
 
 export function isVersionConflict(error: unknown): boolean {
   return error instanceof DomainError && error.code === 'image.version_conflict';
+}
+
+/** image_property_quota and image_tag_quota (413). */
+export function checkImageQuotas(image: Image, settings: ImageSettings): void {
+  const properties = Object.keys(image.properties).filter((k) => !k.startsWith('os_glance')).length;
+  if (exceeds(properties, settings.imagePropertyQuota)) {
+    throw payloadTooLarge('The limit has been exceeded on the number of allowed image properties. '
+      + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: properties, maximum: settings.imagePropertyQuota },
+    'quota.properties');
+  }
+  if (exceeds(image.tags.length, settings.imageTagQuota)) {
+    throw payloadTooLarge('The limit has been exceeded on the number of allowed image tags. '
+      + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: image.tags.length, maximum: settings.imageTagQuota },
+    'quota.tags');
+  }
 }
