@@ -130,11 +130,13 @@ export class LegacyImageService {
 
   async updateImage(ctx: RequestContext, id: string, write: LegacyWrite, purgeProps: boolean): Promise<Image> {
     const { fields, sources } = write;
-    const image = await this.showImage(ctx, id);
-    if (image.deleted || image.status === 'deleted') {
+    const shown = await this.showImage(ctx, id);
+    if (shown.deleted || shown.status === 'deleted') {
       throw forbidden('Forbidden to update deleted image.', {}, 'v1.update_deleted');
     }
     const loaded = await this.access.load(ctx, id);
+    // The stored image, with the properties this caller may not read: they are kept as they are.
+    const { image } = loaded;
     this.access.authorize(ctx, loaded, 'modify_image');
     if (fields.isPublic === true) this.images.authorizeVisibility(ctx, 'public', loaded.target);
     if (!ctx.isAdmin && (image.status === 'active' || image.status === 'deactivated')) {
