@@ -383,7 +383,7 @@ v1Suite('v1 images API', (app, start) => {
   });
 
   test('F1-035 size or checksum mismatch → 400, image killed, data removed', async () => {
-    for (const meta of [{ 'x-image-meta-size': '3' }, { 'x-image-meta-checksum': md5('other') }]) {
+    for (const meta of [{ 'x-image-meta-size': '3' }, { 'x-image-meta-checksum': md5('other') }] as Record<string, string>[]) {
       const res = await v1Create(app(), { ...raw, ...meta, 'x-image-meta-name': 'f35' }, 'hello');
       assert.equal(res.statusCode, 400, JSON.stringify(meta));
     }
