@@ -28,6 +28,8 @@ import { v2Router } from './http/v2/router.ts';
 import { v1Router } from './http/v1/router.ts';
 import { LegacyImageService } from './services/legacy-images.ts';
 import { LegacyMemberService } from './services/legacy-members.ts';
+import { SafeUrlSource } from './services/url-source.ts';
+import { createSafeFetcher } from './net/index.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
 
@@ -64,7 +66,7 @@ function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
 /** Builds the whole application on an open, migrated database. */
 export interface ComposeOptions {
   migrate?: boolean;
-  /** Where v1 locations and copy-from read from (default: none, so both are refused). */
+  /** Where v1 locations and copy-from read from (default: the SSRF-safe fetcher of src/net/). */
   externalSource?: ExternalSource;
 }
 
@@ -106,7 +108,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const dataService = new ImageDataService(deps);
     if (config.enableV1Api) {
       routers.push(v1Router({
-        images: new LegacyImageService(deps, imageService, dataService, options.externalSource),
+        images: new LegacyImageService(deps, imageService, dataService,
+          options.externalSource ?? new SafeUrlSource(createSafeFetcher(config.importFiltering))),
         members: new LegacyMemberService(deps),
         formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
         baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
