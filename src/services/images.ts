@@ -174,7 +174,11 @@ export class ImageService {
     }
   }
 
-  async deleteImage(ctx: RequestContext, id: string): Promise<void> {
+  /**
+   * `restoreOnDataError` (v1): when the data cannot be removed, the image gets its previous state
+   * back and the store's refusal is the answer, instead of leaving the bytes behind.
+   */
+  async deleteImage(ctx: RequestContext, id: string, options: { restoreOnDataError?: boolean } = {}): Promise<void> {
     const { image } = await this.access.loadFor(ctx, id, 'delete_image');
     if (image.protected) {
       throw forbidden('Image {id} is protected and cannot be deleted.', { id }, 'image.protected');
@@ -189,8 +193,19 @@ export class ImageService {
           locations: image.locations.map((l) => ({ ...l, status: 'pending_delete' as const })) }
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
-    await this.updateOrConflict(deleted, image);
-    if (!delayed) await this.removeData(image);
+    const stored = await this.updateOrConflict(deleted, image);
+    if (delayed) return;
+    if (!options.restoreOnDataError) {
+      await this.removeData(image);
+      return;
+    }
+    try {
+      for (const location of image.locations) await this.deps.stores.forLocation(location.url)?.delete(location.url);
+    } catch (error) {
+      await this.deps.images.update({ ...image, version: stored.version }, { expectVersion: stored.version });
+      throw new DomainError('Forbidden', 'image.data_not_deleted',
+        msg('Unable to delete the image data: {reason}', { reason: (error as Error).message }), { cause: error });
+    }
   }
 
   async deactivate(ctx: RequestContext, id: string): Promise<void> {

@@ -197,7 +197,7 @@ export class LegacyImageService {
       throw forbidden('Forbidden to delete a pending_delete image.', {}, 'v1.delete_pending');
     }
     if (image.deleted || image.status === 'deleted') throw notFound('Image {id} not found.', { id }, 'image.not_found');
-    await this.images.deleteImage(ctx, id);
+    await this.images.deleteImage(ctx, id, { restoreOnDataError: true });
   }
 
   /** The image and, unless it is empty, its data (from a store or an external location). */

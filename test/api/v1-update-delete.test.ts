@@ -2,6 +2,10 @@
 // reserve-then-upload, delete and the status lifecycle. Runs on every configured database dialect.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   admin, httpRequest, octet, other, owner, v1Active, v1Create, v1Head, v1List, v1Reserve, v1Suite, v1Update,
@@ -134,6 +138,38 @@ v1Suite('v1 update and delete', (app, start) => {
       assert.equal(await status(t, withData.id), 'pending_delete');
       assert.equal(await status(t, queued.id), 'deleted');
     } finally { await t.close(); }
+  });
+
+  test('F1-056 when the data cannot be deleted the image keeps its previous status', async () => {
+    const image = await v1Active(app(), 'stuck');
+    const file = join(app().dir, 'images', image.id);
+    assert.ok(existsSync(file));
+    rmSync(file);
+    mkdirSync(join(file, 'blocker'), { recursive: true });
+    const res = await app().app.inject({ method: 'DELETE', url: `/v1/images/${image.id}`, headers: owner });
+    assert.equal(res.statusCode, 403);
+    assert.equal(await status(app(), image.id), 'active');
+    rmSync(file, { recursive: true });
+    assert.equal((await app().app.inject({ method: 'DELETE', url: `/v1/images/${image.id}`, headers: owner })).statusCode, 200);
+  });
+
+  test('F1-057 an image deleted during its upload → 412 and no data kept', async () => {
+    const image = await v1Reserve(app(), raw);
+    if (app().app.server.address() === null) await app().app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app().app.server.address() as AddressInfo;
+    const upload = new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'PUT', path: `/v1/images/${image.id}`, headers: { ...owner, ...octet } },
+        (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.write('first part ');
+      void (async () => {
+        for (let i = 0; i < 100 && (await status(app(), image.id)) !== 'saving'; i++) await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await app().app.inject({ method: 'DELETE', url: `/v1/images/${image.id}`, headers: owner })).statusCode, 200);
+        req.end('last part');
+      })().catch(reject);
+    });
+    assert.equal(await upload, 412);
+    assert.ok(!existsSync(join(app().dir, 'images', image.id)));
   });
 
   test('F1-057 a failed upload leaves killed; a second upload during the first → 409', async () => {
