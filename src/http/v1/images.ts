@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Image } from '../../domain/image.ts';
 import type { LegacySource, LegacyWrite } from '../../services/legacy-images.ts';
 import { hasBody, rawBody } from '../body.ts';
+import { queryPairs } from '../query.ts';
 import type { RouteTable } from '../routes.ts';
 import { imageMetaHeaders, parseImageMeta } from './headers.ts';
 import { parseLegacyListQuery } from './list-query.ts';
@@ -11,11 +12,6 @@ import type { V1Options } from './router.ts';
 import { legacyBriefView, legacyImageView } from './views.ts';
 
 type Params = { id: string };
-
-function queryPairs(request: FastifyRequest): [string, string][] {
-  const q = request.url.indexOf('?');
-  return q === -1 ? [] : [...new URLSearchParams(request.url.slice(q + 1))];
-}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
