@@ -20,6 +20,19 @@ v1Suite('v1 images API', (app, start) => {
     assert.ok(versions.slice(0, -2).every((v) => v.id.startsWith('v2')));
   });
 
+  test('F1-001 enable_v1_api = false removes v1: versions, /v1 prefixes, vnd negotiation, GET /images', async () => {
+    const t = await start({ GLIMPSE_DEFAULT__ENABLE_V1_API: 'false' });
+    try {
+      const doc = (await t.app.inject({ url: '/versions' })).json() as { versions: { id: string }[] };
+      assert.ok(doc.versions.every((v) => v.id.startsWith('v2')));
+      for (const url of ['/v1/images', '/v1.1/images/detail', '/images']) {
+        assert.equal((await t.app.inject({ url, headers: owner })).statusCode, 300, url);
+      }
+      const vnd = await t.app.inject({ url: '/images', headers: { ...owner, accept: 'application/vnd.openstack.images-v1' } });
+      assert.equal(vnd.statusCode, 300);
+    } finally { await t.close(); }
+  });
+
   test('F1-002 / and unknown versions → 300, /versions → 200, /v1/versions → 404', async () => {
     assert.equal((await app().app.inject({ url: '/' })).statusCode, 300);
     assert.equal((await app().app.inject({ url: '/v3/images' })).statusCode, 300);
