@@ -96,10 +96,17 @@ export class LegacyImageService {
       // Everybody else, admins included: public + owned + shared with the caller, in any member status.
       viewer = { ...ctx, isAdmin: false };
     }
-    const { images } = await this.images.getImages(viewer, {
-      ...rest, filters, visibility, memberStatus: 'all', includeDeleted: changesSince !== undefined,
-    });
-    return images;
+    try {
+      const { images } = await this.images.getImages(viewer, {
+        ...rest, filters, visibility, memberStatus: 'all', includeDeleted: changesSince !== undefined,
+      });
+      return images;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'image.bad_marker') {
+        throw badRequest('Invalid marker. Image could not be found.', {}, 'image.bad_marker');
+      }
+      throw error;
+    }
   }
 
   async addImage(ctx: RequestContext, write: LegacyWrite): Promise<Image> {

@@ -228,6 +228,7 @@ v1Suite('v1 images API', (app, start) => {
     for (const marker of ['not-a-uuid', crypto.randomUUID(), hidden.id]) {
       const res = await app().app.inject({ url: `/v1/images/detail?marker=${marker}`, headers: owner });
       assert.equal(res.statusCode, 400, marker);
+      assert.match(res.body, marker === 'not-a-uuid' ? /Invalid marker format/ : /Invalid marker. Image could not be found/);
     }
   });
 
