@@ -13,6 +13,7 @@ import { TrustedHeadersIdentityProvider } from './identity/trusted-headers.ts';
 import { KeystoneIdentityProvider } from './identity/keystone.ts';
 import { AnonymousFallback } from './identity/anonymous.ts';
 import type { IdentityProvider } from './ports/identity.ts';
+import type { ExternalSource } from './ports/external-source.ts';
 import type { ImageLister, ImageRepository } from './ports/repositories.ts';
 import { SqlImageRepository } from './db/image-repository.ts';
 import { SqlImageLister } from './db/image-lister.ts';
@@ -31,6 +32,11 @@ import { DiscoveryService } from './services/discovery.ts';
 import { LocationProber } from './services/location-probe.ts';
 import { storeInfos, storeWeights } from './stores/info.ts';
 import { v2Router } from './http/v2/router.ts';
+import { v1Router } from './http/v1/router.ts';
+import { LegacyImageService } from './services/legacy-images.ts';
+import { LegacyMemberService } from './services/legacy-members.ts';
+import { SafeUrlSource } from './services/url-source.ts';
+import { createSafeFetcher } from './net/index.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
 import { SqlTaskRepository } from './db/task-repository.ts';
@@ -43,7 +49,6 @@ import { legacyImportHandler } from './tasks/legacy-import.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
-import { createSafeFetcher } from './net/index.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
@@ -157,8 +162,15 @@ function imageSettings(config: GlimpseConfig): ImageServiceDeps['settings'] {
 }
 
 /** Builds the whole application on an open, migrated database. */
-export async function compose(config: GlimpseConfig, logger: Logger,
-  options: { migrate?: boolean; worker?: boolean } = {}): Promise<Composed> {
+export interface ComposeOptions {
+  migrate?: boolean;
+  /** Run a task worker in this process (default: [task] run_worker_in_api). */
+  worker?: boolean;
+  /** Where v1 locations and copy-from read from (default: the SSRF-safe fetcher of src/net/). */
+  externalSource?: ExternalSource;
+}
+
+export async function compose(config: GlimpseConfig, logger: Logger, options: ComposeOptions = {}): Promise<Composed> {
   const database = await openDatabase(config.database.connection);
   try {
     if (options.migrate !== false) await migrateToLatest(database);
@@ -196,11 +208,22 @@ export async function compose(config: GlimpseConfig, logger: Logger,
       limitParamDefault: config.limitParamDefault, apiLimitMax: config.apiLimitMax, onTaskCreated,
     });
     const routers = [];
+    const imageService = new ImageService(deps);
+    const dataService = new ImageDataService(deps);
+    if (config.enableV1Api) {
+      routers.push(v1Router({
+        images: new LegacyImageService(deps, imageService, dataService,
+          options.externalSource ?? new SafeUrlSource(createSafeFetcher(config.importFiltering))),
+        members: new LegacyMemberService(deps),
+        formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
+        baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
+      }));
+    }
     if (config.enableV2Api) {
       const metadefDeps = { metadefs: new SqlMetadefRepository(database), policy,
         limits: { default: config.limitParamDefault, max: config.apiLimitMax } };
       routers.push(v2Router({
-        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps),
+        services: { images: imageService, data: dataService, members: new MemberService(deps),
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
           imports, tasks,
           locations: new LocationService(deps),

@@ -279,8 +279,7 @@ export function keysetPredicate(eb: ImagesEb, sort: SortTerm[], marker: Image): 
 /** Everything but visibility and the keyset: list-wide exclusions, filters, tags and os_hidden. */
 export function commonPredicates(eb: ImagesEb, query: ImageListQuery): Expression<SqlBool>[] {
   return [
-    eb('deleted', '=', false),
-    eb('status', 'not in', [...unlistedStatuses]),
+    ...(query.includeDeleted === true ? [] : [eb('deleted', '=', false), eb('status', 'not in', [...unlistedStatuses])]),
     eb('os_hidden', '=', query.osHidden),
     ...query.filters.map((f) => filterPredicate(eb, f)),
     ...tagPredicates(eb, query.tags),

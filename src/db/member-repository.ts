@@ -49,6 +49,12 @@ export class SqlMemberRepository implements MemberRepository {
     return rows.map(memberFromRow);
   }
 
+  async listForMember(memberId: string): Promise<ImageMember[]> {
+    const rows = await this.db.selectFrom('image_members').selectAll().where('member', '=', memberId)
+      .orderBy('created_at').orderBy('image_id').execute();
+    return rows.map(memberFromRow);
+  }
+
   /** Writes status, can_share and updated_at (created_at never changes). Absent member → NotFound `member.not_found`. */
   async update(member: ImageMember): Promise<ImageMember> {
     const result = await this.db.updateTable('image_members')

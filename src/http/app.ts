@@ -64,6 +64,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
       if (path === '/healthcheck') return url;
+      // The seed documents' unversioned image list (GET /images) is the v1 brief list.
+      if (features.v1 && req.method === 'GET' && (path === '/images' || path === '/images/')
+        && !req.headers.accept?.startsWith('application/vnd.openstack.images-')) {
+        return `/v1/images${q === -1 ? '' : url.slice(q)}`;
+      }
       const decision = negotiate(path, req.headers.accept, tokens);
       if (decision.kind === 'versions') return decision.explicit ? versionsPath : choicesPath;
       return decision.path + (q === -1 ? '' : url.slice(q));

@@ -32,6 +32,8 @@ export interface MemberRepository {
   list(imageId: string): Promise<ImageMember[]>;
   update(member: ImageMember): Promise<ImageMember>;
   remove(imageId: string, memberId: string): Promise<void>;
+  /** Every membership of project `memberId`, oldest first (v1's shared-images). */
+  listForMember(memberId: string): Promise<ImageMember[]>;
 }
 
 /** Liveness of the metadata database, for /healthcheck. */
@@ -80,11 +82,14 @@ export interface ImageListQuery {
   limit: number;
   /** The image the previous page ended with; rows strictly after it in sort order are returned. */
   marker?: Image;
+  /** v1 `changes-since` lists: also deleted, killed and pending_delete images. */
+  includeDeleted?: boolean;
 }
 
 export interface ImageLister {
   /**
-   * One page of images, in order, never including deleted, killed or pending_delete images.
+   * One page of images, in order, never including deleted, killed or pending_delete images (unless
+   * `includeDeleted`).
    * Visibility, filters, order and the keyset marker are applied in SQL.
    */
   list(query: ImageListQuery): Promise<Image[]>;

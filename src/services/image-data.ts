@@ -24,6 +24,10 @@ export interface UploadOptions {
   contentLength?: number;
   /** X-Image-Meta-Store (multi-store): the store to write to instead of the default. */
   store?: string;
+  /** MD5 the client announced (v1 x-image-meta-checksum); other data fails the upload with 400. */
+  expectedChecksum?: string;
+  /** Status a failed upload leaves: v2 returns to queued, v1 kills the image. */
+  failedStatus?: 'queued' | 'killed';
 }
 
 export interface Download {
@@ -91,11 +95,15 @@ export class ImageDataService {
         driver, imageId: id, source: inspection ? inspection.through(source) : source, limit: budget,
         expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
       });
+      if (options.expectedChecksum !== undefined && options.expectedChecksum !== written.checksum) {
+        await this.discard(driver, written.location, ctx);
+        throw badRequest('Checksum verification failed. Aborted caching of image \'{id}\'.', { id }, 'upload.checksum_mismatch');
+      }
       virtualSize = inspection
         ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
         : virtualSizeOf(saving, written.size);
     } catch (error) {
-      await this.revert(ctx, saving, error);
+      await this.revert(ctx, saving, error, options.failedStatus ?? 'queued');
       throw error;
     }
     const active: Image = {
@@ -182,11 +190,12 @@ export class ImageDataService {
     }
   }
 
-  /** After a failed write: back to queued (size cleared), or 410 if the image was deleted meanwhile. */
-  private async revert(ctx: RequestContext, saving: Image, cause: unknown): Promise<void> {
-    ctx.log.warn({ err: cause, image_id: saving.id }, 'upload failed; image returns to queued');
+  /** After a failed write: back to queued (size cleared) or killed, or 410 if the image was deleted meanwhile. */
+  private async revert(ctx: RequestContext, saving: Image, cause: unknown, status: 'queued' | 'killed'): Promise<void> {
+    ctx.log.warn({ err: cause, image_id: saving.id, status }, 'upload failed');
     try {
-      await this.deps.images.update({ ...saving, status: 'queued', size: null, virtualSize: null, updatedAt: this.now() },
+      const size = status === 'killed' ? saving.size : null;
+      await this.deps.images.update({ ...saving, status, size, virtualSize: null, updatedAt: this.now() },
         { expectVersion: saving.version, expectStatus: 'saving' });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;

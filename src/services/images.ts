@@ -49,6 +49,15 @@ export interface ImageCreate {
   minDisk?: number;
   tags?: string[];
   properties?: Record<string, string>;
+  /** v1 creates: what the client announced (size, checksum, times) and `active` for an empty image. */
+  legacy?: {
+    status?: 'queued' | 'active';
+    size?: number | null;
+    virtualSize?: number | null;
+    checksum?: string | null;
+    createdAt?: Date;
+    updatedAt?: Date;
+  };
 }
 
 export interface ListRequest extends Omit<ImageListQuery, 'viewer' | 'marker' | 'limit'> {
@@ -89,20 +98,21 @@ export class ImageService {
       assertPropertyName(name);
     }
     const now = this.now();
+    const legacy = input.legacy ?? {};
     const image: Image = {
       id: input.id ?? this.newId(),
       name: input.name ?? null,
-      status: 'queued',
+      status: legacy.status ?? 'queued',
       visibility: input.visibility ?? 'shared',
       protected: input.protected ?? false,
       osHidden: input.osHidden ?? false,
       owner,
-      size: null, virtualSize: null,
+      size: legacy.size ?? null, virtualSize: legacy.virtualSize ?? null,
       diskFormat: input.diskFormat ?? null,
       containerFormat: input.containerFormat ?? null,
-      checksum: null, osHashAlgo: null, osHashValue: null,
+      checksum: legacy.checksum ?? null, osHashAlgo: null, osHashValue: null,
       minDisk: input.minDisk ?? 0, minRam: input.minRam ?? 0,
-      createdAt: now, updatedAt: now, deletedAt: null, deleted: false,
+      createdAt: legacy.createdAt ?? now, updatedAt: legacy.updatedAt ?? now, deletedAt: null, deleted: false,
       properties: { ...properties },
       tags: [...new Set(input.tags ?? [])],
       locations: [],
@@ -112,7 +122,7 @@ export class ImageService {
     policy.enforce('add_image', target, ctx);
     this.authorizeVisibility(ctx, image.visibility, target);
     planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
-    this.checkQuotas(image, settings);
+    checkImageQuotas(image, settings);
     return this.viewFor(ctx, await this.deps.images.create(image));
   }
 
@@ -169,7 +179,7 @@ export class ImageService {
       const plan = planPropertyChanges(image.properties, outcome.image.properties, ctx, this.deps.propertyProtections,
         { written });
       const changed = { ...outcome.image, properties: plan.properties, updatedAt: this.now() };
-      this.checkQuotas(changed, this.deps.settings);
+      checkImageQuotas(changed, this.deps.settings);
       try {
         const updated = await this.deps.images.update(changed, { expectVersion: image.version });
         await this.removeData(updated, outcome.removedLocations);
@@ -181,7 +191,11 @@ export class ImageService {
     }
   }
 
-  async deleteImage(ctx: RequestContext, id: string): Promise<void> {
+  /**
+   * `restoreOnDataError` (v1): when the data cannot be removed, the image gets its previous state
+   * back and the store's refusal is the answer, instead of leaving the bytes behind.
+   */
+  async deleteImage(ctx: RequestContext, id: string, options: { restoreOnDataError?: boolean } = {}): Promise<void> {
     const { image } = await this.access.loadFor(ctx, id, 'delete_image');
     if (image.protected) {
       throw forbidden('Image {id} is protected and cannot be deleted.', { id }, 'image.protected');
@@ -196,9 +210,24 @@ export class ImageService {
           locations: image.locations.map((l) => ({ ...l, status: 'pending_delete' as const })) }
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
-    await this.updateOrConflict(deleted, image);
-    if (!delayed) await this.removeData(image, image.locations);
+    const stored = await this.updateOrConflict(deleted, image);
     if (image.status === 'uploading' || image.status === 'importing') await this.removeStaged(image);
+    if (delayed) return;
+    if (!options.restoreOnDataError) {
+      await this.removeData(image, image.locations);
+      return;
+    }
+    try {
+      for (const location of image.locations) {
+        // Data another image still references stays, as on the v2 path.
+        if (await this.deps.images.locationInUse(location.url, image.id)) continue;
+        await this.deps.stores.forLocation(location.url)?.delete(location.url);
+      }
+    } catch (error) {
+      await this.deps.images.update({ ...image, version: stored.version }, { expectVersion: stored.version });
+      throw new DomainError('Forbidden', 'image.data_not_deleted',
+        msg('Unable to delete the image data: {reason}', { reason: (error as Error).message }), { cause: error });
+    }
   }
 
   private async removeStaged(image: Image): Promise<void> {
@@ -237,7 +266,7 @@ export class ImageService {
       const tags = change(image.tags);
       if (tags === image.tags) return;
       const next = { ...image, tags, updatedAt: this.now() };
-      this.checkQuotas(next, this.deps.settings);
+      checkImageQuotas(next, this.deps.settings);
       try {
         await this.deps.images.update(next, { expectVersion: image.version });
         return;
@@ -258,27 +287,13 @@ export class ImageService {
     await this.updateOrConflict({ ...image, status: to, updatedAt: this.now() }, image);
   }
 
-  private authorizeVisibility(ctx: RequestContext, visibility: Visibility, target: Record<string, unknown>): void {
+  authorizeVisibility(ctx: RequestContext, visibility: Visibility, target: Record<string, unknown>): void {
     if (visibility === 'public') this.deps.policy.enforce('publicize_image', target, ctx);
     if (visibility === 'community') this.deps.policy.enforce('communitize_image', target, ctx);
   }
 
-  private checkQuotas(image: Image, settings: ImageSettings): void {
-    const properties = Object.keys(image.properties).filter((k) => !k.startsWith('os_glance')).length;
-    if (exceeds(properties, settings.imagePropertyQuota)) {
-      throw payloadTooLarge('The limit has been exceeded on the number of allowed image properties. '
-        + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: properties, maximum: settings.imagePropertyQuota },
-      'quota.properties');
-    }
-    if (exceeds(image.tags.length, settings.imageTagQuota)) {
-      throw payloadTooLarge('The limit has been exceeded on the number of allowed image tags. '
-        + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: image.tags.length, maximum: settings.imageTagQuota },
-      'quota.tags');
-    }
-  }
-
   /** Compare-and-set; a lost race becomes 409 with the current state named. */
-  private async updateOrConflict(next: Image, current: Image): Promise<Image> {
+  async updateOrConflict(next: Image, current: Image): Promise<Image> {
     try {
       return await this.deps.images.update(next, { expectVersion: current.version, expectStatus: current.status });
     } catch (error) {
@@ -325,4 +340,19 @@ export class ImageService {
 
 export function isVersionConflict(error: unknown): boolean {
   return error instanceof DomainError && error.code === 'image.version_conflict';
+}
+
+/** image_property_quota and image_tag_quota (413). */
+export function checkImageQuotas(image: Image, settings: ImageSettings): void {
+  const properties = Object.keys(image.properties).filter((k) => !k.startsWith('os_glance')).length;
+  if (exceeds(properties, settings.imagePropertyQuota)) {
+    throw payloadTooLarge('The limit has been exceeded on the number of allowed image properties. '
+      + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: properties, maximum: settings.imagePropertyQuota },
+    'quota.properties');
+  }
+  if (exceeds(image.tags.length, settings.imageTagQuota)) {
+    throw payloadTooLarge('The limit has been exceeded on the number of allowed image tags. '
+      + 'Attempted: {attempted}, Maximum: {maximum}', { attempted: image.tags.length, maximum: settings.imageTagQuota },
+    'quota.tags');
+  }
 }

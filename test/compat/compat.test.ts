@@ -16,7 +16,8 @@ const reference = process.env.REF_GLANCE_URL?.replace(/\/+$/, '');
 let t: TestApp;
 let base: string;
 before(async () => {
-  t = await startTestApp({ GLIMPSE_DEFAULT__ENABLED_BACKENDS: 'fast:file', GLIMPSE_GLANCE_STORE__DEFAULT_BACKEND: 'fast',
+  // The reference Glance 25.1 has no v1: compare the v2-only shape.
+  t = await startTestApp({ GLIMPSE_DEFAULT__ENABLE_V1_API: 'false', GLIMPSE_DEFAULT__ENABLED_BACKENDS: 'fast:file', GLIMPSE_GLANCE_STORE__DEFAULT_BACKEND: 'fast',
     GLIMPSE_FAST__FILESYSTEM_STORE_DATADIR: `${process.env.TMPDIR ?? '/tmp'}/glimpse-compat-${process.pid}` });
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;

@@ -25,7 +25,7 @@ test('no file and no variables: the embedded defaults, paths resolved against cw
   assert.equal(config.showImageDirectUrl, false);
   assert.equal(config.showMultipleLocations, false);
   assert.equal(config.delayedDelete, false);
-  assert.equal(config.enableV1Api, false);
+  assert.equal(config.enableV1Api, true);
   assert.equal(config.enableV2Api, true);
   assert.equal(config.hashingAlgorithm, 'sha512');
   assert.deepEqual([config.imageMemberQuota, config.imagePropertyQuota, config.imageTagQuota, config.imageLocationQuota], [128, 128, 128, 10]);
@@ -197,7 +197,7 @@ test('limit_param_default above api_limit_max is a warning', () => {
 });
 
 test('turning off both APIs is an error', () => {
-  assert.match(loadError('[DEFAULT]\nenable_v2_api = false\n').message, /enable_v1_api and enable_v2_api are both false/);
+  assert.match(loadError('[DEFAULT]\nenable_v1_api = false\nenable_v2_api = false\n').message, /enable_v1_api and enable_v2_api are both false/);
 });
 
 test('policy_file: relative to the config file directory; unset finds policy.yaml beside the config file', () => {

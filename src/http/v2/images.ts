@@ -4,6 +4,7 @@ import { asDetail, forbidden } from '../../domain/errors.ts';
 import { isReserved } from '../../domain/image-rules.ts';
 import type { ImageCreate } from '../../services/images.ts';
 import { readJson, readJsonObject, rejectBody } from '../body.ts';
+import { queryPairs } from '../query.ts';
 import type { RouteTable } from '../routes.ts';
 import { linkQuery, parseListQuery } from './list-query.ts';
 import { patchDialect, parsePatch } from './patch.ts';
@@ -39,11 +40,6 @@ function toCreate(body: Record<string, unknown>): ImageCreate {
     tags: body.tags as string[] | undefined,
     properties,
   };
-}
-
-export function queryPairs(request: FastifyRequest): [string, string][] {
-  const q = request.url.indexOf('?');
-  return q === -1 ? [] : [...new URLSearchParams(request.url.slice(q + 1))];
 }
 
 export function imageRoutes(routes: RouteTable, v2: V2Context): void {

@@ -5,7 +5,8 @@ import { badRequest } from '../../domain/errors.ts';
 import type { MetadefNamespaceService, NamespaceCreateInput } from '../../services/metadef-namespaces.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { noContent, queryPairs } from './images.ts';
+import { queryPairs } from '../query.ts';
+import { noContent } from './images.ts';
 import { linkQuery } from './list-query.ts';
 import {
   checkSortDir, checkSortKey, optionalString, parseLimit, queryOf, readBody, validators,

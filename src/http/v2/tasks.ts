@@ -6,7 +6,7 @@ import { msg } from '../../i18n/message.ts';
 import type { TaskService } from '../../services/tasks.ts';
 import { readJsonObject, rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { queryPairs } from './images.ts';
+import { queryPairs } from '../query.ts';
 import type { V2Context } from './router.ts';
 import { isoSeconds } from './views.ts';
 
