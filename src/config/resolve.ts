@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 import { ConfigError } from './errors.ts';
 import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
+import { resolveImportPlugins } from './import-plugins.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
 import type { GlimpseConfig, KeystoneAuthConfig } from './types.ts';
@@ -72,6 +73,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     imageSchemaFile: besideConfig(ctx, 'schema-image.json'),
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
+    importPlugins: resolveImportPlugins(s),
   };
   if (ctx.file !== undefined) config.sourceFile = ctx.file;
   if (!config.enableV1Api && !config.enableV2Api) {

@@ -5,6 +5,7 @@
 import { parseDatabaseUrl } from '../db/url.ts';
 import { HASH_ALGORITHM_NAMES, supportedHashAlgorithms } from './hash-algorithms.ts';
 import { parseFlavor } from './flavor.ts';
+import { CONVERSION_OUTPUT_FORMATS, importPluginsCheck, injectCheck } from './import-plugins.ts';
 
 export type OptionType =
   | 'string' | 'int' | 'float' | 'bool' | 'port'
@@ -123,8 +124,10 @@ export const SECTIONS: readonly SectionDef[] = [
       'include_service_catalog', 'enforce_token_bind', 'service_type', 'auth_section', 'system_scope',
       'domain_id', 'domain_name', 'user_id', 'project_id', 'trust_id', 'default_domain_id', 'default_domain_name',
       'auth_uri', 'identity_uri', 'admin_user', 'admin_password', 'admin_tenant_name'] },
-  ...['task', 'taskflow_executor', 'import_filtering_opts', 'image_import_opts', 'image_conversion',
-    'inject_metadata_properties', 'glance_download_properties', 'os_glance_staging_store', 'os_glance_tasks_store',
+  { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
+  { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
+  { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
+  ...['task', 'taskflow_executor', 'import_filtering_opts', 'glance_download_properties', 'os_glance_staging_store', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
     .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
@@ -252,6 +255,19 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Refuse (401) an X-Service-Token that lacks the service_token_roles, instead of only ignoring its roles.' },
   { section: 'healthcheck', name: 'disable_by_file_path', type: 'path', sample: '/etc/glimpse/healthcheck_disable',
     help: 'While this file exists /healthcheck answers 503, so a load balancer drains the node. A relative path is relative to the working directory.' },
+  // [image_import_opts], [image_conversion], [inject_metadata_properties]: import plugins
+  { section: 'image_import_opts', name: 'image_import_plugins', type: 'list', default: '[]', sample: '[image_decompression, image_conversion]',
+    check: importPluginsCheck,
+    help: 'Plugins applied, in this order, to the data of each glance-direct, web-download and glance-download import: image_decompression, image_conversion, inject_image_metadata, no_op. Written as Glance writes it, in brackets; the brackets may be left out.' },
+  { section: 'image_conversion', name: 'output_format', type: 'enum', choices: CONVERSION_OUTPUT_FORMATS, default: 'raw',
+    help: 'Disk format the image_conversion plugin converts imported images to, with qemu-img.' },
+  { section: 'image_conversion', name: 'conversion_timeout', type: 'int', default: '1800', min: 1,
+    help: 'Glimpse only: seconds one qemu-img convert may run (wall clock, and the same in CPU seconds) before the import fails.' },
+  { section: 'inject_metadata_properties', name: 'ignore_user_roles', type: 'list', default: 'admin',
+    help: 'The inject_image_metadata plugin leaves images alone when the importing user has any of these roles.' },
+  { section: 'inject_metadata_properties', name: 'inject', type: 'dict', default: '', sample: 'hw_vif_model:virtio, provider:example',
+    check: injectCheck,
+    help: 'Properties (key:value pairs) the inject_image_metadata plugin sets on imported images. Keys of at most 255 characters; os_glance* keys are dropped, as in Glance.' },
 ];
 
 export function sectionDef(name: string): SectionDef | undefined {
