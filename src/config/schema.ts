@@ -262,7 +262,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'image_conversion', name: 'output_format', type: 'enum', choices: CONVERSION_OUTPUT_FORMATS, default: 'raw',
     help: 'Disk format the image_conversion plugin converts imported images to, with qemu-img.' },
   { section: 'image_conversion', name: 'conversion_timeout', type: 'int', default: '1800', min: 1,
-    help: 'Glimpse only: seconds one qemu-img convert may run (wall clock, and the same in CPU seconds) before the import fails.' },
+    help: 'Glimpse only: seconds one qemu-img convert, or one decompression by image_decompression, may run (wall clock; the same in CPU seconds) before the import fails.' },
   { section: 'inject_metadata_properties', name: 'ignore_user_roles', type: 'list', default: 'admin',
     help: 'The inject_image_metadata plugin leaves images alone when the importing user has any of these roles.' },
   { section: 'inject_metadata_properties', name: 'inject', type: 'dict', default: '', sample: 'hw_vif_model:virtio, provider:example',
