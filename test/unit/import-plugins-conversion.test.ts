@@ -3,7 +3,8 @@
 // converted output, and the resource limits of the qemu-img processes.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
@@ -156,6 +157,21 @@ describe('image_conversion with qemu-img', { skip: NO_QEMU_IMG }, () => {
     writeFileSync(file, header);
     await assert.rejects(imageConversionPlugin(settings()).run(pluginInput(dir, file, { image: image({ diskFormat: 'qcow2' }) })),
       ImportPluginError);
+  });
+
+  test('without qemu-img on the PATH the import fails as a server problem', async () => {
+    const bin = join(dir, 'bin-without-qemu');
+    mkdirSync(bin);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v prlimit'], { encoding: 'utf8' }).trim(), join(bin, 'prlimit'));
+    const input = pluginInput(dir, made('qcow2'), { image: image({ diskFormat: 'qcow2' }) });
+    const saved = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      const err = await refused(imageConversionPlugin(settings()).run(input), 'unavailable');
+      assert.equal(err.kind, 'ServiceUnavailable');
+    } finally {
+      process.env.PATH = saved;
+    }
   });
 
   test('an aborted import stops qemu-img', async () => {

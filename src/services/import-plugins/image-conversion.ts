@@ -139,7 +139,7 @@ async function qemu<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (!(err instanceof QemuImgError)) throw err;
-    if (err.message.includes('not installed')) {
+    if (err.missing) {
       throw fail('unavailable', msg('Image conversion is not available on this server.'), err.message, 'ServiceUnavailable');
     }
     throw fail('qemu_img', msg('Image conversion failed.'), err.message);

@@ -28,7 +28,8 @@ export interface QemuImageInfo {
 }
 
 export class QemuImgError extends Error {
-  constructor(message: string, readonly outcome?: ProcessOutcome) {
+  /** `missing`: prlimit or qemu-img is not installed (the server's problem, not the data's). */
+  constructor(message: string, readonly outcome?: ProcessOutcome, readonly missing = false) {
     super(message);
     this.name = 'QemuImgError';
   }
@@ -44,9 +45,11 @@ async function run(args: string[], limits: ProcessLimits, signal: AbortSignal): 
   try {
     outcome = await runLimited('qemu-img', args, limits, signal);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new QemuImgError('prlimit or qemu-img is not installed');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new QemuImgError('prlimit is not installed', undefined, true);
     throw err;
   }
+  // prlimit exits 127 when it cannot execute the tool.
+  if (outcome.code === 127 && /failed to execute/.test(outcome.stderr)) throw new QemuImgError('qemu-img is not installed', outcome, true);
   if (outcome.timedOut) throw new QemuImgError(`qemu-img ${args[0]} timed out after ${limits.timeoutMs} ms`, outcome);
   if (outcome.signal !== null) throw new QemuImgError(`qemu-img ${args[0]} was killed by ${outcome.signal} (resource limit)`, outcome);
   if (outcome.code !== 0) {
