@@ -26,6 +26,16 @@ import { MemberService } from './services/members.ts';
 import { v2Router } from './http/v2/router.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
+import { SqlTaskRepository } from './db/task-repository.ts';
+import { FileStoreDriver } from './stores/file/file-driver.ts';
+import { ImageImportService } from './services/image-import.ts';
+import { TaskService } from './services/tasks.ts';
+import { ImageAccess } from './services/image-access.ts';
+import { ImageImportRunner } from './tasks/image-import.ts';
+import { legacyImportHandler } from './tasks/legacy-import.ts';
+import { TaskWorker } from './tasks/worker.ts';
+import type { StoreRegistry } from './stores/registry.ts';
+import type { RemoteFetcher } from './ports/fetch.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -46,7 +56,37 @@ function identityProvider(config: GlimpseConfig, logger: Logger): IdentityProvid
 export interface Composed {
   app: FastifyInstance;
   database: Database;
+  /** The in-process task worker, when `[task] run_worker_in_api` is on (and for `glimpse worker`). */
+  worker?: TaskWorker;
   close(): Promise<void>;
+}
+
+/** The staging area of interoperable import: a file store under the shared staging directory. */
+function stagingStore(config: GlimpseConfig): FileStoreDriver {
+  return new FileStoreDriver({ id: 'os_glance_staging_store', dataDir: config.imageImport.stagingDir });
+}
+
+/** The URL fetcher of web-download and the legacy import task (SSRF-checked; see src/net/). */
+function remoteFetcher(_config: GlimpseConfig): RemoteFetcher | undefined {
+  return undefined;
+}
+
+/** The task worker with its handlers (api_image_import, legacy import). */
+export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'>): TaskWorker {
+  const runner = new ImageImportRunner({
+    images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
+    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), plugins: [],
+  });
+  return new TaskWorker({
+    tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
+    leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
+    timeToLiveHours: config.tasks.timeToLiveHours,
+    handlers: {
+      api_image_import: (run) => runner.run(run),
+      import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
+    },
+  });
 }
 
 function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
@@ -57,47 +97,71 @@ function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
   return enforcer;
 }
 
+function imageRepository(database: Database): ImageRepository & ImageLister {
+  const repository = new SqlImageRepository(database);
+  const lister = new SqlImageLister(database);
+  return {
+    create: (image) => repository.create(image),
+    get: (id, opts) => repository.get(id, opts),
+    update: (image, opts) => repository.update(image, opts),
+    list: (query) => lister.list(query),
+    storageUsed: (owner) => lister.storageUsed(owner),
+  };
+}
+
+function imageSettings(config: GlimpseConfig): ImageServiceDeps['settings'] {
+  return {
+    imageSizeCap: config.imageSizeCap, userStorageQuota: config.userStorageQuota,
+    imagePropertyQuota: config.imagePropertyQuota, imageTagQuota: config.imageTagQuota,
+    imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
+    hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
+    apiLimitMax: config.apiLimitMax,
+    inspection: {
+      requireFormatMatch: config.imageFormat.requireFormatMatch,
+      vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
+      gptSafetyChecksNonfatal: config.imageFormat.gptSafetyChecksNonfatal,
+    },
+  };
+}
+
 /** Builds the whole application on an open, migrated database. */
-export async function compose(config: GlimpseConfig, logger: Logger, options: { migrate?: boolean } = {}): Promise<Composed> {
+export async function compose(config: GlimpseConfig, logger: Logger,
+  options: { migrate?: boolean; worker?: boolean } = {}): Promise<Composed> {
   const database = await openDatabase(config.database.connection);
   try {
     if (options.migrate !== false) await migrateToLatest(database);
     const stores = createStoreRegistry(config, { log: logger });
     await stores.recoverTempFiles();
-    const repository = new SqlImageRepository(database);
-    const lister = new SqlImageLister(database);
-    const images: ImageRepository & ImageLister = {
-      create: (image) => repository.create(image),
-      get: (id, opts) => repository.get(id, opts),
-      update: (image, opts) => repository.update(image, opts),
-      list: (query) => lister.list(query),
-      storageUsed: (owner) => lister.storageUsed(owner),
-    };
+    const images = imageRepository(database);
     const policy = policyEnforcer(config, logger);
     const { file: protectionFile, ruleFormat } = config.propertyProtection;
     const deps: ImageServiceDeps = {
       images, members: new SqlMemberRepository(database), policy, stores, log: logger,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
-      settings: {
-        imageSizeCap: config.imageSizeCap, userStorageQuota: config.userStorageQuota,
-        imagePropertyQuota: config.imagePropertyQuota, imageTagQuota: config.imageTagQuota,
-        imageMemberQuota: config.imageMemberQuota, delayedDelete: config.delayedDelete,
-        hashingAlgorithm: config.hashingAlgorithm, limitParamDefault: config.limitParamDefault,
-        apiLimitMax: config.apiLimitMax,
-        inspection: {
-          requireFormatMatch: config.imageFormat.requireFormatMatch,
-          vmdkAllowedTypes: config.imageFormat.vmdkAllowedTypes,
-          gptSafetyChecksNonfatal: config.imageFormat.gptSafetyChecksNonfatal,
-        },
-      },
+      settings: imageSettings(config),
     };
+    const worker = (options.worker ?? config.tasks.runWorkerInApi)
+      ? createTaskWorker(config, logger, database, stores, deps) : undefined;
+    const taskRepository = new SqlTaskRepository(database);
+    const fetcher = remoteFetcher(config);
+    const onTaskCreated = (id: string) => worker?.poke(id);
+    const imports = new ImageImportService({
+      ...deps, tasks: taskRepository, staging: stagingStore(config), fetcher, onTaskCreated,
+      importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
+        selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours },
+    });
+    const tasks = new TaskService({
+      tasks: taskRepository, policy, access: new ImageAccess(deps.images, deps.members, policy), fetcher,
+      limitParamDefault: config.limitParamDefault, apiLimitMax: config.apiLimitMax, onTaskCreated,
+    });
     const routers = [];
     if (config.enableV2Api) {
       routers.push(v2Router({
-        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps) },
+        services: { images: new ImageService(deps), data: new ImageDataService(deps), members: new MemberService(deps),
+          imports, tasks },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
-        importMethods: [],
+        importMethods: config.imageImport.methods,
         storeIds: config.stores.multiStore ? stores.ids() : [],
         multiStore: config.stores.multiStore,
         showImageDirectUrl: config.showImageDirectUrl,
@@ -110,10 +174,12 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: { 
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
     });
     await app.ready();
+    worker?.start();
     return {
-      app, database,
+      app, database, worker,
       async close() {
         await app.close();
+        await worker?.stop();
         await database.close();
       },
     };
@@ -171,6 +237,25 @@ async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `glimpse worker`: runs tasks only (no API), until SIGTERM/SIGINT. */
+export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
+  const database = await openDatabase(config.database.connection);
+  await migrateToLatest(database);
+  const stores = createStoreRegistry(config, { log: logger });
+  await stores.recoverTempFiles();
+  const worker = createTaskWorker(config, logger, database, stores,
+    { images: imageRepository(database), settings: imageSettings(config) });
+  worker.start();
+  logger.info({ worker: worker.workerId }, 'task worker started');
+  process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);
+  const stop = () => {
+    logger.info('task worker stopping');
+    worker.stop().then(() => database.close()).then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
 }
 
 function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
 import { renderSampleConfig } from '../config/sample.ts';
 import { renderPolicySample } from '../policy/sample.ts';
-import { createLogger, serve } from '../main.ts';
+import { createLogger, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 
 function load(file: string | undefined): GlimpseConfig {
@@ -25,6 +25,14 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (opts: { configFile?: string }) => {
       const config = load(opts.configFile);
       await serve(config, createLogger(config));
+    });
+
+  program.command('worker')
+    .description('run the task worker only (image import); any number of nodes may run one')
+    .option(...configOption)
+    .action(async (opts: { configFile?: string }) => {
+      const config = load(opts.configFile);
+      await runTaskWorker(config, createLogger(config));
     });
 
   const db = program.command('db').description('database schema management (like glance-manage db)');

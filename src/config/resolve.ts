@@ -10,6 +10,7 @@ import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
 import { resolveImportPlugins } from './import-plugins.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
+import { resolveImport, resolveTasks } from './import.ts';
 import type { GlimpseConfig, KeystoneAuthConfig } from './types.ts';
 
 export interface ResolveContext {
@@ -74,6 +75,8 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
     importPlugins: resolveImportPlugins(s),
+    imageImport: resolveImport(s, ctx.cwd),
+    tasks: resolveTasks(s),
   };
   if (ctx.file !== undefined) config.sourceFile = ctx.file;
   if (!config.enableV1Api && !config.enableV2Api) {

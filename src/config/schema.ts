@@ -83,13 +83,25 @@ const flavorCheck = (value: OptionValue): string | undefined => {
   return 'problem' in parsed ? parsed.problem : undefined;
 };
 
+const IMPORT_METHODS = ['glance-direct', 'web-download', 'copy-image', 'glance-download'];
+/** oslo's bounded list form: `[glance-direct, 'web-download']` is the same as `glance-direct,web-download`. */
+export function importMethodList(value: readonly string[]): string[] {
+  return value.map((m) => m.replace(/^\[/, '').replace(/\]$/, '').trim().replace(/^(['"])(.*)\1$/, '$2')).filter((m) => m !== '');
+}
+const importMethodsCheck = (value: OptionValue): string | undefined => {
+  const unknown = importMethodList(value as string[]).filter((m) => !IMPORT_METHODS.includes(m));
+  return unknown.length === 0 ? undefined : `unknown import method ${unknown.join(', ')} (known: ${IMPORT_METHODS.join(', ')})`;
+};
+const fileUriCheck = (value: OptionValue): string | undefined =>
+  /^file:\/\/\/./.test(String(value)) ? undefined : `"${String(value)}" is not a file:/// URI`;
+
 export const SECTIONS: readonly SectionDef[] = [
   {
     name: 'DEFAULT',
     help: 'Server, API and quota settings.',
     unsupported: [
       'allow_additional_image_properties', 'use_keystone_limits', 'metadata_encryption_key',
-      'digest_algorithm', 'node_staging_uri', 'enabled_import_methods', 'enforce_secure_rbac', 'worker_self_reference_url',
+      'digest_algorithm', 'enforce_secure_rbac',
       'location_strategy', 'max_header_line',
       'http_keepalive', 'client_socket_timeout', 'backlog', 'tcp_keepidle', 'image_cache_sqlite_db', 'image_cache_driver',
       'image_cache_max_size', 'image_cache_stall_time', 'default_publisher_id', 'disabled_notifications', 'scrub_time',
@@ -124,10 +136,14 @@ export const SECTIONS: readonly SectionDef[] = [
       'include_service_catalog', 'enforce_token_bind', 'service_type', 'auth_section', 'system_scope',
       'domain_id', 'domain_name', 'user_id', 'project_id', 'trust_id', 'default_domain_id', 'default_domain_name',
       'auth_uri', 'identity_uri', 'admin_user', 'admin_password', 'admin_tenant_name'] },
+  { name: 'task', help: 'Asynchronous tasks (image import) and the workers that run them.', unsupported: ['task_executor',
+    'work_dir', 'max_workers'] },
+  { name: 'os_glance_staging_store', help: 'Where staged image data waits for its import (multi-store form).',
+    unsupportedPrefixes: storeDriverPrefixes.filter((p) => p !== 'filesystem_') },
   { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
   { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
   { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
-  ...['task', 'taskflow_executor', 'import_filtering_opts', 'glance_download_properties', 'os_glance_staging_store', 'os_glance_tasks_store',
+  ...['taskflow_executor', 'import_filtering_opts', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
     .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
@@ -227,7 +243,7 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'File of per-property create/read/update/delete rules whose sections are regular expressions over property names; a relative path is relative to the config file. Unset = no property protections. A property that matches no section is denied to everyone.' },
   { section: 'DEFAULT', name: 'property_protection_rule_format', type: 'enum', choices: ['roles', 'policies'], default: 'roles',
     help: 'Whether the property protection file lists role names (`roles`) or policy rule names (`policies`).' },
-  { section: 'image_format', name: 'require_image_format_match', type: 'bool', default: 'false', glanceDefault: 'true (2025.1 and later; false before)',
+  { section: 'image_format', name: 'require_image_format_match', type: 'bool', default: 'true',
     help: 'Refuse (415) an upload whose data is a recognised disk format other than the declared disk_format. Safety checks of the detected format (qcow2 backing or data files, VMDK extents, GPT/MBR sanity) apply whatever this says.' },
   { section: 'image_format', name: 'vmdk_allowed_types', type: 'list', default: 'streamOptimized,monolithicSparse',
     help: 'VMDK createType values accepted on upload; any other VMDK fails the safety checks (415).' },
@@ -255,6 +271,27 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Refuse (401) an X-Service-Token that lacks the service_token_roles, instead of only ignoring its roles.' },
   { section: 'healthcheck', name: 'disable_by_file_path', type: 'path', sample: '/etc/glimpse/healthcheck_disable',
     help: 'While this file exists /healthcheck answers 503, so a load balancer drains the node. A relative path is relative to the working directory.' },
+
+  // Interoperable image import and tasks (issue 8)
+  { section: 'DEFAULT', name: 'enabled_import_methods', type: 'list', default: 'glance-direct,web-download,copy-image',
+    check: importMethodsCheck,
+    help: 'Import methods offered by POST /v2/images/{id}/import: glance-direct, web-download, copy-image, glance-download. An empty list turns interoperable import off.' },
+  { section: 'DEFAULT', name: 'node_staging_uri', type: 'string', sample: 'file:///var/lib/glimpse/staging', check: fileUriCheck,
+    glanceDefault: 'file:///tmp/staging/',
+    help: 'file:// directory where staged image data waits for import; default ./data/staging. Every node must see the same directory (shared storage) so that any node can import what another staged.' },
+  { section: 'DEFAULT', name: 'worker_self_reference_url', type: 'uri', schemes: ['http', 'https'], sample: 'http://node1.example.com:9292',
+    help: 'This node\'s own URL, recorded on an image it staged (os_glance_stage_host) to show operators where staging happened. Glimpse reads staged data from the shared staging directory, never from that node.' },
+  { section: 'os_glance_staging_store', name: 'filesystem_store_datadir', type: 'path', sample: '/var/lib/glimpse/staging',
+    help: 'Directory of the staging area; takes precedence over node_staging_uri. It must be shared by every node.' },
+  { section: 'task', name: 'task_time_to_live', type: 'int', default: '48', min: 1,
+    help: 'Hours a finished task stays visible before it expires and is removed from listings.' },
+  { section: 'task', name: 'run_worker_in_api', type: 'bool', default: 'true',
+    help: 'Run the task worker inside `glimpse serve`. Turn it off on API nodes when separate `glimpse worker` processes run the tasks.' },
+  { section: 'task', name: 'lease_duration', type: 'int', default: '60', min: 2,
+    help: 'Seconds a worker holds a task without renewing its lease; it renews every third of this. After a worker dies, another takes its task over once the lease has expired.' },
+  { section: 'task', name: 'poll_interval', type: 'float', default: '2', min: 0.05,
+    help: 'Seconds between a worker\'s looks for runnable tasks. A task created on the same node starts at once.' },
+
   // [image_import_opts], [image_conversion], [inject_metadata_properties]: import plugins
   { section: 'image_import_opts', name: 'image_import_plugins', type: 'list', default: '[]', sample: '[image_decompression, image_conversion]',
     check: importPluginsCheck,

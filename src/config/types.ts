@@ -115,4 +115,20 @@ export interface GlimpseConfig {
     conversion: { outputFormat: string; timeoutSeconds: number };
     inject: { ignoreUserRoles: string[]; properties: Record<string, string> };
   };
+  /** Interoperable image import (issue 8). */
+  imageImport: {
+    /** `enabled_import_methods`. */
+    methods: string[];
+    /** Absolute directory of the staging area (shared by every node). */
+    stagingDir: string;
+    /** `worker_self_reference_url`, recorded as os_glance_stage_host. */
+    selfReferenceUrl?: string;
+  };
+  /** `[task]`: the task engine. */
+  tasks: {
+    timeToLiveHours: number;
+    runWorkerInApi: boolean;
+    leaseSeconds: number;
+    pollIntervalSeconds: number;
+  };
 }

@@ -7,11 +7,13 @@ import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './connect.ts';
 import { initial } from './migrations/0001-initial.ts';
 import { listSortIndexes } from './migrations/0002-list-sort-indexes.ts';
+import { taskAttempts } from './migrations/0005-task-attempts.ts';
 import type { Dialect } from './url.ts';
 
 const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migration]> = [
   ['0001_initial', initial],
   ['0002_list_sort_indexes', listSortIndexes],
+  ['0005_task_attempts', taskAttempts],
 ];
 
 export const latestVersion = migrations[migrations.length - 1]![0];

@@ -87,6 +87,8 @@ export interface TasksTable {
   /** Worker that holds the task (see tasks/): a lease, so a crashed worker's task is taken over after expiry. */
   lease_owner: string | null;
   lease_expires_at: NullableTimestamp;
+  /** Claims so far (0005). */
+  attempts: ColumnType<number | string, number | undefined, number>;
 }
 
 export interface Schema {

@@ -32,6 +32,11 @@ export interface StoreDriver {
   size(location: string): Promise<number>;
   /** True when this driver serves `location` (by scheme and, for file, by data directory). */
   owns(location: string): boolean;
+  /**
+   * The location put(imageId) writes to, when the driver names objects after the image alone. Import
+   * uses it to find leftovers of a crashed attempt (data stored, location never recorded).
+   */
+  locationFor?(imageId: string): string;
 }
 
 /** Typed driver failures, mapped by the service layer (413, 503, 404/410, 400). */

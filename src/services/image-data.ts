@@ -1,7 +1,7 @@
 // Image data use cases: upload_image (PUT /file) and download_image (GET /file).
 // Upload: load → authorize → formats → CAS queued→saving → stream through the writer →
 // CAS saving→active; any failure reverts to queued and removes what was written.
-import { Transform, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { DomainError, badRequest, conflict, forbidden, gone, payloadTooLarge } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import { msg } from '../i18n/message.ts';
@@ -9,7 +9,8 @@ import { assertTransition } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
 import type { ByteRange, StoreDriver } from '../ports/store.ts';
 import { writeImageData } from '../stores/writer.ts';
-import { createInspector, judgeUpload, type InspectionResult } from '../formats/index.ts';
+import type { InspectionResult } from '../formats/index.ts';
+import { inspectingTap, judgeInspection } from './inspection.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
@@ -27,32 +28,32 @@ export interface Download {
   data?: { stream: Readable; size: number; range?: ByteRange };
 }
 
-/** A pass-through stage that shows every chunk to the format inspector (bounded memory). */
-function inspectingTap(settings: ImageServiceDeps['settings']['inspection']) {
-  const inspector = createInspector({
-    vmdkAllowedTypes: settings.vmdkAllowedTypes, gptSafetyChecksNonfatal: settings.gptSafetyChecksNonfatal,
-  });
-  return {
-    through(source: Readable): Readable {
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          inspector.update(chunk);
-          done(null, chunk);
-        },
-      });
-      pipeline(source, tap, () => {});
-      return tap;
-    },
-    finish: (size: number) => inspector.finish(size),
-  };
-}
-
 /**
  * The virtual size known without inspecting the data: a raw disk is as large as its bytes (Glance
  * reports the same; an empty upload stays null). Other formats need the format inspector.
  */
 function virtualSizeOf(image: Image, size: number): number | null {
   return image.diskFormat === 'raw' && size > 0 ? size : null;
+}
+
+export interface UploadBudget {
+  maxBytes: number;
+  error: () => DomainError;
+}
+
+/** The byte limit for an upload, stage or import: image_size_cap, and what is left of user_storage_quota. */
+export async function uploadBudget(deps: Pick<ImageServiceDeps, 'settings' | 'images'>, image: Image): Promise<UploadBudget> {
+  const { settings, images } = deps;
+  const capError = () => payloadTooLarge('Image exceeds the size limit of {limit} bytes.', { limit: settings.imageSizeCap },
+    'quota.size_cap');
+  if (settings.userStorageQuota <= 0 || image.owner === null) return { maxBytes: settings.imageSizeCap, error: capError };
+  const left = Math.max(0, settings.userStorageQuota - await images.storageUsed(image.owner));
+  if (left >= settings.imageSizeCap) return { maxBytes: settings.imageSizeCap, error: capError };
+  return {
+    maxBytes: left,
+    error: () => payloadTooLarge('Denying attempt to upload image because it exceeds the quota: '
+      + 'The size of the data {left} will exceed the limit. {left} bytes remaining.', { left }, 'quota.storage'),
+  };
 }
 
 export class ImageDataService {
@@ -71,7 +72,7 @@ export class ImageDataService {
         'image.formats_unset');
     }
     assertTransition(image.status, 'saving');
-    const budget = await this.budget(image);
+    const budget = await uploadBudget(this.deps, image);
     const announced = options.expectedSize ?? options.contentLength;
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
@@ -132,7 +133,7 @@ export class ImageDataService {
    */
   private async judge(ctx: RequestContext, image: Image, result: InspectionResult, driver: StoreDriver,
     location: string): Promise<number | null> {
-    const verdict = judgeUpload(image.diskFormat!, result, { requireFormatMatch: this.deps.settings.inspection.requireFormatMatch });
+    const verdict = judgeInspection(image.diskFormat!, result, this.deps.settings.inspection);
     if (verdict.ok) {
       if (verdict.mismatchIgnored) {
         ctx.log.warn({ image_id: image.id, declared: image.diskFormat, detected: result.format }, 'disk format mismatch ignored');
@@ -142,28 +143,7 @@ export class ImageDataService {
     await this.discard(driver, location, ctx);
     ctx.log.warn({ image_id: image.id, reason: verdict.reason, failures: verdict.failures, details: result.safetyDetails },
       'upload refused by format inspection');
-    if (verdict.reason === 'format_mismatch') {
-      throw new DomainError('UnsupportedMediaType', 'image.format_mismatch',
-        msg('Image disk_format {declared} does not match the data, which is {detected}.',
-          { declared: image.diskFormat, detected: result.format }));
-    }
-    throw new DomainError('UnsupportedMediaType', 'image.unsafe',
-      msg('Image failed safety checks: {checks}.', { checks: verdict.failures.join(', ') }));
-  }
-
-  /** The byte limit for this upload: image_size_cap, and what is left of user_storage_quota. */
-  private async budget(image: Image): Promise<{ maxBytes: number; error: () => DomainError }> {
-    const { settings, images } = this.deps;
-    const capError = () => payloadTooLarge('Image exceeds the size limit of {limit} bytes.', { limit: settings.imageSizeCap },
-      'quota.size_cap');
-    if (settings.userStorageQuota <= 0 || image.owner === null) return { maxBytes: settings.imageSizeCap, error: capError };
-    const left = Math.max(0, settings.userStorageQuota - await images.storageUsed(image.owner));
-    if (left >= settings.imageSizeCap) return { maxBytes: settings.imageSizeCap, error: capError };
-    return {
-      maxBytes: left,
-      error: () => payloadTooLarge('Denying attempt to upload image because it exceeds the quota: '
-        + 'The size of the data {left} will exceed the limit. {left} bytes remaining.', { left }, 'quota.storage'),
-    };
+    throw verdict.error;
   }
 
   /** queued → saving by compare-and-set: of two racing uploads exactly one wins, the other gets 409. */

@@ -8,7 +8,7 @@ import { currentVersion, latestVersion, migrateToLatest, pendingMigrations } fro
 import { forEachDatabase } from '../helpers/databases.ts';
 
 const tables = ['images', 'image_properties', 'image_tags', 'image_members', 'image_locations', 'tasks'] as const;
-const all = ['0001_initial', '0002_list_sort_indexes'];
+const all = ['0001_initial', '0002_list_sort_indexes', '0005_task_attempts'];
 
 forEachDatabase('migrations', (getDb, target) => {
   test('a migrated sibling schema in the same PostgreSQL database is not mistaken for this one', {

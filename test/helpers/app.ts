@@ -25,6 +25,7 @@ export async function startTestApp(env: Record<string, string> = {},
     env: {
       GLIMPSE_DATABASE__CONNECTION: `sqlite:///${join(dir, 'glimpse.db')}`,
       GLIMPSE_GLANCE_STORE__FILESYSTEM_STORE_DATADIR: join(dir, 'images'),
+      GLIMPSE_OS_GLANCE_STAGING_STORE__FILESYSTEM_STORE_DATADIR: join(dir, 'staging'),
       GLIMPSE_PASTE_DEPLOY__FLAVOR: 'trusted-auth',
       ...env,
     },

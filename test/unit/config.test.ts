@@ -182,9 +182,7 @@ test('unknown sections and options, and Glance options not used yet, are warning
   ].join('\n'));
   assert.deepEqual(warnings, [
     'unknown option [DEFAULT] bind_prot (glimpse-api.conf, line 2); ignored',
-    '[DEFAULT] enabled_import_methods is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 3)',
     '[DEFAULT] log_file is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 4)',
-    '[task] task_time_to_live is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 6)',
     '[task] task_executor is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 7)',
     'unknown section [no_such_section] (glimpse-api.conf, line 8); ignored, with its options x',
     '[glance_store] swift_store_container is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 13)',

@@ -12,7 +12,7 @@ import type { V2Context } from './router.ts';
 
 type Params = { id: string };
 
-function optionalSize(value: string | string[] | undefined, name: string): number | undefined {
+export function optionalSize(value: string | string[] | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const text = Array.isArray(value) ? value[0]! : value;
   if (!/^\d+$/.test(text.trim())) {
@@ -21,14 +21,19 @@ function optionalSize(value: string | string[] | undefined, name: string): numbe
   return Number(text);
 }
 
+/** Data routes take application/octet-stream only (415 otherwise). */
+export function requireOctetStream(request: FastifyRequest): void {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/octet-stream') {
+    throw new DomainError('UnsupportedMediaType', 'request.media_type',
+      msg('The request media type {contentType} is not supported by this server.',
+        { contentType: request.headers['content-type'] ?? 'None' }));
+  }
+}
+
 export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
   routes.add('PUT', '/v2/images/:id/file', async (request: FastifyRequest<{ Params: Params }>, reply) => {
-    const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== 'application/octet-stream') {
-      throw new DomainError('UnsupportedMediaType', 'request.media_type',
-        msg('The request media type {contentType} is not supported by this server.',
-          { contentType: request.headers['content-type'] ?? 'None' }));
-    }
+    requireOctetStream(request);
     await v2.services.data.uploadImage(request.ctx, request.params.id, rawBody(request), {
       expectedSize: optionalSize(request.headers['x-openstack-image-size'], 'x-openstack-image-size'),
       contentLength: optionalSize(request.headers['content-length'], 'Content-Length'),

@@ -4,6 +4,10 @@ import type { Image } from '../../domain/image.ts';
 import type { ImageDataService } from '../../services/image-data.ts';
 import type { ImageService } from '../../services/images.ts';
 import type { MemberService } from '../../services/members.ts';
+import type { ImageImportService } from '../../services/image-import.ts';
+import type { TaskService } from '../../services/tasks.ts';
+import { importRoutes } from './import.ts';
+import { taskRoutes } from './tasks.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
 import { imageDataRoutes } from './image-data.ts';
@@ -17,6 +21,9 @@ export interface V2Services {
   images: ImageService;
   data: ImageDataService;
   members: MemberService;
+  /** Interoperable import and the tasks API (absent: routes not served). */
+  imports?: ImageImportService;
+  tasks?: TaskService;
 }
 
 export interface V2Options extends ImageViewOptions {
@@ -58,5 +65,7 @@ export function v2Router(options: V2Options): (routes: RouteTable) => void {
     imageRoutes(routes, context);
     imageDataRoutes(routes, context);
     memberRoutes(routes, context);
+    if (options.services.imports) importRoutes(routes, options.services.imports);
+    if (options.services.tasks) taskRoutes(routes, context, options.services.tasks);
   };
 }

@@ -1,0 +1,317 @@
+// The `api_image_import` task: what POST /v2/images/{id}/import starts, run by any node's worker.
+//
+// Steps, each safe to run again after a crash (the task is then taken over from the start):
+//   1. check the image still carries this task's import lock (os_glance_import_task);
+//   2. get the data into the staging store: glance-direct finds it there already, web-download and
+//      glance-download fetch it unless an earlier attempt did (the staging put is all-or-nothing, so
+//      an object that exists is complete); copy-image reads the image's active location instead;
+//   3. inspect the staged data (format match and safety checks) and run the import plugins;
+//   4. copy it into each target store that has no location of this image yet, recording each
+//      location at once (a leftover object of an attempt that died before recording it is removed
+//      and written again);
+//   5. activate the image, drop the lock, remove the staged data.
+// A failure reverts: the data this import wrote is removed, a glance-direct / web-download /
+// glance-download image goes back to `queued` (copy-image: stays active), the lock is dropped and the
+// reason is kept in the task message and in the image property os_glance_import_error, which the
+// owner sees (Glance reverts without saying why). An abort (worker stopping, lease lost) reverts
+// nothing: the next holder of the task continues.
+import type { Readable } from 'node:stream';
+import { DomainError } from '../domain/errors.ts';
+import type { Image } from '../domain/image.ts';
+import type { Task } from '../domain/task.ts';
+import { msg } from '../i18n/message.ts';
+import type { RemoteFetcher } from '../ports/fetch.ts';
+import type { ImageLister, ImageRepository } from '../ports/repositories.ts';
+import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
+import { uploadBudget } from '../services/image-data.ts';
+import { inspectingTap, judgeInspection } from '../services/inspection.ts';
+import type { ImageSettings } from '../services/settings.ts';
+import { writeImageData } from '../stores/writer.ts';
+import { IMPORT_PROPS, importInput, type ImportInput } from './import-input.ts';
+import type { ImportPlugin } from './plugins.ts';
+import { errorText, type TaskOutcome, type TaskRun } from './worker.ts';
+
+export interface ImportDeps {
+  images: ImageRepository & ImageLister;
+  stores: StoreRegistry;
+  staging: StoreDriver;
+  settings: ImageSettings;
+  multiStore: boolean;
+  fetcher?: RemoteFetcher;
+  /** Resolves a glance-download source (the remote image's data URL and metadata). */
+  remoteGlance?: RemoteGlance;
+  plugins: ImportPlugin[];
+  now?: () => Date;
+}
+
+export interface RemoteGlance {
+  /** The remote image (must be active) and a way to read its data. */
+  open(input: { region: string; imageId: string; serviceInterface: string; signal: AbortSignal }):
+    Promise<{ diskFormat: string | null; containerFormat: string | null; properties: Record<string, string>;
+      data: () => Promise<Readable> }>;
+}
+
+class LockLost extends Error {}
+const CAS_RETRIES = 8;
+
+export function stagedLocation(staging: StoreDriver, imageId: string): string {
+  if (!staging.locationFor) throw new Error(`staging store ${staging.id} cannot name objects by image id`);
+  return staging.locationFor(imageId);
+}
+
+export async function stagedExists(staging: StoreDriver, imageId: string): Promise<boolean> {
+  try {
+    await staging.size(stagedLocation(staging, imageId));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ImageImportRunner {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: ImportDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** The `api_image_import` task handler. */
+  async run(run: TaskRun): Promise<TaskOutcome> {
+    return this.runImport(run, importInput(run.task));
+  }
+
+  /** Runs one import described by `input` on an image that carries the task's lock. */
+  async runImport(run: TaskRun, input: ImportInput): Promise<TaskOutcome> {
+    const image = await this.deps.images.get(input.imageId);
+    if (!image || !this.holdsLock(image, run.task)) {
+      return { status: 'failure', result: null,
+        message: image ? 'The image is locked by another import; this import was abandoned.' : 'The image was deleted.' };
+    }
+    try {
+      await this.importData(run, input, image);
+      return { status: 'success', result: { image_id: input.imageId }, message: '' };
+    } catch (error) {
+      if (run.signal.aborted) throw error;
+      const message = error instanceof LockLost ? 'The image is no longer locked by this import.' : errorText(error);
+      run.log.warn({ err: error, method: input.method }, 'image import failed; reverting');
+      await this.revert(run.task, input, message, error instanceof LockLost);
+      return { status: 'failure', result: null, message };
+    }
+  }
+
+  private async importData(run: TaskRun, input: ImportInput, first: Image): Promise<void> {
+    const { staging, stores } = this.deps;
+    let image = first;
+    let virtualSize: number | null = image.virtualSize;
+    const copying = input.method === 'copy-image';
+    if (!copying) {
+      await this.stage(run, input, image);
+      ({ image, virtualSize } = await this.inspectAndTransform(run, input, image));
+    }
+    const source = async (): Promise<Readable> => {
+      if (!copying) return (await staging.get(stagedLocation(staging, image.id), { signal: run.signal })).stream;
+      const location = image.locations.find((l) => l.status === 'active');
+      const driver = location && stores.forLocation(location.url);
+      if (!location || !driver) throw new DomainError('Conflict', 'import.no_source', msg('The image has no data to copy.'));
+      return (await driver.get(location.url, { signal: run.signal })).stream;
+    };
+    let succeeded = 0;
+    for (const storeId of input.stores) {
+      if (image.locations.some((l) => l.status === 'active' && l.metadata.store === storeId)) {
+        succeeded++;
+        continue;
+      }
+      try {
+        image = await this.copyTo(run, input, image, storeId, source);
+        succeeded++;
+      } catch (error) {
+        if (run.signal.aborted || error instanceof LockLost || input.allStoresMustSucceed) throw error;
+        run.log.warn({ err: error, store: storeId }, 'import to one store failed; continuing with the others');
+        image = await this.update(run.task, image.id, (img) => ({
+          ...img, properties: this.progress(img, storeId, true),
+        }));
+      }
+    }
+    if (succeeded === 0) throw new DomainError('ServiceUnavailable', 'import.no_store', msg('The image could not be imported to any store.'));
+    await this.update(run.task, image.id, (img) => {
+      const properties = { ...img.properties };
+      delete properties[IMPORT_PROPS.lock];
+      delete properties[IMPORT_PROPS.stageHost];
+      if (this.deps.multiStore) properties[IMPORT_PROPS.importing] = '';
+      return { ...img, status: copying ? img.status : 'active', virtualSize: copying ? img.virtualSize : virtualSize, properties };
+    });
+    if (!copying) await this.removeStaged(image.id, run);
+  }
+
+  /** Step 2: the data in the staging store. */
+  private async stage(run: TaskRun, input: ImportInput, image: Image): Promise<void> {
+    const { staging } = this.deps;
+    if (await stagedExists(staging, image.id)) return;
+    if (input.method === 'glance-direct') {
+      throw new DomainError('Conflict', 'import.not_staged', msg('The staged data of the image is gone.'));
+    }
+    let data: Readable;
+    if (input.method === 'web-download') {
+      if (!this.deps.fetcher) throw new DomainError('ServiceUnavailable', 'import.no_fetcher', msg('web-download is not available.'));
+      const budget = await uploadBudget(this.deps, image);
+      data = (await this.deps.fetcher.open(input.uri!, { signal: run.signal, maxBytes: budget.maxBytes })).stream;
+    } else {
+      if (!this.deps.remoteGlance) {
+        throw new DomainError('ServiceUnavailable', 'import.no_remote', msg('glance-download is not available.'));
+      }
+      const remote = await this.deps.remoteGlance.open({ region: input.glanceRegion!, imageId: input.glanceImageId!,
+        serviceInterface: input.glanceServiceInterface, signal: run.signal });
+      await this.update(run.task, image.id, (img) => ({
+        ...img, diskFormat: remote.diskFormat ?? img.diskFormat, containerFormat: remote.containerFormat ?? img.containerFormat,
+        properties: { ...remote.properties, ...img.properties },
+      }));
+      data = await remote.data();
+    }
+    const budget = await uploadBudget(this.deps, image);
+    await writeImageData({ driver: staging, imageId: image.id, source: data, limit: budget,
+      hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+  }
+
+  /** Step 3: format inspection of the staged data, then the plugins (inspecting again what they rewrite). */
+  private async inspectAndTransform(run: TaskRun, input: ImportInput, image: Image): Promise<{ image: Image; virtualSize: number | null }> {
+    let virtualSize = await this.inspectStaged(run, image);
+    for (const plugin of this.deps.plugins) {
+      const changes = await plugin.run({ image, staging: this.deps.staging, stagedLocation: stagedLocation(this.deps.staging, image.id),
+        roles: input.roles, signal: run.signal });
+      if (changes.diskFormat || changes.containerFormat || changes.properties) {
+        image = await this.update(run.task, image.id, (img) => ({
+          ...img, diskFormat: changes.diskFormat ?? img.diskFormat, containerFormat: changes.containerFormat ?? img.containerFormat,
+          properties: { ...img.properties, ...changes.properties },
+        }));
+      }
+      if (changes.replacedData) virtualSize = await this.inspectStaged(run, image);
+    }
+    return { image, virtualSize };
+  }
+
+  private async inspectStaged(run: TaskRun, image: Image): Promise<number | null> {
+    const { staging, settings } = this.deps;
+    const { stream, size } = await staging.get(stagedLocation(staging, image.id), { signal: run.signal });
+    const tap = inspectingTap(settings.inspection);
+    const through = tap.through(stream);
+    for await (const _chunk of through) { /* the tap sees every chunk */ }
+    const result = tap.finish(size);
+    // Glance inspects bare images only: other containers wrap the disk in their own format.
+    const declared = image.containerFormat === 'bare' ? image.diskFormat : null;
+    const verdict = judgeInspection(declared, result, settings.inspection);
+    if (!verdict.ok) {
+      run.log.warn({ reason: verdict.reason, failures: verdict.failures, details: result.safetyDetails },
+        'import refused by format inspection');
+      throw verdict.error;
+    }
+    if (declared === null) return image.diskFormat === 'raw' && size > 0 ? size : null;
+    return verdict.virtualSize;
+  }
+
+  /** Step 4 for one store: write, then record the location (and the data's size and hashes). */
+  private async copyTo(run: TaskRun, input: ImportInput, image: Image, storeId: string,
+    source: () => Promise<Readable>): Promise<Image> {
+    const driver = this.deps.stores.get(storeId);
+    if (!driver) {
+      throw new DomainError('Conflict', 'store.unknown', msg('Store for identifier {id} not found', { id: storeId }));
+    }
+    // An attempt that died after storing but before recording leaves an object no location names.
+    const leftover = driver.locationFor?.(image.id);
+    if (leftover !== undefined && !image.locations.some((l) => l.url === leftover)) await driver.delete(leftover);
+    const budget = input.method === 'copy-image' ? { maxBytes: Infinity, error: () => new Error('unreachable') as DomainError }
+      : await uploadBudget(this.deps, image);
+    const written = await writeImageData({ driver, imageId: image.id, source: await source(), limit: budget,
+      hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    try {
+      return await this.update(run.task, image.id, (img) => {
+        if (img.checksum !== null && img.checksum !== written.checksum) {
+          throw new DomainError('Conflict', 'import.checksum', msg('The data copied to store {id} differs from the image data.', { id: storeId }));
+        }
+        const firstActive = !input.allStoresMustSucceed && img.status === 'importing';
+        return {
+          ...img,
+          status: firstActive ? 'active' : img.status,
+          size: written.size, checksum: written.checksum, osHashAlgo: written.osHashAlgo, osHashValue: written.osHashValue,
+          locations: [...img.locations, { url: written.location, metadata: { store: driver.id }, status: 'active' as const }],
+          properties: this.progress(img, storeId, false),
+        };
+      });
+    } catch (error) {
+      await driver.delete(written.location).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** os_glance_importing_to_stores / os_glance_failed_import after one store finished. */
+  private progress(image: Image, storeId: string, failed: boolean): Record<string, string> {
+    const properties = { ...image.properties };
+    if (!this.deps.multiStore) return properties;
+    const list = (name: string) => (properties[name] ?? '').split(',').filter((s) => s !== '');
+    properties[IMPORT_PROPS.importing] = list(IMPORT_PROPS.importing).filter((s) => s !== storeId).join(',');
+    if (failed) properties[IMPORT_PROPS.failed] = [...new Set([...list(IMPORT_PROPS.failed), storeId])].join(',');
+    return properties;
+  }
+
+  /** Puts the image back in a clear state and says why; removes what this import wrote. */
+  private async revert(task: Task, input: ImportInput, message: string, lockLost: boolean): Promise<void> {
+    const copying = input.method === 'copy-image';
+    const removed: string[] = [];
+    try {
+      await this.update(task, input.imageId, (img) => {
+        removed.length = 0;
+        const properties = { ...img.properties };
+        delete properties[IMPORT_PROPS.lock];
+        delete properties[IMPORT_PROPS.stageHost];
+        properties[IMPORT_PROPS.error] = `${input.method}: ${message}`.slice(0, 255);
+        if (this.deps.multiStore) {
+          const failed = new Set([...(properties[IMPORT_PROPS.failed] ?? '').split(',').filter(Boolean),
+            ...(properties[IMPORT_PROPS.importing] ?? '').split(',').filter(Boolean)]);
+          properties[IMPORT_PROPS.failed] = [...failed].join(',');
+          properties[IMPORT_PROPS.importing] = '';
+        }
+        const keep = img.locations.filter((l) => {
+          const ours = input.stores.includes(String(l.metadata.store)) && (!copying || !input.heldBefore.includes(String(l.metadata.store)));
+          if (ours && input.allStoresMustSucceed) removed.push(l.url);
+          return !ours || !input.allStoresMustSucceed;
+        });
+        if (copying || (!input.allStoresMustSucceed && keep.length > 0)) return { ...img, locations: keep, properties };
+        return { ...img, status: 'queued', size: null, virtualSize: null, checksum: null, osHashAlgo: null, osHashValue: null,
+          locations: keep, properties };
+      }, { ignoreLock: true });
+    } catch (error) {
+      if (!(error instanceof DomainError && error.kind === 'NotFound')) throw error;
+    }
+    for (const url of removed) await this.deps.stores.forLocation(url)?.delete(url).catch(() => {});
+    if (!copying && !lockLost) await this.removeStaged(input.imageId);
+  }
+
+  private async removeStaged(imageId: string, run?: TaskRun): Promise<void> {
+    try {
+      await this.deps.staging.delete(stagedLocation(this.deps.staging, imageId));
+    } catch (error) {
+      run?.log.warn({ err: error }, 'could not remove staged data');
+    }
+  }
+
+  private holdsLock(image: Image, task: Task): boolean {
+    return image.properties[IMPORT_PROPS.lock] === task.id;
+  }
+
+  /** Compare-and-set with re-reads: users may PATCH the image while it imports. */
+  private async update(task: Task, id: string, change: (image: Image) => Image,
+    options: { ignoreLock?: boolean } = {}): Promise<Image> {
+    for (let attempt = 0; ; attempt++) {
+      const image = await this.deps.images.get(id);
+      if (!image) throw new DomainError('NotFound', 'image.not_found', msg('No image found with ID {id}', { id }));
+      if (!options.ignoreLock && !this.holdsLock(image, task)) throw new LockLost();
+      if (options.ignoreLock && image.properties[IMPORT_PROPS.lock] !== undefined && !this.holdsLock(image, task)) {
+        return image; // a newer import owns the image now; leave it alone
+      }
+      try {
+        return await this.deps.images.update({ ...change(image), updatedAt: this.now() }, { expectVersion: image.version });
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === 'image.version_conflict') || attempt >= CAS_RETRIES) throw error;
+      }
+    }
+  }
+}

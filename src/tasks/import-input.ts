@@ -1,0 +1,56 @@
+// The input of an `api_image_import` task as stored (Glance's shape: image_id, import_req —
+// the POST /import body as given —, backend — the resolved target stores) plus what Glimpse's
+// runner needs to be restartable on any node: the stores that held a copy-image source before
+// the import, and the caller's roles (for plugins that depend on them).
+import type { Task } from '../domain/task.ts';
+
+/** Image properties the import keeps its state in (all in the reserved os_glance_ namespace). */
+export const IMPORT_PROPS = {
+  lock: 'os_glance_import_task',
+  importing: 'os_glance_importing_to_stores',
+  failed: 'os_glance_failed_import',
+  stageHost: 'os_glance_stage_host',
+  /** Glimpse: why the last import of the image failed (Glance keeps no reason on the image). */
+  error: 'os_glance_import_error',
+} as const;
+
+export type ImportMethod = 'glance-direct' | 'web-download' | 'copy-image' | 'glance-download';
+
+export interface ImportInput {
+  imageId: string;
+  method: ImportMethod;
+  uri?: string;
+  glanceRegion?: string;
+  glanceImageId?: string;
+  glanceServiceInterface: string;
+  stores: string[];
+  heldBefore: string[];
+  allStoresMustSucceed: boolean;
+  roles: string[];
+}
+
+export function buildImportTaskInput(imageId: string, importReq: Record<string, unknown>, stores: string[],
+  heldBefore: string[], roles: string[]): Record<string, unknown> {
+  return { image_id: imageId, import_req: importReq, backend: stores, held_stores: heldBefore, roles };
+}
+
+const strings = (value: unknown): string[] => Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+
+export function importInput(task: Task): ImportInput {
+  const input = task.input ?? {};
+  const req = (input.import_req ?? {}) as Record<string, unknown>;
+  const method = (req.method ?? {}) as Record<string, unknown>;
+  const text = (v: unknown) => typeof v === 'string' ? v : undefined;
+  return {
+    imageId: String(input.image_id ?? task.imageId),
+    method: String(method.name) as ImportMethod,
+    uri: text(method.uri),
+    glanceRegion: text(method.glance_region),
+    glanceImageId: text(method.glance_image_id),
+    glanceServiceInterface: text(method.glance_service_interface) ?? 'public',
+    stores: strings(input.backend),
+    heldBefore: strings(input.held_stores),
+    allStoresMustSucceed: req.all_stores_must_succeed !== false,
+    roles: strings(input.roles),
+  };
+}
