@@ -6,8 +6,11 @@
 //   2. detected == declared → match; virtual_size = the format's virtual size;
 //   3. detected raw (nothing recognised) and declared not inspectable (ami, ari, aki, ploop, …)
 //      → match; virtual_size stays unset;
-//   4. declared raw, detected anything else → match (Glance logs "claims raw but is actually …");
-//      virtual_size = the byte count, as if the content were not recognised;
+//   4. declared raw, detected iso or gpt → match (a raw disk may carry a partition table or be an
+//      ISO); virtual_size = the byte count. Declared raw, detected a disk container (qcow2, qed, vmdk,
+//      vhd, vhdx, vdi, luks) → mismatch. Glance accepts the latter as raw ("claims raw but is
+//      actually …"); Glimpse refuses it (issue 8, decision 0008): a consumer that trusts disk_format=raw
+//      (Nova, CVE-2026-24708) would hand the container to a hypervisor as a raw disk;
 //   5. otherwise → mismatch (e.g. disk_format=qcow2 with raw content, disk_format=ami with qcow2).
 // Safety checks of the *detected* format run whenever the match stands — so a qcow2 declared raw is
 // accepted only if it has no backing/data file — and fail the upload even when
@@ -17,13 +20,16 @@
 import { positiveOrNull } from './bytes.ts';
 import { INSPECTABLE_FORMATS, type InspectionResult } from './types.ts';
 
+/** Detected formats that data declared raw may be: a raw disk with a partition table, an ISO. */
+const RAW_COMPATIBLE: ReadonlySet<string> = new Set(['raw', 'iso', 'gpt']);
+
 /** Does the uploaded content satisfy the declared disk_format (rules 1–5 above)? */
 export function formatMatches(declaredDiskFormat: string, result: InspectionResult): boolean {
   const detected = result.format;
   if (detected === 'ambiguous' || detected === 'unknown') return false;
   if (detected === declaredDiskFormat) return true;
   if (detected === 'raw' && !INSPECTABLE_FORMATS.has(declaredDiskFormat)) return true;
-  return declaredDiskFormat === 'raw';
+  return declaredDiskFormat === 'raw' && RAW_COMPATIBLE.has(detected);
 }
 
 /** The image's virtual_size after the upload, or null to leave it unset. */
@@ -46,8 +52,9 @@ export type UploadVerdict =
 export function judgeUpload(declaredDiskFormat: string, result: InspectionResult,
   options: { requireFormatMatch: boolean }): UploadVerdict {
   const matches = formatMatches(declaredDiskFormat, result);
-  if (!matches && options.requireFormatMatch) return { ok: false, reason: 'format_mismatch', failures: [] };
+  // Unsafe content is reported as such first: the more telling reason, whatever was declared.
   if (result.safetyFailures.length > 0) return { ok: false, reason: 'unsafe', failures: [...result.safetyFailures] };
+  if (!matches && options.requireFormatMatch) return { ok: false, reason: 'format_mismatch', failures: [] };
   return {
     ok: true,
     virtualSize: virtualSizeFor(declaredDiskFormat, result),

@@ -1,6 +1,7 @@
 // Fuzzing the format inspector: random bytes, random lengths, random chunkings, and mutated valid
 // images. It must never throw, always give a well-formed result, and never hold more memory than
-// MAX_RETAINED_BYTES.
+// MAX_RETAINED_BYTES. Each test runs under a timeout, so an input that made the inspector loop
+// forever fails the run instead of hanging it (the inspector's work is linear in the bytes it is given).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -8,6 +9,9 @@ import { createInspector, MAX_RETAINED_BYTES, type InspectionResult } from '../.
 import {
   KiB, MiB, gpt, iso, luks, mbr, qcow2, qed, vdi, vhdDynamic, vhdFixed, vhdx, vmdkDescriptor, vmdkSparse,
 } from './formats-images.ts';
+
+/** A hang guard, not a timing assertion: generous on a loaded machine. */
+const FUZZ_LIMIT = { timeout: 120_000 };
 
 /** Small deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -48,14 +52,14 @@ function randomBytes(random: () => number, length: number): Buffer {
   return b;
 }
 
-test('random bytes of varying lengths never throw and stay within the memory bound', () => {
+test('random bytes of varying lengths never throw and stay within the memory bound', FUZZ_LIMIT, () => {
   const random = rng(20250101);
   const lengths = [0, 1, 3, 4, 7, 63, 64, 511, 512, 513, 1535, 1536, 4096, 34 * KiB, 70 * KiB, 300 * KiB];
   for (let i = 0; i < 60; i += 1) lengths.push(Math.floor(random() * 80 * KiB));
   for (const length of lengths) feedRandomly(randomBytes(random, length), random);
 });
 
-test('random bytes behind every known magic never throw', () => {
+test('random bytes behind every known magic never throw', FUZZ_LIMIT, () => {
   const random = rng(7);
   const magics: Array<[number, Buffer]> = [
     [0, Buffer.from('QFI\xfb', 'latin1')], [0, Buffer.from('QED\0', 'latin1')], [0, Buffer.from('KDMV')],
@@ -75,7 +79,7 @@ test('random bytes behind every known magic never throw', () => {
   }
 });
 
-test('mutated valid images (header bytes flipped, truncated) never throw', () => {
+test('mutated valid images (header bytes flipped, truncated) never throw', FUZZ_LIMIT, () => {
   const random = rng(42);
   const seeds = [
     qcow2(), qcow2({ version: 2, backingFile: '/etc/passwd' }), qed(), vhdDynamic(1n << 30n), vhdFixed(Buffer.alloc(4 * KiB)),
@@ -101,7 +105,7 @@ test('mutated valid images (header bytes flipped, truncated) never throw', () =>
   }
 });
 
-test('the full VHDX walk under mutation never throws', () => {
+test('the full VHDX walk under mutation never throws', FUZZ_LIMIT, () => {
   const random = rng(99);
   const seed = vhdx();
   const table = MiB;

@@ -50,16 +50,15 @@ test('raw content declared as an opaque format (ami, aki, ari, ploop) matches; v
   assert.equal(formatMatches('ami', inspect(cleanQcow)), false);
 });
 
-test('qcow2 content declared raw: Glance accepts it as raw (size = bytes) but still runs qcow2 safety checks', () => {
+test('qcow2 content declared raw: a mismatch (Glance accepts it; Glimpse refuses, decision 0008); safety checks still run', () => {
   const clean = inspect(cleanQcow);
   assert.equal(clean.format, 'qcow2');
-  assert.equal(formatMatches('raw', clean), true);
-  assert.equal(virtualSizeFor('raw', clean), cleanQcow.length);
-  assert.deepEqual(judgeUpload('raw', clean, strict), { ok: true, virtualSize: cleanQcow.length, mismatchIgnored: false, warnings: [] });
+  assert.equal(formatMatches('raw', clean), false);
+  assert.deepEqual(judgeUpload('raw', clean, strict), { ok: false, reason: 'format_mismatch', failures: [] });
+  assert.deepEqual(judgeUpload('raw', clean, lax), { ok: true, virtualSize: null, mismatchIgnored: true, warnings: [] });
 
   const evil = inspect(qcow2({ backingFile: '/etc/passwd' }));
-  assert.equal(formatMatches('raw', evil), true);
-  assert.deepEqual(judgeUpload('raw', evil, strict), { ok: false, reason: 'unsafe', failures: ['backing_file'] });
+  assert.equal(formatMatches('raw', evil), false);
   assert.deepEqual(judgeUpload('raw', evil, lax), { ok: false, reason: 'unsafe', failures: ['backing_file'] });
 });
 
@@ -70,8 +69,10 @@ test('qcow2 content declared as another rich format is a mismatch', () => {
   assert.equal(virtualSizeFor('vmdk', r), null);
 });
 
-test('QED declared raw is matched but banned by its safety check', () => {
+test('QED declared raw is a mismatch, and banned by its safety check whatever is declared', () => {
+  assert.equal(formatMatches('raw', inspect(qed())), false);
   assert.deepEqual(judgeUpload('raw', inspect(qed()), strict), { ok: false, reason: 'unsafe', failures: ['banned'] });
+  assert.deepEqual(judgeUpload('raw', inspect(qed()), lax), { ok: false, reason: 'unsafe', failures: ['banned'] });
 });
 
 test('an ISO with a GPT in front matches iso, and raw', () => {
