@@ -23,6 +23,9 @@ const folders = {
   'src/http/*.ts': [noSql],
   'src/db/**/*.ts': [noFastify],
   'src/{config,i18n,lib,cli,identity,stores,tasks,formats,cache}/**/*.ts': [noFastify, noSql],
+  // net/ (the SSRF-safe outbound fetcher) is used by services/ and stores/; it knows nothing of HTTP serving or SQL.
+  'src/net/**/*.ts': [noFastify, noSql,
+    { group: ['../http/*', '../db/*', '../services/*', '../stores/*'], message: 'net/ is a leaf: it must not import http/, db/, services/ or stores/.' }],
 };
 
 export default tseslint.config(

@@ -36,7 +36,9 @@ import { importPluginSettings, importTaskPlugins } from './tasks/import-plugins.
 import { legacyImportHandler } from './tasks/legacy-import.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
-import type { RemoteFetcher } from './ports/fetch.ts';
+import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
+import { createSafeFetcher } from './net/index.ts';
+import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
 
 export function createLogger(config: GlimpseConfig): Logger {
   return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
@@ -67,23 +69,39 @@ function stagingStore(config: GlimpseConfig): FileStoreDriver {
   return new FileStoreDriver({ id: 'os_glance_staging_store', dataDir: config.imageImport.stagingDir });
 }
 
-/** The URL fetcher of web-download and the legacy import task (SSRF-checked; see src/net/). */
-function remoteFetcher(_config: GlimpseConfig): RemoteFetcher | undefined {
-  return undefined;
+/** The URL fetcher of web-download and the legacy import task: src/net/'s SSRF-checked fetcher. */
+function remoteFetcher(config: GlimpseConfig): RemoteFetcher {
+  const safe = createSafeFetcher(config.importFiltering);
+  return {
+    allows: (url) => safe.checkUrl(url).ok,
+    async open(url, options) {
+      const res = await safe.fetch(url, { maxBytes: options.maxBytes ?? Infinity, signal: options.signal, headers: options.headers });
+      return { stream: res.body, size: res.contentLength };
+    },
+  };
+}
+
+/** glance-download's access to other regions: only with Keystone, whose catalog names them. */
+function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | undefined {
+  const keystone = config.auth.keystone;
+  if (config.auth.flavor !== 'keystone' || !keystone) return undefined;
+  const service = new KeystoneIdentityProvider(keystone, { log: logger });
+  return new KeystoneRemoteGlance({ authUrl: keystone.authUrl, serviceToken: () => service.serviceAuthToken(),
+    extraProperties: DEFAULT_EXTRA_PROPERTIES });
 }
 
 /** The task worker with its handlers (api_image_import, legacy import). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'>): TaskWorker {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'>, options: { keepProcessAlive?: boolean } = {}): TaskWorker {
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
-    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config),
+    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), remoteGlance: remoteGlance(config, logger),
     plugins: importTaskPlugins(importPluginSettings(config), logger.child({ component: 'import-plugins' })),
   });
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
     leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
-    timeToLiveHours: config.tasks.timeToLiveHours,
+    timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive,
     handlers: {
       api_image_import: (run) => runner.run(run),
       import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
@@ -135,10 +153,11 @@ export async function compose(config: GlimpseConfig, logger: Logger,
     const stores = createStoreRegistry(config, { log: logger });
     await stores.recoverTempFiles();
     const images = imageRepository(database);
+    const staging = stagingStore(config);
     const policy = policyEnforcer(config, logger);
     const { file: protectionFile, ruleFormat } = config.propertyProtection;
     const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger,
+      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
@@ -148,7 +167,8 @@ export async function compose(config: GlimpseConfig, logger: Logger,
     const fetcher = remoteFetcher(config);
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
-      ...deps, tasks: taskRepository, staging: stagingStore(config), fetcher, onTaskCreated,
+      ...deps, staging, tasks: taskRepository, fetcher, onTaskCreated,
+      remoteGlance: remoteGlance(config, logger),
       importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
         selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours,
         stagedDataMayBeCompressed: config.importPlugins.plugins.includes('image_decompression') },
@@ -249,7 +269,7 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const stores = createStoreRegistry(config, { log: logger });
   await stores.recoverTempFiles();
   const worker = createTaskWorker(config, logger, database, stores,
-    { images: imageRepository(database), settings: imageSettings(config) });
+    { images: imageRepository(database), settings: imageSettings(config) }, { keepProcessAlive: true });
   worker.start();
   logger.info({ worker: worker.workerId }, 'task worker started');
   process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);

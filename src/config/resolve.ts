@@ -11,7 +11,7 @@ import { resolveImportPlugins } from './import-plugins.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
 import { resolveImport, resolveTasks } from './import.ts';
-import type { GlimpseConfig, KeystoneAuthConfig } from './types.ts';
+import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig } from './types.ts';
 
 export interface ResolveContext {
   cwd: string;
@@ -73,6 +73,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     policy: { policyFile: resolvePolicyFile(s, ctx) },
     imageSchemaFile: besideConfig(ctx, 'schema-image.json'),
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
+    importFiltering: resolveImportFiltering(s),
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
     importPlugins: resolveImportPlugins(s),
     imageImport: resolveImport(s, ctx.cwd),
@@ -155,4 +156,24 @@ function resolvePolicyFile(s: Settings, ctx: ResolveContext): string | undefined
     ctx.warnings.push(`[oslo_policy] policy_file ${path} does not exist; the built-in policy defaults apply`);
   }
   return path;
+}
+
+/** `[import_filtering_opts]`; host names are compared case-insensitively, so they are kept lowercased. */
+function resolveImportFiltering(s: Settings): ImportFilteringConfig {
+  const section = 'import_filtering_opts';
+  const lower = (name: string) => s.list(section, name).map((v) => v.toLowerCase());
+  const ports = (name: string) => s.list(section, name).map(Number);
+  const ms = (name: string) => Math.round(s.number(section, name) * 1000);
+  return {
+    allowedSchemes: lower('allowed_schemes'),
+    disallowedSchemes: lower('disallowed_schemes'),
+    allowedHosts: lower('allowed_hosts'),
+    disallowedHosts: lower('disallowed_hosts'),
+    allowedPorts: ports('allowed_ports'),
+    disallowedPorts: ports('disallowed_ports'),
+    maxRedirects: s.number(section, 'max_redirects'),
+    connectTimeoutMs: ms('connect_timeout'),
+    readTimeoutMs: ms('read_timeout'),
+    totalTimeoutMs: ms('total_timeout'),
+  };
 }

@@ -140,14 +140,20 @@ export const SECTIONS: readonly SectionDef[] = [
     'work_dir', 'max_workers'] },
   { name: 'os_glance_staging_store', help: 'Where staged image data waits for its import (multi-store form).',
     unsupportedPrefixes: storeDriverPrefixes.filter((p) => p !== 'filesystem_') },
+  { name: 'import_filtering_opts', help: 'Which URLs the server may download from (web-download import, v1 copy-from, glance-download). Glimpse also refuses private, loopback and link-local addresses; see docs/operations.md.' },
   { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
   { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
   { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
-  ...['taskflow_executor', 'import_filtering_opts', 'glance_download_properties', 'os_glance_tasks_store',
+  ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
     .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
 ];
+
+const portListCheck = (value: OptionValue): string | undefined => {
+  const bad = (value as string[]).filter((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535);
+  return bad.length === 0 ? undefined : `"${bad.join(', ')}" is not a port number (1 to 65535)`;
+};
 
 export const OPTIONS: readonly OptionDef[] = [
   // [DEFAULT]
@@ -291,6 +297,27 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Seconds a worker holds a task without renewing its lease; it renews every third of this. After a worker dies, another takes its task over once the lease has expired.' },
   { section: 'task', name: 'poll_interval', type: 'float', default: '2', min: 0.05,
     help: 'Seconds between a worker\'s looks for runnable tasks. A task created on the same node starts at once.' },
+  // [import_filtering_opts] (Glance's options, then Glimpse-only limits of the outbound fetcher in src/net/)
+  { section: 'import_filtering_opts', name: 'allowed_schemes', type: 'list', default: 'http,https',
+    help: 'URL schemes the server may download from. When set, disallowed_schemes is ignored.' },
+  { section: 'import_filtering_opts', name: 'disallowed_schemes', type: 'list', default: '',
+    help: 'URL schemes refused; only used while allowed_schemes is empty.' },
+  { section: 'import_filtering_opts', name: 'allowed_hosts', type: 'list', default: '',
+    help: 'When set, only these hosts (compared with the host exactly as written in the URL, or the same IP literal) may be downloaded from, and disallowed_hosts is ignored. A listed host is also exempt from the private-address checks (for local mirrors).' },
+  { section: 'import_filtering_opts', name: 'disallowed_hosts', type: 'list', default: '',
+    help: 'Hosts refused (same matching as allowed_hosts); only used while allowed_hosts is empty.' },
+  { section: 'import_filtering_opts', name: 'allowed_ports', type: 'list', default: '80,443', check: portListCheck,
+    help: 'Ports the server may download from; a URL without a port counts as 80 (http) or 443 (https). When set, disallowed_ports is ignored.' },
+  { section: 'import_filtering_opts', name: 'disallowed_ports', type: 'list', default: '', check: portListCheck,
+    help: 'Ports refused; only used while allowed_ports is empty.' },
+  { section: 'import_filtering_opts', name: 'max_redirects', type: 'int', default: '5', min: 0, max: 20,
+    help: 'Glimpse only: redirects followed per download, each one checked like the first URL. 0 refuses every redirect.' },
+  { section: 'import_filtering_opts', name: 'connect_timeout', type: 'float', default: '10', min: 0.001,
+    help: 'Glimpse only: seconds to wait for DNS and the TCP/TLS connection of each hop.' },
+  { section: 'import_filtering_opts', name: 'read_timeout', type: 'float', default: '60', min: 0.001,
+    help: 'Glimpse only: seconds without any data (headers or body) before a download fails.' },
+  { section: 'import_filtering_opts', name: 'total_timeout', type: 'float', default: '0', min: 0,
+    help: 'Glimpse only: seconds a whole download may take, body included; 0 means no limit.' },
 
   // [image_import_opts], [image_conversion], [inject_metadata_properties]: import plugins
   { section: 'image_import_opts', name: 'image_import_plugins', type: 'list', default: '[]', sample: '[image_decompression, image_conversion]',

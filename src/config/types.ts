@@ -38,6 +38,24 @@ export interface KeystoneAuthConfig {
   serviceTokenRolesRequired: boolean;
 }
 
+/** `[import_filtering_opts]`: what the outbound fetcher (src/net/) may download from, and its limits. */
+export interface ImportFilteringConfig {
+  allowedSchemes: string[];
+  disallowedSchemes: string[];
+  allowedHosts: string[];
+  disallowedHosts: string[];
+  allowedPorts: number[];
+  disallowedPorts: number[];
+  /** Glimpse only: redirects followed per fetch. */
+  maxRedirects: number;
+  /** Glimpse only, milliseconds: DNS + connect of each hop. */
+  connectTimeoutMs: number;
+  /** Glimpse only, milliseconds without data (headers or body). */
+  readTimeoutMs: number;
+  /** Glimpse only, milliseconds for a whole fetch; 0 = no limit. */
+  totalTimeoutMs: number;
+}
+
 export interface GlimpseConfig {
   /** Path of the config file the values came from, if any. */
   sourceFile?: string;
@@ -106,6 +124,7 @@ export interface GlimpseConfig {
     /** oslo.middleware `disable_by_file_path`: when this file exists, /healthcheck answers 503. */
     disableByFilePath?: string;
   };
+  importFiltering: ImportFilteringConfig;
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   };

@@ -114,6 +114,11 @@ export class KeystoneIdentityProvider implements IdentityProvider {
     throw this.unavailable(`token validation answered ${res.status}`);
   }
 
+  /** Glimpse's own token (the [keystone_authtoken] service user), for calls Glimpse makes itself. */
+  async serviceAuthToken(): Promise<string> {
+    return this.getServiceToken(false);
+  }
+
   /** The service token, fetched once at a time and renewed a minute before it expires. */
   private async getServiceToken(force: boolean): Promise<string> {
     if (!force && this.serviceToken && this.serviceToken.expiresAt - 60_000 > this.now()) return this.serviceToken.token;

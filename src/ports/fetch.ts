@@ -18,3 +18,24 @@ export interface RemoteFetcher {
   /** Opens the URL (following checked redirects); rejects when refused or unreachable. */
   open(url: string, options: { signal?: AbortSignal; maxBytes?: number; headers?: Record<string, string> }): Promise<FetchedData>;
 }
+
+/** The remote image of a glance-download, as checked with the caller's own token. */
+export interface RemoteImage {
+  /** Images API endpoint of the region (from the Keystone catalog). */
+  endpoint: string;
+  diskFormat: string | null;
+  containerFormat: string | null;
+  /** Properties copied to the local image ([glance_download_properties] extra_properties). */
+  properties: Record<string, string>;
+}
+
+/** Another Glance (or Glimpse) region, reached through the Keystone service catalog. */
+export interface RemoteGlance {
+  /**
+   * Finds the region's image endpoint in the caller's catalog and checks, with the caller's token,
+   * that the image is active and the caller may download it. Rejects with the reason otherwise.
+   */
+  check(input: { userToken: string; region: string; serviceInterface: string; imageId: string }): Promise<RemoteImage>;
+  /** The image data, read with Glimpse's service credentials (the caller's right was checked before). */
+  openData(endpoint: string, imageId: string, signal: AbortSignal): Promise<Readable>;
+}

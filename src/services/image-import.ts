@@ -14,7 +14,7 @@ import type { Task } from '../domain/task.ts';
 import { isFinished } from '../domain/task.ts';
 import { msg } from '../i18n/message.ts';
 import type { RequestContext } from '../ports/context.ts';
-import type { RemoteFetcher } from '../ports/fetch.ts';
+import type { RemoteFetcher, RemoteGlance, RemoteImage } from '../ports/fetch.ts';
 import type { StoreDriver } from '../ports/store.ts';
 import type { TaskRepository } from '../ports/tasks.ts';
 import { writeImageData } from '../stores/writer.ts';
@@ -44,6 +44,8 @@ export interface ImageImportDeps extends ImageServiceDeps {
   staging: StoreDriver;
   importSettings: ImportSettings;
   fetcher?: RemoteFetcher;
+  /** glance-download's access to other regions (Keystone deployments only). */
+  remoteGlance?: RemoteGlance;
   /** Told about each new task, so an in-process worker starts it at once. */
   onTaskCreated?: (taskId: string) => void;
 }
@@ -52,6 +54,8 @@ export interface ImportRequest {
   body: unknown;
   /** X-Image-Meta-Store. */
   storeHeader?: string;
+  /** The caller's X-Auth-Token (glance-download checks the remote image with it). */
+  userToken?: string;
 }
 
 const PENDING_STALE_MS = 2 * 3600_000;
@@ -143,14 +147,25 @@ export class ImageImportService {
     }
     if (stores.length === 0) return undefined; // copy-image with nothing left to copy
 
+    let remote: RemoteImage | undefined;
+    let remoteProblem: string | undefined;
+    if (method === 'glance-download') {
+      ({ remote, problem: remoteProblem } = await this.checkRemote(request, body));
+    }
     const now = this.now();
     const task: Task = {
       id: this.newId(), type: 'api_image_import', status: 'pending', owner: ctx.projectId ?? image.owner ?? '',
       imageId: id, requestId: ctx.requestId, userId: ctx.userId,
-      input: buildImportTaskInput(id, request.body as Record<string, unknown>, stores, held, ctx.roles),
+      input: buildImportTaskInput(id, request.body as Record<string, unknown>, stores, held, ctx.roles, remote),
       result: null, message: '', expiresAt: null, createdAt: now, updatedAt: now, deleted: false, deletedAt: null,
     };
     await this.deps.tasks.create(task);
+    if (remoteProblem !== undefined) {
+      // As Glance: the request is accepted and the task fails; the image is left as it was.
+      await this.deps.tasks.finish(task.id, null, { status: 'failure', result: null, message: remoteProblem,
+        now: this.now(), expiresAt: this.expiry() });
+      return task;
+    }
     try {
       image = await this.lock(ctx, image, task, method, stores);
     } catch (error) {
@@ -160,6 +175,21 @@ export class ImageImportService {
     }
     this.deps.onTaskCreated?.(task.id);
     return task;
+  }
+
+  /** glance-download: the remote image, checked now with the caller's token (never stored). */
+  private async checkRemote(request: ImportRequest, body: ImportBody): Promise<{ remote?: RemoteImage; problem?: string }> {
+    if (!this.deps.remoteGlance || !request.userToken) {
+      return { problem: 'glance-download needs Keystone authentication ([paste_deploy] flavor = keystone).' };
+    }
+    try {
+      const remote = await this.deps.remoteGlance.check({ userToken: request.userToken,
+        region: String(body.method.glance_region), imageId: String(body.method.glance_image_id),
+        serviceInterface: typeof body.method.glance_service_interface === 'string' ? body.method.glance_service_interface : 'public' });
+      return { remote };
+    } catch (error) {
+      return { problem: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   private expiry(): Date {

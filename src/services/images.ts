@@ -9,7 +9,7 @@ import { isReserved } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
 import type { Authorizer } from '../ports/policy.ts';
 import type { ImageLister, ImageListQuery, ImageRepository, MemberRepository } from '../ports/repositories.ts';
-import type { StoreRegistry } from '../ports/store.ts';
+import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
@@ -19,6 +19,8 @@ export interface ImageServiceDeps {
   members: MemberRepository;
   policy: Authorizer;
   stores: StoreRegistry;
+  /** The import staging store: staged data of a deleted image is removed with it. */
+  staging?: StoreDriver;
   settings: ImageSettings;
   /** property_protection_file rules; undefined = no protections. */
   propertyProtections?: PropertyProtections;
@@ -181,6 +183,17 @@ export class ImageService {
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
     await this.updateOrConflict(deleted, image);
     if (!delayed) await this.removeData(image);
+    if (image.status === 'uploading' || image.status === 'importing') await this.removeStaged(image);
+  }
+
+  private async removeStaged(image: Image): Promise<void> {
+    const staged = this.deps.staging?.locationFor?.(image.id);
+    if (!staged) return;
+    try {
+      await this.deps.staging!.delete(staged);
+    } catch (error) {
+      this.deps.log?.warn({ err: error, image_id: image.id }, 'could not delete staged image data');
+    }
   }
 
   async deactivate(ctx: RequestContext, id: string): Promise<void> {

@@ -20,7 +20,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import type { Task } from '../domain/task.ts';
 import { msg } from '../i18n/message.ts';
-import type { RemoteFetcher } from '../ports/fetch.ts';
+import type { RemoteFetcher, RemoteGlance } from '../ports/fetch.ts';
 import type { ImageLister, ImageRepository } from '../ports/repositories.ts';
 import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
 import { uploadBudget } from '../services/image-data.ts';
@@ -42,13 +42,6 @@ export interface ImportDeps {
   remoteGlance?: RemoteGlance;
   plugins: ImportPlugin[];
   now?: () => Date;
-}
-
-export interface RemoteGlance {
-  /** The remote image (must be active) and a way to read its data. */
-  open(input: { region: string; imageId: string; serviceInterface: string; signal: AbortSignal }):
-    Promise<{ diskFormat: string | null; containerFormat: string | null; properties: Record<string, string>;
-      data: () => Promise<Readable> }>;
 }
 
 class LockLost extends Error {}
@@ -105,7 +98,7 @@ export class ImageImportRunner {
     let virtualSize: number | null = image.virtualSize;
     const copying = input.method === 'copy-image';
     if (!copying) {
-      await this.stage(run, input, image);
+      image = await this.stage(run, input, image);
       ({ image, virtualSize } = await this.inspectAndTransform(run, input, image));
     }
     const source = async (): Promise<Readable> => {
@@ -144,9 +137,10 @@ export class ImageImportRunner {
   }
 
   /** Step 2: the data in the staging store. */
-  private async stage(run: TaskRun, input: ImportInput, image: Image): Promise<void> {
+  private async stage(run: TaskRun, input: ImportInput, first: Image): Promise<Image> {
     const { staging } = this.deps;
-    if (await stagedExists(staging, image.id)) return;
+    let image = first;
+    if (await stagedExists(staging, image.id)) return image;
     if (input.method === 'glance-direct') {
       throw new DomainError('Conflict', 'import.not_staged', msg('The staged data of the image is gone.'));
     }
@@ -159,17 +153,19 @@ export class ImageImportRunner {
       if (!this.deps.remoteGlance) {
         throw new DomainError('ServiceUnavailable', 'import.no_remote', msg('glance-download is not available.'));
       }
-      const remote = await this.deps.remoteGlance.open({ region: input.glanceRegion!, imageId: input.glanceImageId!,
-        serviceInterface: input.glanceServiceInterface, signal: run.signal });
-      await this.update(run.task, image.id, (img) => ({
+      const remote = input.remote;
+      if (!remote) throw new DomainError('ServiceUnavailable', 'import.no_remote', msg('glance-download is not available.'));
+      // The remote image's formats and extra properties win over what the local image had (as Glance).
+      image = await this.update(run.task, image.id, (img) => ({
         ...img, diskFormat: remote.diskFormat ?? img.diskFormat, containerFormat: remote.containerFormat ?? img.containerFormat,
-        properties: { ...remote.properties, ...img.properties },
+        properties: { ...img.properties, ...remote.properties },
       }));
-      data = await remote.data();
+      data = await this.deps.remoteGlance.openData(remote.endpoint, input.glanceImageId!, run.signal);
     }
     const budget = await uploadBudget(this.deps, image);
     await writeImageData({ driver: staging, imageId: image.id, source: data, limit: budget,
       hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    return image;
   }
 
   /**

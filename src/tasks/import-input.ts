@@ -3,6 +3,7 @@
 // runner needs to be restartable on any node: the stores that held a copy-image source before
 // the import, and the caller's roles (for plugins that depend on them).
 import type { Task } from '../domain/task.ts';
+import type { RemoteImage } from '../ports/fetch.ts';
 
 /** Image properties the import keeps its state in (all in the reserved os_glance_ namespace). */
 export const IMPORT_PROPS = {
@@ -27,11 +28,15 @@ export interface ImportInput {
   heldBefore: string[];
   allStoresMustSucceed: boolean;
   roles: string[];
+  /** glance-download: the remote image as checked at request time. */
+  remote?: RemoteImage;
 }
 
 export function buildImportTaskInput(imageId: string, importReq: Record<string, unknown>, stores: string[],
-  heldBefore: string[], roles: string[]): Record<string, unknown> {
-  return { image_id: imageId, import_req: importReq, backend: stores, held_stores: heldBefore, roles };
+  heldBefore: string[], roles: string[], remote?: RemoteImage): Record<string, unknown> {
+  return { image_id: imageId, import_req: importReq, backend: stores, held_stores: heldBefore, roles,
+    ...(remote ? { remote_image: { endpoint: remote.endpoint, disk_format: remote.diskFormat,
+      container_format: remote.containerFormat, properties: remote.properties } } : {}) };
 }
 
 const strings = (value: unknown): string[] => Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
@@ -52,5 +57,14 @@ export function importInput(task: Task): ImportInput {
     heldBefore: strings(input.held_stores),
     allStoresMustSucceed: req.all_stores_must_succeed !== false,
     roles: strings(input.roles),
+    remote: remoteOf(input.remote_image),
   };
+}
+
+function remoteOf(value: unknown): RemoteImage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  const text = (v: unknown) => typeof v === 'string' ? v : null;
+  return { endpoint: String(r.endpoint), diskFormat: text(r.disk_format), containerFormat: text(r.container_format),
+    properties: (typeof r.properties === 'object' && r.properties !== null ? r.properties : {}) as Record<string, string> };
 }

@@ -54,6 +54,8 @@ export interface TaskWorkerOptions {
   maxAttempts?: number;
   /** Unique per process; default `<hostname>:<pid>:<random>`. */
   workerId?: string;
+  /** Keep the process alive while the worker runs (`glimpse worker`); by default the loop's timer does not. */
+  keepProcessAlive?: boolean;
   now?: () => Date;
 }
 
@@ -141,7 +143,7 @@ export class TaskWorker {
         this.schedule(again ? 0 : this.options.pollIntervalSeconds * 1000);
       });
     }, delayMs);
-    this.timer.unref?.();
+    if (!this.options.keepProcessAlive) this.timer.unref?.();
   }
 
   private launch(task: Task, attempt: number): void {
@@ -162,7 +164,7 @@ export class TaskWorker {
         if (!held) controller.abort(new Error('task lease lost'));
       }, (error: unknown) => log.warn({ err: error }, 'could not renew task lease'));
     }, Math.max(500, (leaseSeconds * 1000) / 3));
-    heartbeat.unref?.();
+    if (!this.options.keepProcessAlive) heartbeat.unref?.();
     let outcome: TaskOutcome;
     try {
       if (attempt > this.maxAttempts) {

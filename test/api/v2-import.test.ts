@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -212,5 +212,44 @@ describe('two file stores', () => {
     const active = await waitForImage(t, image.id, (i) => i.status === 'active' && String(i.stores).split(',').length === 2);
     assert.equal(active.os_glance_importing_to_stores, '');
     assert.ok(!readdirSync(t.config.imageImport.stagingDir).includes(image.id));
+  });
+});
+
+describe('glance-download without Keystone', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ GLIMPSE_DEFAULT__ENABLED_IMPORT_METHODS: 'glance-direct,glance-download' }); });
+  after(async () => { await t.close(); });
+
+  test('parameters are checked (400); without a Keystone catalog the task fails and the image is left as it was', async () => {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare', os_distro: 'mine' });
+    const bad = await importImage(t, image.id, { method: { name: 'glance-download', glance_image_id: 'foo', glance_region: 'R' } });
+    assert.equal(bad.statusCode, 400);
+    assert.match(bad.body, /image id does not look like a UUID/);
+    const missing = await importImage(t, image.id, { method: { name: 'glance-download', glance_image_id: randomUUID() } });
+    assert.equal(missing.statusCode, 400);
+    const res = await importImage(t, image.id, { method: { name: 'glance-download', glance_image_id: randomUUID(), glance_region: 'R' } });
+    assert.equal(res.statusCode, 202);
+    const [task] = await waitForTasks(t, image.id);
+    assert.equal(task!.status, 'failure');
+    assert.match(String(task!.message), /needs Keystone/);
+    const after = (await show(t, image.id)).json();
+    assert.equal(after.status, 'queued');
+    assert.equal(after.os_distro, 'mine');
+    assert.equal(after.os_glance_import_task, undefined);
+  });
+});
+
+describe('deleting a staged image', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp(); });
+  after(async () => { await t.close(); });
+
+  test('removes its staged data', async () => {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    assert.equal((await stage(t, image.id, data)).statusCode, 204);
+    assert.ok(existsSync(join(t.config.imageImport.stagingDir, image.id)));
+    const res = await t.app.inject({ method: 'DELETE', url: `/v2/images/${image.id}`, headers: ownerMember });
+    assert.equal(res.statusCode, 204);
+    assert.ok(!existsSync(join(t.config.imageImport.stagingDir, image.id)));
   });
 });

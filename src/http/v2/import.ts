@@ -20,9 +20,9 @@ export function importRoutes(routes: RouteTable, imports: ImageImportService): v
 
   routes.add('POST', '/v2/images/:id/import', async (request: FastifyRequest<{ Params: Params }>, reply) => {
     const body = await readJson(request);
-    const header = request.headers['x-image-meta-store'];
+    const first = (value: string | string[] | undefined) => Array.isArray(value) ? value[0] : value;
     await imports.importImage(request.ctx, request.params.id, {
-      body, storeHeader: Array.isArray(header) ? header[0] : header,
+      body, storeHeader: first(request.headers['x-image-meta-store']), userToken: first(request.headers['x-auth-token']),
     });
     return reply.code(202).send();
   });
