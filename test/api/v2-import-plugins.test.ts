@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -135,5 +137,36 @@ describe('image_import_plugins = image_conversion (output qcow2)', { skip: NO_QE
     const { raw } = disks(t);
     const image = await createImage(t, { disk_format: 'qcow2', container_format: 'bare' });
     assert.equal((await stage(t, image.id, raw)).statusCode, 415);
+  });
+});
+
+describe('web-download with image_decompression and image_conversion', { skip: NO_QEMU_IMG }, () => {
+  let t: TestApp;
+  let server: Server;
+  let body = Buffer.alloc(0);
+  before(async () => {
+    server = createServer((_req, res) => { res.writeHead(200, { 'content-length': body.length }); res.end(body); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t = await startTestApp({
+      GLIMPSE_IMAGE_IMPORT_OPTS__IMAGE_IMPORT_PLUGINS: '[image_decompression, image_conversion]',
+      GLIMPSE_IMPORT_FILTERING_OPTS__ALLOWED_HOSTS: '127.0.0.1',
+      GLIMPSE_IMPORT_FILTERING_OPTS__ALLOWED_PORTS: String((server.address() as AddressInfo).port),
+    });
+  });
+  after(async () => { await t?.close(); server?.close(); });
+
+  test('a downloaded gzip\'ed qcow2 is decompressed, converted and stored as raw', async () => {
+    const { raw, qcow2: data } = disks(t);
+    body = gzipSync(data);
+    const image = await createImage(t, { disk_format: 'qcow2', container_format: 'bare' });
+    const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/disk.qcow2.gz`;
+    const res = await importImage(t, image.id, { method: { name: 'web-download', uri } });
+    assert.equal(res.statusCode, 202, res.body);
+    const [task] = await waitForTasks(t, image.id, 30_000);
+    assert.equal(task!.status, 'success', String(task!.message));
+    const active = await waitForImage(t, image.id, (i) => i.status === 'active');
+    assert.equal(active.disk_format, 'raw');
+    assert.equal(active.size, raw.length);
+    assert.equal(active.checksum, digest('md5', raw));
   });
 });
