@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { detectCompression } from '../../src/services/import-plugins/decompressors.ts';
 import { imageDecompressionPlugin } from '../../src/services/import-plugins/image-decompression.ts';
 import { ImportPluginError } from '../../src/services/import-plugins/index.ts';
-import { ZstdFrameGuard } from '../../src/services/import-plugins/zstd-guard.ts';
+import { ZstdFrameError, ZstdFrameGuard } from '../../src/services/import-plugins/zstd-guard.ts';
 import { hasTool, image, pluginInput, refusal, scratch, zip, zstdBlock, zstdHeader } from './import-plugins-helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -174,6 +174,24 @@ describe('ZstdFrameGuard', () => {
     // descriptor: single segment, 2-byte content size (flag 1) = 2000 - 256
     guard.update(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x60]));
     assert.throws(() => guard.update(Buffer.from([(2000 - 256) & 0xff, (2000 - 256) >> 8])), /window/);
+  });
+
+  test('random and mutated input: only ZstdFrameError, never a crash or a hang', () => {
+    let seed = 12345;
+    const rand = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+    const started = Date.now();
+    for (let round = 0; round < 2000; round += 1) {
+      const input = Buffer.from(frame);
+      for (let flips = rand() % 4; flips >= 0; flips -= 1) input[rand() % input.length] = rand() & 0xff;
+      const guard = new ZstdFrameGuard();
+      try {
+        guard.update(round % 2 === 0 ? input : Buffer.from(Array.from({ length: rand() % 64 }, () => rand() & 0xff)));
+        guard.finish();
+      } catch (err) {
+        assert.ok(err instanceof ZstdFrameError, String(err));
+      }
+    }
+    assert.ok(Date.now() - started < 5000);
   });
 
   test('truncation, junk and reserved bits are refused', () => {
