@@ -21,7 +21,7 @@ import yauzl from 'yauzl';
 
 import { byteLimit } from '../../lib/streams.ts';
 import { runLimited } from './limited-process.ts';
-import { ZstdFrameError, ZstdFrameGuard } from './zstd-guard.ts';
+import { ZstdFrameGuard } from './zstd-guard.ts';
 
 // xz-decompress is a UMD bundle whose exports Node's ESM loader cannot see by name.
 const { XzReadableStream } = createRequire(import.meta.url)('xz-decompress') as typeof XzModule;
@@ -173,4 +173,3 @@ async function unzipSingle(source: string, dest: string, options: DecompressOpti
   }
 }
 
-export { ZstdFrameError };

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 
 import { msg } from '../../i18n/message.ts';
 import {
-  MAGIC_BYTES, TooLargeError, UnsupportedArchiveError, ZstdFrameError, decompressFile, detectCompression,
+  MAGIC_BYTES, TooLargeError, UnsupportedArchiveError, decompressFile, detectCompression,
 } from './decompressors.ts';
+import { ZSTD_MAX_WINDOW, ZstdFrameError } from './zstd-guard.ts';
 import { ImportPluginError, type ImportPlugin, type PluginInput, type PluginResult } from './types.ts';
 
 export interface DecompressionSettings {
@@ -63,7 +64,11 @@ async function decompress(settings: DecompressionSettings, input: PluginInput): 
           : msg('Only a zip archive holding exactly one file can be imported.');
       throw new ImportPluginError(NAME, 'unsupported_archive', detail, { logDetail: err.message });
     }
-    const reason = timer.aborted ? 'timed out' : err instanceof ZstdFrameError || err instanceof Error ? err.message : String(err);
+    if (err instanceof ZstdFrameError && err.tooLarge) {
+      throw new ImportPluginError(NAME, 'zstd_window', msg('The zstd data needs a decoding window larger than {limit} bytes.',
+        { limit: ZSTD_MAX_WINDOW }), { logDetail: err.message });
+    }
+    const reason = timer.aborted ? 'timed out' : err instanceof Error ? err.message : String(err);
     throw new ImportPluginError(NAME, 'corrupt',
       msg('The image data could not be decompressed as {format}.', { format: kind }), { logDetail: reason, cause: err });
   }
