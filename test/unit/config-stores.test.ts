@@ -161,7 +161,7 @@ test('GLIMPSE_ variables that match no option are warnings; test and non-option 
       GLIMPSE_DEFAULT__BIND_PROT: '1',
       GLIMPSE_BIND_PORT: '1',
       GLIMPSE_NOWHERE__X: '1',
-      GLIMPSE_TASK__TASK_TIME_TO_LIVE: '48',
+      GLIMPSE_TASK__TASK_EXECUTOR: 'taskflow',
       GLIMPSE_TEST_POSTGRES_URL: 'postgresql://x',
       GLIMPSE_CONFIG_FILE: '/etc/glimpse/glimpse-api.conf',
       OTHER: 'x',
@@ -171,6 +171,6 @@ test('GLIMPSE_ variables that match no option are warnings; test and non-option 
     'environment variable GLIMPSE_BIND_PORT is not of the form GLIMPSE_<SECTION>__<OPTION>; ignored',
     'environment variable GLIMPSE_NOWHERE__X names no known section (nor a backend id of enabled_backends); ignored',
     'unknown option [DEFAULT] bind_prot (environment variable GLIMPSE_DEFAULT__BIND_PROT); ignored',
-    '[task] task_time_to_live is a Glance option Glimpse does not use yet; ignored (environment variable GLIMPSE_TASK__TASK_TIME_TO_LIVE)',
+    '[task] task_executor is a Glance option Glimpse does not use yet; ignored (environment variable GLIMPSE_TASK__TASK_EXECUTOR)',
   ]);
 });
