@@ -98,6 +98,13 @@ describe('import plugins (glance-direct)', { skip: NO_QEMU_IMG }, () => {
     assert.deepEqual(readdirSync(t.config.imageImport.stagingDir).filter((f) => f.startsWith('.')), [], 'no work files left');
   });
 
+  test('what decompression yields gets the safety checks before the next plugin sees it', async () => {
+    const { id, task } = await importStaged(t, gzipSync(qcow2({ backingFile: '/etc/passwd' })), { disk_format: 'qcow2' });
+    assert.equal(task.status, 'failure');
+    assert.match(String(task.message), /failed safety checks: backing_file/);
+    await waitForImage(t, id, (i) => i.status === 'queued');
+  });
+
   test('data that is not the declared format is refused before qemu-img runs', async () => {
     const { raw } = disks(t);
     const { id, task } = await importStaged(t, raw, { disk_format: 'qcow2' });
