@@ -2,7 +2,7 @@
 // the import lock, progress properties, failures that say why, GET /v2/info/import.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -211,6 +211,7 @@ describe('two file stores', () => {
     assert.equal((await importImage(t, image.id, { method: { name: 'glance-direct' }, all_stores: true })).statusCode, 202);
     const active = await waitForImage(t, image.id, (i) => i.status === 'active' && String(i.stores).split(',').length === 2);
     assert.equal(active.os_glance_importing_to_stores, '');
+    await waitForTasks(t, image.id); // the staged data is removed after the image becomes active
     assert.ok(!readdirSync(t.config.imageImport.stagingDir).includes(image.id));
   });
 });
@@ -251,5 +252,69 @@ describe('deleting a staged image', () => {
     const res = await t.app.inject({ method: 'DELETE', url: `/v2/images/${image.id}`, headers: ownerMember });
     assert.equal(res.statusCode, 204);
     assert.ok(!existsSync(join(t.config.imageImport.stagingDir, image.id)));
+  });
+});
+
+describe('a store that fails (a directory squats on the image\'s file name)', () => {
+  let t: TestApp;
+  const stores = mkdtempSync(join(tmpdir(), 'glimpse-stores-'));
+  before(async () => {
+    t = await startTestApp({}, { 'glimpse-api.conf': [
+      '[DEFAULT]', 'enabled_backends = fast:file, broken:file',
+      '[glance_store]', 'default_backend = fast',
+      '[fast]', `filesystem_store_datadir = ${join(stores, 'fast')}`,
+      '[broken]', `filesystem_store_datadir = ${join(stores, 'broken')}`,
+    ].join('\n') });
+  });
+  after(async () => { await t.close(); rmSync(stores, { recursive: true, force: true }); });
+
+  async function brokenImage() {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    mkdirSync(join(stores, 'broken', image.id, 'occupied'), { recursive: true });
+    return image;
+  }
+
+  test('all_stores_must_succeed=false: active in the stores that worked, the failed one listed', async () => {
+    const image = await brokenImage();
+    assert.equal((await stage(t, image.id, data)).statusCode, 204);
+    const res = await importImage(t, image.id, { method: { name: 'glance-direct' }, all_stores: true, all_stores_must_succeed: false });
+    assert.equal(res.statusCode, 202, res.body);
+    const [task] = await waitForTasks(t, image.id);
+    assert.equal(task!.status, 'success');
+    const done = (await show(t, image.id)).json();
+    assert.equal(done.status, 'active');
+    assert.equal(done.stores, 'fast');
+    assert.equal(done.os_glance_failed_import, 'broken');
+    assert.equal(done.os_glance_importing_to_stores, '');
+  });
+
+  test('all_stores_must_succeed=true (default): the import fails, data written to the other store is removed', async () => {
+    const image = await brokenImage();
+    assert.equal((await stage(t, image.id, data)).statusCode, 204);
+    assert.equal((await importImage(t, image.id, { method: { name: 'glance-direct' }, stores: ['fast', 'broken'] })).statusCode, 202);
+    const [task] = await waitForTasks(t, image.id);
+    assert.equal(task!.status, 'failure');
+    const reverted = (await show(t, image.id)).json();
+    assert.equal(reverted.status, 'queued');
+    assert.equal(reverted.stores, undefined);
+    assert.equal(reverted.os_glance_failed_import, 'broken');
+    assert.match(String(reverted.os_glance_import_error), /^glance-direct: /);
+    assert.ok(!existsSync(join(stores, 'fast', image.id)), 'the copy in fast was removed');
+  });
+});
+
+describe('staging limits', () => {
+  let t: TestApp;
+  before(async () => { t = await startTestApp({ GLIMPSE_DEFAULT__IMAGE_SIZE_CAP: '16' }); });
+  after(async () => { await t.close(); });
+
+  test('image_size_cap applies to staging (413); the image returns to queued with nothing staged', async () => {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    const res = await stage(t, image.id, Buffer.alloc(17, 1));
+    assert.equal(res.statusCode, 413);
+    assert.equal((await show(t, image.id)).json().status, 'queued');
+    const staged = existsSync(t.config.imageImport.stagingDir) ? readdirSync(t.config.imageImport.stagingDir) : [];
+    assert.ok(!staged.some((f) => f.startsWith(image.id)));
+    assert.equal((await stage(t, image.id, Buffer.alloc(16, 1))).statusCode, 204);
   });
 });

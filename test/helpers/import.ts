@@ -15,7 +15,7 @@ export async function importImage(t: TestApp, id: string, body: unknown, headers
 
 /** Polls GET /v2/images/{id} until `done(image)` holds (at most `ms`). */
 export async function waitForImage(t: TestApp, id: string, done: (image: Record<string, unknown>) => boolean,
-  ms = 15000, headers = ownerMember): Promise<Record<string, unknown>> {
+  ms = 30000, headers = ownerMember): Promise<Record<string, unknown>> {
   const until = Date.now() + ms;
   let image: Record<string, unknown> = {};
   while (Date.now() < until) {
@@ -27,7 +27,7 @@ export async function waitForImage(t: TestApp, id: string, done: (image: Record<
 }
 
 /** Polls GET /v2/images/{id}/tasks until every task is finished; returns them. */
-export async function waitForTasks(t: TestApp, id: string, ms = 15000): Promise<Record<string, unknown>[]> {
+export async function waitForTasks(t: TestApp, id: string, ms = 30000): Promise<Record<string, unknown>[]> {
   const until = Date.now() + ms;
   let tasks: Record<string, unknown>[] = [];
   while (Date.now() < until) {

@@ -42,7 +42,7 @@ export async function startGlimpse(dir: string, name: string, command: 'serve' |
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = command === 'serve' ? 'serving the Images API' : 'task worker';
-  const until = Date.now() + 30000;
+  const until = Date.now() + 90000; // a loaded CI machine compiles the sources slowly
   while (!out.includes(ready)) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`${name} did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -58,7 +58,7 @@ if (!pgUrl) {
       body: JSON.stringify({ method: { name: 'glance-direct' } }) });
     assert.equal(imported.status, 202, await imported.text());
     let image: Record<string, unknown> = {};
-    const until = Date.now() + 30000;
+    const until = Date.now() + 60000;
     while (Date.now() < until) {
       image = await (await fetch(`${a.url}/v2/images/${id}`, { headers: owner })).json() as Record<string, unknown>;
       if (image.status === 'active' || image.status === 'queued') break;

@@ -66,7 +66,7 @@ test('a worker killed while importing: another worker takes the task over after 
   assert.equal(res.statusCode, 202, res.body);
 
   // Wait until the first worker is mid-download (the server has sent half and stalls).
-  const until = Date.now() + 20000;
+  const until = Date.now() + 60000;
   while (stalled.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   assert.equal(stalled.length, 1, `the first worker started downloading:\n${first.output()}`);
   const db = t.database.db as unknown as Kysely<{ tasks: { id: string; lease_owner: string | null; attempts: number; status: string } }>;
@@ -77,7 +77,7 @@ test('a worker killed while importing: another worker takes the task over after 
 
   const second = await startGlimpse(t.dir, 'worker2', 'worker', workerConf());
   children.push(second);
-  const active = await waitForImage(t, image.id, (i) => i.status === 'active' || i.status === 'queued', 30000);
+  const active = await waitForImage(t, image.id, (i) => i.status === 'active' || i.status === 'queued', 60000);
   assert.equal(active.status, 'active', JSON.stringify(active));
   assert.equal(active.checksum, createHash('md5').update(payload).digest('hex'));
   const [task] = await waitForTasks(t, image.id);
