@@ -45,6 +45,7 @@ import { ImageImportService } from './services/image-import.ts';
 import { TaskService } from './services/tasks.ts';
 import { ImageAccess } from './services/image-access.ts';
 import { ImageImportRunner } from './tasks/image-import.ts';
+import { importPluginSettings, importTaskPlugins } from './tasks/import-plugins.ts';
 import { legacyImportHandler } from './tasks/legacy-import.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
@@ -110,7 +111,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), remoteGlance: remoteGlance(config, logger),
-    plugins: [],
+    plugins: importTaskPlugins(importPluginSettings(config), logger.child({ component: 'import-plugins' })),
   });
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
@@ -201,7 +202,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       ...deps, staging, tasks: taskRepository, fetcher, onTaskCreated,
       remoteGlance: remoteGlance(config, logger),
       importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
-        selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours },
+        selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours,
+        stagedDataMayBeCompressed: config.importPlugins.plugins.includes('image_decompression') },
     });
     const tasks = new TaskService({
       tasks: taskRepository, policy, access: new ImageAccess(deps.images, deps.members, policy), fetcher,

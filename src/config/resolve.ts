@@ -7,6 +7,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 import { ConfigError } from './errors.ts';
 import { KNOWN_FLAVOR_SUFFIXES, parseFlavor } from './flavor.ts';
+import { resolveImportPlugins } from './import-plugins.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
 import { resolveImport, resolveTasks } from './import.ts';
@@ -74,6 +75,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
     importFiltering: resolveImportFiltering(s),
     log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
+    importPlugins: resolveImportPlugins(s),
     imageImport: resolveImport(s, ctx.cwd),
     tasks: resolveTasks(s),
   };

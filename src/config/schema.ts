@@ -6,6 +6,7 @@ import { parseDatabaseUrl } from '../db/url.ts';
 import { HASH_ALGORITHM_NAMES, supportedHashAlgorithms } from './hash-algorithms.ts';
 import { parseFlavor } from './flavor.ts';
 import { storeDriverOptions } from './store-options.ts';
+import { CONVERSION_OUTPUT_FORMATS, importPluginsCheck, injectCheck } from './import-plugins.ts';
 
 export type OptionType =
   | 'string' | 'int' | 'float' | 'bool' | 'port'
@@ -141,8 +142,10 @@ export const SECTIONS: readonly SectionDef[] = [
   { name: 'os_glance_staging_store', help: 'Where staged image data waits for its import (multi-store form).',
     unsupportedPrefixes: storeDriverPrefixes.filter((p) => p !== 'filesystem_') },
   { name: 'import_filtering_opts', help: 'Which URLs the server may download from (web-download import, v1 copy-from, glance-download). Glimpse also refuses private, loopback and link-local addresses; see docs/operations.md.' },
-  ...['taskflow_executor', 'image_import_opts', 'image_conversion',
-    'inject_metadata_properties', 'glance_download_properties', 'os_glance_tasks_store',
+  { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
+  { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
+  { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
+  ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
     .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
@@ -318,6 +321,20 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Glimpse only: seconds without any data (headers or body) before a download fails.' },
   { section: 'import_filtering_opts', name: 'total_timeout', type: 'float', default: '0', min: 0,
     help: 'Glimpse only: seconds a whole download may take, body included; 0 means no limit.' },
+
+  // [image_import_opts], [image_conversion], [inject_metadata_properties]: import plugins
+  { section: 'image_import_opts', name: 'image_import_plugins', type: 'list', default: '[]', sample: '[image_decompression, image_conversion]',
+    check: importPluginsCheck,
+    help: 'Plugins applied, in this order, to the data of each glance-direct, web-download and glance-download import: image_decompression, image_conversion, inject_image_metadata, no_op. Written as Glance writes it, in brackets; the brackets may be left out.' },
+  { section: 'image_conversion', name: 'output_format', type: 'enum', choices: CONVERSION_OUTPUT_FORMATS, default: 'raw',
+    help: 'Disk format the image_conversion plugin converts imported images to, with qemu-img.' },
+  { section: 'image_conversion', name: 'conversion_timeout', type: 'int', default: '1800', min: 1,
+    help: 'Glimpse only: seconds one qemu-img convert, or one decompression by image_decompression, may run (wall clock; the same in CPU seconds) before the import fails.' },
+  { section: 'inject_metadata_properties', name: 'ignore_user_roles', type: 'list', default: 'admin',
+    help: 'The inject_image_metadata plugin leaves images alone when the importing user has any of these roles.' },
+  { section: 'inject_metadata_properties', name: 'inject', type: 'dict', default: '', sample: 'hw_vif_model:virtio, provider:example',
+    check: injectCheck,
+    help: 'Properties (key:value pairs) the inject_image_metadata plugin sets on imported images. Keys of at most 255 characters; os_glance* keys are dropped, as in Glance.' },
 ];
 
 export function sectionDef(name: string): SectionDef | undefined {

@@ -2,6 +2,8 @@
 // The loader (config/load.ts) maps Glance's option names in glance-api.conf onto this shape;
 // nothing outside config/ parses INI text or reads GLIMPSE_* variables.
 
+import type { ImportPluginName } from './import-plugins.ts';
+
 export type AuthFlavor = 'noauth' | 'trusted-auth' | 'keystone';
 
 export interface BackendConfig {
@@ -169,6 +171,12 @@ export interface GlimpseConfig {
   importFiltering: ImportFilteringConfig;
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  };
+  /** `[image_import_opts] image_import_plugins` (in order) and the plugins' own options. */
+  importPlugins: {
+    plugins: ImportPluginName[];
+    conversion: { outputFormat: string; timeoutSeconds: number };
+    inject: { ignoreUserRoles: string[]; properties: Record<string, string> };
   };
   /** Interoperable image import (issue 8). */
   imageImport: {

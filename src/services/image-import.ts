@@ -31,6 +31,12 @@ export interface ImportSettings {
   multiStore: boolean;
   selfReferenceUrl?: string;
   taskTimeToLiveHours: number;
+  /**
+   * Staged data may legitimately differ from the declared disk_format (image_decompression is
+   * enabled: a gzip'ed qcow2 declared qcow2): staging then applies only the safety checks, and the
+   * import checks the declared format on what the plugins leave.
+   */
+  stagedDataMayBeCompressed?: boolean;
 }
 
 export interface ImageImportDeps extends ImageServiceDeps {
@@ -91,7 +97,8 @@ export class ImageImportService {
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal });
       location = written.location;
       const result = tap.finish(written.size);
-      const declared = image.containerFormat === 'bare' ? image.diskFormat : null;
+      const declared = image.containerFormat === 'bare' && !this.deps.importSettings.stagedDataMayBeCompressed
+        ? image.diskFormat : null;
       const verdict = judgeInspection(declared, result, this.deps.settings.inspection);
       if (!verdict.ok) {
         ctx.log.warn({ image_id: id, reason: verdict.reason, failures: verdict.failures }, 'staging refused by format inspection');

@@ -168,9 +168,14 @@ export class ImageImportRunner {
     return image;
   }
 
-  /** Step 3: format inspection of the staged data, then the plugins (inspecting again what they rewrite). */
+  /**
+   * Step 3: format inspection of the staged data, then the plugins (inspecting again what they
+   * rewrite). Plugins may change what the data is (a gzip'ed qcow2 becomes a qcow2, a qcow2 a raw
+   * disk), so before them only the safety checks apply, and the declared format is checked on what
+   * they leave — the order Glance has (its plugins run before the store write inspects the data).
+   */
   private async inspectAndTransform(run: TaskRun, input: ImportInput, image: Image): Promise<{ image: Image; virtualSize: number | null }> {
-    let virtualSize = await this.inspectStaged(run, image);
+    let virtualSize = await this.inspectStaged(run, image, this.deps.plugins.length === 0);
     for (const plugin of this.deps.plugins) {
       const changes = await plugin.run({ image, staging: this.deps.staging, stagedLocation: stagedLocation(this.deps.staging, image.id),
         roles: input.roles, signal: run.signal });
@@ -180,12 +185,13 @@ export class ImageImportRunner {
           properties: { ...img.properties, ...changes.properties },
         }));
       }
-      if (changes.replacedData) virtualSize = await this.inspectStaged(run, image);
+      if (changes.replacedData) await this.inspectStaged(run, image, false);
     }
+    if (this.deps.plugins.length > 0) virtualSize = await this.inspectStaged(run, image, true);
     return { image, virtualSize };
   }
 
-  private async inspectStaged(run: TaskRun, image: Image): Promise<number | null> {
+  private async inspectStaged(run: TaskRun, image: Image, matchFormat: boolean): Promise<number | null> {
     const { staging, settings } = this.deps;
     const { stream, size } = await staging.get(stagedLocation(staging, image.id), { signal: run.signal });
     const tap = inspectingTap(settings.inspection);
@@ -193,7 +199,7 @@ export class ImageImportRunner {
     for await (const _chunk of through) { /* the tap sees every chunk */ }
     const result = tap.finish(size);
     // Glance inspects bare images only: other containers wrap the disk in their own format.
-    const declared = image.containerFormat === 'bare' ? image.diskFormat : null;
+    const declared = matchFormat && image.containerFormat === 'bare' ? image.diskFormat : null;
     const verdict = judgeInspection(declared, result, settings.inspection);
     if (!verdict.ok) {
       run.log.warn({ reason: verdict.reason, failures: verdict.failures, details: result.safetyDetails },
