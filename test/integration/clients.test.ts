@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { qcow2 } from '../unit/formats-images.ts';
 
 const keystone = process.env.GLIMPSE_TEST_KEYSTONE_URL?.replace(/\/+$/, '');
 const clouds = '/tmp/keystone/clouds.yaml';
@@ -83,7 +84,8 @@ test('openstack CLI: create with data, list, show, update, share, download, dele
 
 test('glance CLI: create, upload, update, share, download, delete', { skip }, async () => {
   const data = join(dir, 'g.img');
-  writeFileSync(data, randomBytes(128 * 1024));
+  // A real (empty, 1 GiB virtual) qcow2 header: uploads are checked against the declared disk_format.
+  writeFileSync(data, qcow2({ length: 128 * 1024 }));
   const created = await glance('demo1-member', 'image-create', '--name', `g-${Date.now()}`, '--disk-format', 'qcow2',
     '--container-format', 'bare');
   const id = /\|\s*id\s*\|\s*([0-9a-f-]{36})/.exec(created)![1]!;
