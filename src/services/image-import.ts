@@ -244,7 +244,8 @@ export class ImageImportService {
         throw badRequest('all_stores cannot be combined with a list of stores or the X-Image-Meta-Store header.', {},
           'import.bad_request');
       }
-      chosen = stores.ids().filter((s) => !s.startsWith('os_glance_'));
+      // As in Glance: every writable store (read-only http stores and the reserved ones are left out).
+      chosen = stores.ids().filter((s) => !s.startsWith('os_glance_') && stores.get(s)?.type !== 'http');
       if (method === 'copy-image') return chosen.filter((s) => !held.includes(s));
     } else if (body.stores !== undefined) {
       if (header !== undefined) {
