@@ -36,7 +36,7 @@ import { v1Router } from './http/v1/router.ts';
 import { LegacyImageService } from './services/legacy-images.ts';
 import { LegacyMemberService } from './services/legacy-members.ts';
 import { SafeUrlSource } from './services/url-source.ts';
-import { createSafeFetcher } from './net/index.ts';
+import { createSafeFetcher, type SafeFetcher } from './net/index.ts';
 import { defaultCustomProperties, imageSchema } from './http/v2/schema-documents.ts';
 import { loadImageSchemaFile } from './config/image-schema.ts';
 import { SqlTaskRepository } from './db/task-repository.ts';
@@ -85,8 +85,7 @@ function stagingStore(config: GlimpseConfig): FileStoreDriver {
 }
 
 /** The URL fetcher of web-download and the legacy import task: src/net/'s SSRF-checked fetcher. */
-function remoteFetcher(config: GlimpseConfig): RemoteFetcher {
-  const safe = createSafeFetcher(config.importFiltering);
+function remoteFetcher(safe: SafeFetcher): RemoteFetcher {
   return {
     allows: (url) => safe.checkUrl(url).ok,
     async open(url, options) {
@@ -110,7 +109,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
   deps: Pick<ImageServiceDeps, 'images' | 'settings'>, options: { keepProcessAlive?: boolean } = {}): TaskWorker {
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
-    multiStore: config.stores.multiStore, fetcher: remoteFetcher(config), remoteGlance: remoteGlance(config, logger),
+    multiStore: config.stores.multiStore, fetcher: remoteFetcher(createSafeFetcher(config.importFiltering)), remoteGlance: remoteGlance(config, logger),
     plugins: importTaskPlugins(importPluginSettings(config), logger.child({ component: 'import-plugins' })),
   });
   return new TaskWorker({
@@ -188,15 +187,17 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
+    // One SSRF-checked fetcher for location probes, import fetches and v1 locations/copy-from.
+    const safeFetcher = createSafeFetcher(config.importFiltering);
     deps.prober = new LocationProber({
-      stores, policy, fetcher: createSafeFetcher(config.importFiltering), log: logger,
+      stores, policy, fetcher: safeFetcher, log: logger,
       httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
       hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
     });
     const worker = (options.worker ?? config.tasks.runWorkerInApi)
       ? createTaskWorker(config, logger, database, stores, deps) : undefined;
     const taskRepository = new SqlTaskRepository(database);
-    const fetcher = remoteFetcher(config);
+    const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
       ...deps, staging, tasks: taskRepository, fetcher, onTaskCreated,
@@ -215,7 +216,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     if (config.enableV1Api) {
       routers.push(v1Router({
         images: new LegacyImageService(deps, imageService, dataService,
-          options.externalSource ?? new SafeUrlSource(createSafeFetcher(config.importFiltering))),
+          options.externalSource ?? new SafeUrlSource(safeFetcher)),
         members: new LegacyMemberService(deps),
         formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
         baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
