@@ -6,13 +6,11 @@
 // The PostgreSQL base URL comes from BENCH_POSTGRES_URL or GLIMPSE_TEST_POSTGRES_URL; the bench
 // gets a private schema and drops it afterwards.
 import { writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
-import { sql } from 'kysely';
-import { openDatabase } from '../src/db/connect.ts';
 import { ImagesClient } from './client.ts';
 import { median } from './measure.ts';
+import { privatePostgresSchema } from '../test/helpers/postgres-schema.ts';
 import { CALLER, seedImages } from './seed.ts';
 import { createDeployment, startGlimpse, type Deployment } from './server.ts';
 
@@ -22,20 +20,6 @@ export interface ScaleOutResult {
   ratio: number;
   non2xx: number;
   errors: number;
-}
-
-async function privateSchema(baseUrl: string) {
-  const schema = `glimpse_bench_${randomBytes(4).toString('hex')}`;
-  const admin = await openDatabase(baseUrl, { maxPoolSize: 1 });
-  await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(admin.db);
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    async drop() {
-      try { await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(admin.db); } finally { await admin.close(); }
-    },
-  };
 }
 
 /** Points a deployment at the shared database and the shared store directory. */
@@ -64,7 +48,7 @@ async function load(urls: string[], ids: string[], connections: number, seconds:
 
 export async function benchScaleOut(baseUrl: string, options: { rounds: number; seconds?: number; connections?: number }): Promise<ScaleOutResult> {
   const { rounds, seconds = 8, connections = 32 } = options;
-  const database = await privateSchema(baseUrl);
+  const database = await privatePostgresSchema(baseUrl, 'glimpse_bench');
   const nodes = [await createDeployment(), await createDeployment()];
   try {
     const ids = await seedImages(database.url, nodes[0]!.dataDir, 0, 1000);

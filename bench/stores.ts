@@ -51,7 +51,7 @@ async function dropContainer(store: Store, name: string): Promise<void> {
   const driver = new S3StoreDriver({ id: 'obj', endpoint: env.S3_ENDPOINT!, accessKey: env.S3_ACCESS_KEY!, secretKey: env.S3_SECRET_KEY!,
     region: env.S3_REGION ?? 'us-east-1', bucket: name, forcePathStyle: true, largeObjectSize: 1, largeObjectChunkSize: 1, threadPools: 1 });
   const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
-  await driver.s3.send(new DeleteBucketCommand({ Bucket: name }));
+  await (await driver.s3()).send(new DeleteBucketCommand({ Bucket: name }));
 }
 
 export async function benchStores(options: { size: number; rounds: number; stores?: Store[] }): Promise<StoreBenchResult[]> {

@@ -3,7 +3,8 @@
 // round: hashing-ceiling sample, create an image, reset VmHWM, upload BENCH_SIZE_MB (default 256) MiB,
 // read VmHWM and the server's CPU time, delete the image. Prints each round and the medians.
 // GLIMPSE_BENCH_ENTRY / GLIMPSE_BENCH_NODE_ARGS / GLIMPSE_BENCH_DIR work as for `npm run bench`.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 
 import { ImagesClient } from './client.ts';
 import { hashCeiling } from './hash.ts';
@@ -21,6 +22,28 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds per thread name (/proc/<pid>/task/*): main loop, hash worker, libuv pool, GC, … */
+async function threadSeconds(pid: number): Promise<Map<string, number>> {
+  const byName = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    const open = stat.indexOf('('), close = stat.lastIndexOf(')');
+    if (open < 0 || close < 0) continue;
+    const name = tid === String(pid) ? 'main' : `${stat.slice(open + 1, close)}/${tid}`;
+    const fields = stat.slice(close + 2).split(' ');
+    byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    if (process.env.BENCH_SYS) byName.set(`${name}(sys)`, Number(fields[12]) / 100);
+  }
+  return byName;
+}
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). */
+async function machineBusySeconds(): Promise<number> {
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return (total - cpu[3]! - cpu[4]!) / 100;
+}
+
 const deployment = await createDeployment();
 const server = await startGlimpse(deployment);
 const client = new ImagesClient(server.url, CALLER);
@@ -32,14 +55,25 @@ try {
     const id = await client.createImage(`bench-upload-${i}`);
     await resetPeak(server.pid);
     const cpu = await cpuSeconds(server.pid);
+    const threadsBefore = await threadSeconds(server.pid);
+    const machineBefore = await machineBusySeconds();
+    const clientBefore = process.cpuUsage();
     const seconds = await client.upload(id, sizeMiB * MiB);
+    const clientUsage = process.cpuUsage(clientBefore);
+    const machine = ((await machineBusySeconds() - machineBefore) / sizeMiB) * 1024;
+    const clientCpu = ((clientUsage.user + clientUsage.system) / 1e6 / sizeMiB) * 1024;
     const used = await cpuSeconds(server.pid) - cpu;
+    const threads = [...await threadSeconds(server.pid)]
+      .map(([name, s]) => [name, ((s - (threadsBefore.get(name) ?? 0)) / sizeMiB) * 1024] as const)
+      .filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
     const { hwm } = await server.memory();
     await client.deleteImage(id);
     const row = { rate: sizeMiB / seconds, ceiling, hwm, cpu: (used / sizeMiB) * 1024 };
     rows.push(row);
     console.log(`  round ${i + 1}: ${row.rate.toFixed(0)} MiB/s (ceiling ${ceiling.toFixed(0)}, ${((row.rate / ceiling) * 100).toFixed(0)} %), `
       + `peak RSS ${(hwm / 1e6).toFixed(0)} MB, server CPU ${row.cpu.toFixed(2)} s/GiB`);
+    console.log(`    CPU s/GiB: machine ${machine.toFixed(2)} (of ${((availableParallelism() * seconds / sizeMiB) * 1024).toFixed(2)} on ${availableParallelism()} cores), `
+      + `bench client ${clientCpu.toFixed(2)}; server by thread: ${threads.map(([name, s]) => `${name} ${s.toFixed(2)}`).join(', ')}`);
   }
   const m = (f: (r: typeof rows[number]) => number) => median(rows.map(f));
   console.log(`median: ${m((r) => r.rate).toFixed(0)} MiB/s, ${(m((r) => r.rate / r.ceiling) * 100).toFixed(0)} % of ceiling, `

@@ -16,6 +16,7 @@ import type { IdentityProvider } from './ports/identity.ts';
 import type { ExternalSource } from './ports/external-source.ts';
 import type { ImageLister, ImageRepository } from './ports/repositories.ts';
 import { SqlImageRepository } from './db/image-repository.ts';
+import { isDomainError } from './domain/errors.ts';
 import { SqlImageLister } from './db/image-lister.ts';
 import { SqlMemberRepository } from './db/member-repository.ts';
 import { PolicyEnforcer, isAdminByPolicy } from './policy/enforcer.ts';
@@ -43,6 +44,7 @@ import { SqlTaskRepository } from './db/task-repository.ts';
 import { FileStoreDriver } from './stores/file/file-driver.ts';
 import { ImageImportService } from './services/image-import.ts';
 import { TaskService } from './services/tasks.ts';
+import { Scrubber } from './services/scrubber.ts';
 import { ImageAccess } from './services/image-access.ts';
 import { ImageImportRunner } from './tasks/image-import.ts';
 import { importPluginSettings, importTaskPlugins } from './tasks/import-plugins.ts';
@@ -106,10 +108,11 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 
 /** The task worker with its handlers (api_image_import, legacy import). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'>, options: { keepProcessAlive?: boolean } = {}): TaskWorker {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher },
+  options: { keepProcessAlive?: boolean } = {}): TaskWorker {
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
-    multiStore: config.stores.multiStore, fetcher: remoteFetcher(createSafeFetcher(config.importFiltering)), remoteGlance: remoteGlance(config, logger),
+    multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: importTaskPlugins(importPluginSettings(config), logger.child({ component: 'import-plugins' })),
   });
   return new TaskWorker({
@@ -139,6 +142,7 @@ function imageRepository(database: Database): ImageRepository & ImageLister {
     get: (id, opts) => repository.get(id, opts),
     update: (image, opts) => repository.update(image, opts),
     locationInUse: (url, except) => repository.locationInUse(url, except),
+    pendingDeletes: (options) => repository.pendingDeletes(options),
     list: (query) => lister.list(query),
     storageUsed: (owner) => lister.storageUsed(owner),
   };
@@ -174,7 +178,9 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
   const database = await openDatabase(config.database.connection);
   try {
     if (options.migrate !== false) await migrateToLatest(database);
-    const stores = createStoreRegistry(config, { log: logger });
+    // One SSRF-checked fetcher for http stores, location probes, import fetches and v1 locations/copy-from.
+    const safeFetcher = createSafeFetcher(config.importFiltering);
+    const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
     // Other processes (workers, other nodes) may share the data directory: only temp files that no
     // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
     await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
@@ -187,15 +193,13 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
-    // One SSRF-checked fetcher for location probes, import fetches and v1 locations/copy-from.
-    const safeFetcher = createSafeFetcher(config.importFiltering);
     deps.prober = new LocationProber({
       stores, policy, fetcher: safeFetcher, log: logger,
       httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
       hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
     });
     const worker = (options.worker ?? config.tasks.runWorkerInApi)
-      ? createTaskWorker(config, logger, database, stores, deps) : undefined;
+      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher }) : undefined;
     const taskRepository = new SqlTaskRepository(database);
     const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
@@ -313,14 +317,73 @@ async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+/**
+ * `glimpse scrubber`: removes the data of `pending_delete` images (delayed_delete) older than
+ * scrub_time — one pass, or with `daemon` a pass every wakeup_time seconds until SIGTERM/SIGINT;
+ * or with `restore` brings one such image back instead. Returns the process exit code.
+ */
+export async function runScrubber(config: GlimpseConfig, logger: Logger,
+  options: { daemon?: boolean; restore?: string } = {}): Promise<number> {
+  const database = await openDatabase(config.database.connection);
+  try {
+    await migrateToLatest(database);
+    const scrubber = new Scrubber({
+      images: new SqlImageRepository(database), stores: createStoreRegistry(config, { log: logger }),
+      log: logger.child({ component: 'scrubber' }),
+      scrubTimeSeconds: config.scrubber.scrubTimeSeconds, poolSize: config.scrubber.poolSize,
+    });
+    if (options.restore !== undefined) {
+      try {
+        await scrubber.restore(options.restore);
+      } catch (error) {
+        if (!isDomainError(error) || error.kind !== 'Conflict') throw error;
+        process.stderr.write(`glimpse scrubber: ${error.message}\n`);
+        return 1;
+      }
+      process.stdout.write(`image ${options.restore} restored\n`);
+      return 0;
+    }
+    const pass = async () => {
+      const report = await scrubber.scrubOnce();
+      logger.info(report, 'scrubber pass done');
+      process.stdout.write(`scrubbed ${report.scrubbed} image(s); ${report.failed} left pending after an error\n`);
+      return report;
+    };
+    if (!options.daemon) return (await pass()).failed > 0 ? 1 : 0;
+    let stopping = false;
+    let wake: (() => void) | undefined;
+    const stop = () => { stopping = true; wake?.(); };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    process.stdout.write(`Glimpse scrubber started (a pass every ${config.scrubber.wakeupTimeSeconds} s)\n`);
+    while (!stopping) {
+      try {
+        await pass();
+      } catch (error) {
+        logger.error({ err: error }, 'scrubber pass failed; trying again at the next wakeup');
+      }
+      if (stopping) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, config.scrubber.wakeupTimeSeconds * 1000);
+        wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
 /** `glimpse worker`: runs tasks only (no API), until SIGTERM/SIGINT. */
 export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   const database = await openDatabase(config.database.connection);
   await migrateToLatest(database);
-  const stores = createStoreRegistry(config, { log: logger });
-  await stores.recoverTempFiles();
-  const worker = createTaskWorker(config, logger, database, stores,
-    { images: imageRepository(database), settings: imageSettings(config) }, { keepProcessAlive: true });
+  const safeFetcher = createSafeFetcher(config.importFiltering);
+  const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
+  // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
+  await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
+  const worker = createTaskWorker(config, logger, database, stores, { images: imageRepository(database),
+    settings: imageSettings(config), safeFetcher }, { keepProcessAlive: true });
   worker.start();
   logger.info({ worker: worker.workerId }, 'task worker started');
   process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);

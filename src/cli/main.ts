@@ -1,4 +1,4 @@
-// The `glimpse` command: serve, db sync|version, metadefs load|unload|export, config check|sample.
+// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, config check|sample.
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
@@ -6,7 +6,7 @@ import { renderSampleConfig } from '../config/sample.ts';
 import { OPTIONS } from '../config/schema.ts';
 import { redactUrl } from '../db/url.ts';
 import { renderPolicySample } from '../policy/sample.ts';
-import { createLogger, runTaskWorker, serve } from '../main.ts';
+import { createLogger, runScrubber, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
 
@@ -47,6 +47,16 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (opts: { configFile?: string }) => {
       const config = load(opts.configFile);
       await runTaskWorker(config, createLogger(config));
+    });
+
+  program.command('scrubber')
+    .description('remove the data of pending_delete images (delayed_delete) older than scrub_time, like glance-scrubber')
+    .option(...configOption)
+    .option('--daemon', 'keep running: a pass every wakeup_time seconds until SIGTERM/SIGINT')
+    .option('--restore <image-id>', 'bring a pending_delete image back to active instead of scrubbing')
+    .action(async (opts: { configFile?: string; daemon?: boolean; restore?: string }) => {
+      const config = load(opts.configFile);
+      process.exitCode = await runScrubber(config, createLogger(config), { daemon: opts.daemon, restore: opts.restore });
     });
 
   const db = program.command('db').description('database schema management (like glance-manage db)');

@@ -47,6 +47,11 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     showImageDirectUrl: s.boolean('DEFAULT', 'show_image_direct_url'),
     showMultipleLocations: s.boolean('DEFAULT', 'show_multiple_locations'),
     delayedDelete: s.boolean('DEFAULT', 'delayed_delete'),
+    scrubber: {
+      scrubTimeSeconds: s.number('DEFAULT', 'scrub_time'),
+      wakeupTimeSeconds: s.number('DEFAULT', 'wakeup_time'),
+      poolSize: s.number('DEFAULT', 'scrub_pool_size'),
+    },
     enableV1Api: s.boolean('DEFAULT', 'enable_v1_api'),
     enableV2Api: s.boolean('DEFAULT', 'enable_v2_api'),
     hashingAlgorithm: s.string('DEFAULT', 'hashing_algorithm'),

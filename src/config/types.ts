@@ -3,6 +3,7 @@
 // nothing outside config/ parses INI text or reads GLIMPSE_* variables.
 
 import type { ImportPluginName } from './import-plugins.ts';
+import type { SwiftCredentials } from '../stores/swift/swift-auth.ts';
 
 export type AuthFlavor = 'noauth' | 'trusted-auth' | 'keystone';
 
@@ -24,20 +25,10 @@ export interface BackendConfig {
   s3?: S3BackendConfig;
 }
 
-export interface SwiftBackendConfig {
-  /** '1' tempauth/swauth, '3' Keystone v3 (glance_store's '2' is served as '3'). */
-  authVersion: '1' | '3';
-  authAddress: string;
-  user: string;
-  key: string;
-  userDomainId?: string;
-  userDomainName?: string;
-  projectDomainId?: string;
-  projectDomainName?: string;
+/** A swift backend: the credentials the driver authenticates with, and where and how it stores. */
+export interface SwiftBackendConfig extends SwiftCredentials {
   /** Set when the credentials come from swift_store_config_file: locations are swift+config://<reference>/…. */
   reference?: string;
-  region?: string;
-  endpoint?: string;
   endpointType: string;
   serviceType: string;
   container: string;
@@ -118,6 +109,12 @@ export interface GlimpseConfig {
   showImageDirectUrl: boolean;
   showMultipleLocations: boolean;
   delayedDelete: boolean;
+  /** `glimpse scrubber`: removing the data of `pending_delete` images (delayed_delete). */
+  scrubber: {
+    scrubTimeSeconds: number;
+    wakeupTimeSeconds: number;
+    poolSize: number;
+  };
   enableV1Api: boolean;
   enableV2Api: boolean;
   hashingAlgorithm: string;

@@ -129,4 +129,16 @@ export class SqlImageRepository implements ImageRepository {
       .executeTakeFirst();
     return row !== undefined;
   }
+
+  async pendingDeletes(options: { deletedBefore: Date; afterId?: string; limit: number }): Promise<Image[]> {
+    return readTransaction(this.database).execute(async (trx) => {
+      let query = trx.selectFrom('images').selectAll()
+        .where('status', '=', 'pending_delete')
+        .where('deleted_at', '<=', options.deletedBefore)
+        .orderBy('id')
+        .limit(options.limit);
+      if (options.afterId !== undefined) query = query.where('id', '>', options.afterId);
+      return hydrate(trx, await query.execute());
+    });
+  }
 }

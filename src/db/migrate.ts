@@ -9,6 +9,7 @@ import { initial } from './migrations/0001-initial.ts';
 import { listSortIndexes } from './migrations/0002-list-sort-indexes.ts';
 import { metadefs } from './migrations/0003-metadefs.ts';
 import { taskAttempts } from './migrations/0005-task-attempts.ts';
+import { locationValueIndex } from './migrations/0006-location-value-index.ts';
 import type { Dialect } from './url.ts';
 
 const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migration]> = [
@@ -16,6 +17,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0002_list_sort_indexes', listSortIndexes],
   ['0003_metadefs', metadefs],
   ['0005_task_attempts', taskAttempts],
+  ['0006_location_value_index', locationValueIndex],
 ];
 
 export const latestVersion = migrations[migrations.length - 1]![0];

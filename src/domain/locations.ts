@@ -223,19 +223,30 @@ export function applyLocationOperation(image: Image, op: 'add' | 'replace' | 're
     }
     const inputs = value.map(parseLocationInput);
     const validation = checkValidationData(image, inputs, options.hashingAlgorithm, options.digestBytes);
-    const kept = new Map(image.locations.map((l) => [l.url, l]));
-    const next = inputs.map((input) => {
-      const existing = kept.get(input.url);
-      return existing ? { ...existing, metadata: { ...existing.metadata, ...input.metadata } }
-        : attach(image, input, options, validation);
-    });
+    if (image.locations.length > 0) {
+      // As Glance: an image that has locations may only have their metadata replaced; the same URLs
+      // must come back (removing one is `remove`, adding one is `add`).
+      const given = inputs.map((l) => l.url).sort();
+      const current = image.locations.map((l) => l.url).sort();
+      if (given.length !== current.length || given.some((url, i) => url !== current[i])) {
+        throw badRequest('Original locations is not empty: only the metadata of the locations can be replaced.', {},
+          'location.replace_urls');
+      }
+      const byUrl = new Map(image.locations.map((l) => [l.url, l]));
+      image.locations = inputs.map((input) => {
+        const existing = byUrl.get(input.url)!;
+        const metadata = options.recordStore && existing.metadata.store !== undefined
+          ? { ...input.metadata, store: existing.metadata.store } : { ...input.metadata };
+        return { ...existing, metadata };
+      });
+      return [];
+    }
+    const next = inputs.map((input) => attach(image, input, options, validation));
     assertUnique(next);
-    const urls = new Set(next.map((l) => l.url));
-    const removed = image.locations.filter((l) => !urls.has(l.url));
     image.locations = next;
     checkQuota(image, options);
     activate(image, options);
-    return removed;
+    return [];
   }
   if (op === 'add') {
     options.authorize('set_image_location');

@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import type { KeystoneAuthConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
+import { undici } from '../lib/lazy-import.ts';
 import type { Identity, Logger } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 
@@ -146,8 +147,7 @@ export class KeystoneIdentityProvider implements IdentityProvider {
   private async call(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) {
     const timeout = this.config.timeout * 1000;
     try {
-      // Loaded on first use: undici costs ~15 MB in a process that never talks to Keystone.
-      const { request } = await import('undici');
+      const { request } = await undici();
       const res = await request(`${this.config.authUrl}${path}`, {
         method, headers, body, headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout),
       });

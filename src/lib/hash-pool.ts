@@ -13,6 +13,10 @@
 // ring (blocks × blockSize), whatever the image size. An upload (lib/streams.ts uploadTap) fills the
 // ring's blocks itself instead and submits each with hashBlock(), so the same block is also what
 // gets written to the store: one copy of the data in all.
+// Rings are reused: a lane's ring goes back to the pool when the lane is done with it (recycle()),
+// and the next lane of that size gets it. Shared memory is freed only once every isolate that saw it
+// has collected its handle, and a hash worker allocates so little that it hardly ever collects: a
+// fresh ring per upload grew the process by the ring's size on every upload while a worker ran.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -71,6 +75,15 @@ export interface HashPoolOptions {
   blocks?: number;
   /** A worker without lanes stops after this long (default 30 s); the next lane starts one again. */
   idleMs?: number;
+  /** Rings kept for reuse at most (default: 2 per worker); more concurrent lanes get rings of their own. */
+  maxIdleRings?: number;
+}
+
+/** A lane's shared memory: `blocks` blocks of `blockSize` bytes. */
+export interface Ring {
+  memory: SharedArrayBuffer;
+  blockSize: number;
+  blocks: number;
 }
 
 export class HashPool {
@@ -78,6 +91,9 @@ export class HashPool {
   readonly blockSize: number;
   readonly blocks: number;
   private readonly idleMs: number;
+  private readonly maxIdleRings: number;
+  /** Rings no lane uses, for the next lanes. */
+  private readonly idleRings: Ring[] = [];
   private readonly workers = new Set<PoolWorker>();
   private nextLane = 1;
   private closed = false;
@@ -87,13 +103,14 @@ export class HashPool {
     this.blockSize = Math.max(1, options.blockSize ?? 1024 * 1024);
     this.blocks = Math.max(2, options.blocks ?? 4);
     this.idleMs = options.idleMs ?? 30_000;
+    this.maxIdleRings = Math.max(0, options.maxIdleRings ?? 2 * this.maxWorkers);
   }
 
   /**
    * Opens a lane computing `algorithms` (node:crypto names) on the least busy worker, or on a new
    * one while fewer than maxWorkers run and all are busy. Throws at once for an unknown algorithm.
    */
-  lane(algorithms: readonly string[], options: { blocks?: number } = {}): HashLane {
+  lane(algorithms: readonly string[], options: { blocks?: number; recycle?: 'auto' | 'manual' } = {}): HashLane {
     if (this.closed) throw new Error('HashPool is closed');
     const unique = [...new Set(algorithms)];
     for (const name of unique) createHash(name); // fail here, synchronously, like hashTap()
@@ -103,14 +120,28 @@ export class HashPool {
     clearTimeout(host.idleTimer);
     const id = this.nextLane++;
     const blocks = Math.max(2, options.blocks ?? this.blocks);
-    const lane = new HashLane(id, unique, host.worker, this.blockSize, blocks, () => this.release(host, id));
+    const at = this.idleRings.findIndex((r) => r.blocks === blocks);
+    const ring = at >= 0 ? this.idleRings.splice(at, 1)[0]!
+      : { memory: new SharedArrayBuffer(this.blockSize * blocks), blockSize: this.blockSize, blocks };
+    const lane = new HashLane(id, unique, host.worker, ring, () => this.release(host, id), (r) => this.reuse(r),
+      options.recycle ?? 'auto');
     host.lanes.set(id, lane);
     return lane;
+  }
+
+  /** Rings waiting for a lane. */
+  get idleRingCount(): number {
+    return this.idleRings.length;
+  }
+
+  private reuse(ring: Ring): void {
+    if (!this.closed && this.idleRings.length < this.maxIdleRings) this.idleRings.push(ring);
   }
 
   /** Stops every worker; lanes still open fail. */
   async close(): Promise<void> {
     this.closed = true;
+    this.idleRings.length = 0;
     await Promise.all([...this.workers].map((w) => this.stop(w, new Error('HashPool closed'))));
   }
 
@@ -166,11 +197,14 @@ export class HashPool {
  * One upload's digests, computed by a pool worker. Used one of two ways, never both: update()
  * copies chunks into the lane's ring itself; or the caller fills the ring's blocks (`ring`) and
  * hands each one over with hashBlock() (uploadTap does, so the same bytes are hashed and written).
+ * The ring goes back to the pool when the lane is released (recycle 'auto'), or, with 'manual', when
+ * the caller says it no longer writes into the ring nor needs what it holds (recycle()): the caller
+ * may still be writing its blocks to a store after the digests are in.
  */
 export class HashLane {
   private readonly view: Uint8Array;
-  /** The ring: `blocks` blocks of `blockSize` bytes in shared memory. */
-  readonly ring: { memory: SharedArrayBuffer; blockSize: number; blocks: number };
+  private readonly blockSize: number;
+  private recycled = false;
   private readonly blockWaiters = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private readonly free: number[] = [];
   private slot = 0;
@@ -186,15 +220,28 @@ export class HashLane {
     private readonly id: number,
     readonly algorithms: readonly string[],
     private readonly worker: Worker,
-    private readonly blockSize: number,
-    blocks: number,
+    /** The ring: `blocks` blocks of `blockSize` bytes in shared memory. */
+    readonly ring: Ring,
     private readonly onRelease: () => void,
+    private readonly onRecycle: (ring: Ring) => void,
+    private readonly recycleMode: 'auto' | 'manual',
   ) {
-    const memory = new SharedArrayBuffer(blockSize * blocks);
-    this.view = new Uint8Array(memory);
-    this.ring = { memory, blockSize, blocks };
-    for (let i = 1; i < blocks; i++) this.free.push(i);
-    worker.postMessage({ op: 'open', lane: id, algorithms, memory });
+    this.blockSize = ring.blockSize;
+    this.view = new Uint8Array(ring.memory);
+    for (let i = 1; i < ring.blocks; i++) this.free.push(i);
+    worker.postMessage({ op: 'open', lane: id, algorithms, memory: ring.memory });
+  }
+
+  /**
+   * Hands the ring back to the pool for the next lane. Call it once nothing will write into the
+   * ring through this lane any more and nothing still needs the bytes it holds (blocks not yet
+   * written to the store). A failed lane's worker may still read blocks queued before the failure:
+   * harmless, its result is thrown away. Idempotent.
+   */
+  recycle(): void {
+    if (this.recycled) return;
+    this.recycled = true;
+    this.onRecycle(this.ring);
   }
 
   /**
@@ -278,6 +325,7 @@ export class HashLane {
     } else if (m.op === 'digests') {
       this.released = true;
       this.onRelease();
+      if (this.recycleMode === 'auto') this.recycle();
       this.ending?.resolve(m.digests);
       this.ending = undefined;
     } else {
@@ -293,6 +341,7 @@ export class HashLane {
     // Frees the lane's state in the worker if it still runs (a message to an exited worker is dropped).
     this.worker.postMessage({ op: 'close', lane: this.id });
     this.onRelease();
+    if (this.recycleMode === 'auto') this.recycle();
     this.waiter?.reject(error);
     this.ending?.reject(error);
     for (const block of this.blockWaiters.values()) block.reject(error);

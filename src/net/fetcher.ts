@@ -6,8 +6,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { Readable } from 'node:stream';
 import type { LookupFunction } from 'node:net';
 
-import { Agent, request } from 'undici';
-
+import { undici } from '../lib/lazy-import.ts';
 import { deniedRange } from './address.ts';
 import { FetchFailed, FetchRefused } from './errors.ts';
 import { checkUrl, checkUrlOrThrow, type CheckedUrl, type UrlCheck } from './url-check.ts';
@@ -187,6 +186,7 @@ export function createSafeFetcher(config: ImportFilteringConfig, deps: SafeFetch
             if (err instanceof FetchRefused || control.signal.aborted) throw err;
             throw new FetchFailed('timeout', current, 'connect_timeout ran out resolving the host', undefined, { cause: err });
           }
+          const { Agent, request } = await undici();
           const agent = new Agent({
             connect: { ...deps.tls, timeout: config.connectTimeoutMs, lookup: pinnedLookup(target.addresses) },
             headersTimeout: config.readTimeoutMs,

@@ -24,6 +24,11 @@ export interface ImageRepository {
    * (or pending_delete) location: its data must then not be deleted.
    */
   locationInUse(url: string, exceptImageId: string): Promise<boolean>;
+  /**
+   * `pending_delete` images deleted at or before `deletedBefore`, ordered by id, after `afterId`
+   * when given (keyset paging), at most `limit`: what the scrubber removes the data of.
+   */
+  pendingDeletes(options: { deletedBefore: Date; afterId?: string; limit: number }): Promise<Image[]>;
 }
 
 export interface MemberRepository {

@@ -213,16 +213,8 @@ export class ImageService {
     const stored = await this.updateOrConflict(deleted, image);
     if (image.status === 'uploading' || image.status === 'importing') await this.removeStaged(image);
     if (delayed) return;
-    if (!options.restoreOnDataError) {
-      await this.removeData(image, image.locations);
-      return;
-    }
     try {
-      for (const location of image.locations) {
-        // Data another image still references stays, as on the v2 path.
-        if (await this.deps.images.locationInUse(location.url, image.id)) continue;
-        await this.deps.stores.forLocation(location.url)?.delete(location.url);
-      }
+      await removeLocationData(this.deps, image.id, image.locations, { rethrow: options.restoreOnDataError });
     } catch (error) {
       await this.deps.images.update({ ...image, version: stored.version }, { expectVersion: stored.version });
       throw new DomainError('Forbidden', 'image.data_not_deleted',

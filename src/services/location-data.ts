@@ -12,9 +12,12 @@ export interface LocationDataDeps {
 /**
  * Deletes the data of `removed` locations (after the image row change was committed). Data another
  * live image still references is kept (bug 1546507: registering someone's location and deleting it
- * must not destroy their data). Failures are logged, not fatal: the metadata change already happened.
+ * must not destroy their data). Failures are logged, not fatal: the metadata change already happened
+ * — unless `rethrow`, for a caller that undoes its change when the data cannot go (v1 delete); the
+ * first failure then stops and is thrown.
  */
-export async function removeLocationData(deps: LocationDataDeps, imageId: string, removed: ImageLocation[]): Promise<void> {
+export async function removeLocationData(deps: LocationDataDeps, imageId: string, removed: ImageLocation[],
+  options: { rethrow?: boolean } = {}): Promise<void> {
   for (const location of removed) {
     try {
       if (await deps.images.locationInUse(location.url, imageId)) {
@@ -23,6 +26,7 @@ export async function removeLocationData(deps: LocationDataDeps, imageId: string
       }
       await deps.stores.forLocation(location.url)?.delete(location.url);
     } catch (error) {
+      if (options.rethrow) throw error;
       // The location itself is not logged: it may carry store credentials (swift://user:key@…).
       deps.log?.warn({ err: error, image_id: imageId }, 'could not delete image data');
     }

@@ -35,13 +35,18 @@ export class LocationProber {
 
   /**
    * Checks that `url` may be attached by this caller and reads its data. Everyone: no local schemes
-   * (400). Callers that are not services (`service_api`) may only name http(s) URLs, and only when an
-   * http store is configured (403): a store URI would let them adopt another project's object.
+   * and no scheme that no store reads (400). Callers that are not services (`service_api`) may only
+   * name http(s) URLs, and only when an http store is configured (403): a store URI would let them
+   * adopt another project's object.
    */
   async probe(ctx: RequestContext, url: unknown): Promise<LocationProbe> {
     const scheme = assertRegistrableUrl(url);
     const location = url as string;
     const isHttp = httpSchemes.has(scheme);
+    // A scheme no configured store reads (gopher:, rbd: without an rbd store…) is 400 for everyone,
+    // as Glance's unknown-scheme answer; only a URI some store owns is a matter of who may add it.
+    const owner = isHttp ? undefined : this.deps.stores.forLocation(location);
+    if (!isHttp && !owner) throw invalidLocation();
     if (!isHttp && !this.deps.policy.check('service_api', {}, ctx)) {
       throw forbidden('Only http(s) locations may be added by this user.', {}, 'location.scheme_forbidden');
     }
@@ -56,8 +61,7 @@ export class LocationProber {
       if (!fetcher || !fetcher.checkUrl(location).ok) throw invalidLocation();
       open = async () => (await fetcher.fetch(location, { maxBytes: this.deps.imageSizeCap, signal: ctx.signal })).body;
     } else {
-      const driver = this.deps.stores.forLocation(location);
-      if (!driver) throw invalidLocation();
+      const driver = owner!;
       storeId = driver.id;
       open = async () => (await driver.get(location, { signal: ctx.signal })).stream;
     }

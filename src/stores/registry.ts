@@ -2,8 +2,8 @@
 // store), the default backend, and the lookup from an image location to the driver that owns it.
 // Backend types without a driver (rbd, cinder, vmware) are skipped with a warning (the config
 // loader already refuses such a type for the default backend).
-import type { BackendConfig, GlimpseConfig, ImportFilteringConfig } from '../config/types.ts';
-import { createSafeFetcher } from '../net/index.ts';
+import type { BackendConfig, GlimpseConfig } from '../config/types.ts';
+import { createSafeFetcher, type SafeFetcher } from '../net/index.ts';
 import type { StoreDriver, StoreRegistry as StoreRegistryPort } from '../ports/store.ts';
 import { FileStoreDriver, type RecoverOptions } from './file/file-driver.ts';
 import { HttpStoreDriver } from './http/http-driver.ts';
@@ -20,6 +20,8 @@ export interface SkippedBackend {
 
 export interface StoreRegistryOptions {
   log?: { warn(obj: unknown, msg?: string): void };
+  /** The SSRF-safe fetcher http stores read through (the process's one); default: one made from [import_filtering_opts]. */
+  fetcher?: SafeFetcher;
 }
 
 export class StoreRegistry implements StoreRegistryPort {
@@ -70,7 +72,7 @@ function filePerm(backend: BackendConfig): number {
   return parseInt(raw, 8);
 }
 
-function driverFor(backend: BackendConfig, importFiltering: ImportFilteringConfig | undefined): StoreDriver | string {
+function driverFor(backend: BackendConfig, fetcher: SafeFetcher | undefined): StoreDriver | string {
   if (backend.type === 'file' || backend.type === 'filesystem') {
     if (!backend.filesystemStoreDatadir) return 'filesystem_store_datadir is not set';
     return new FileStoreDriver({ id: backend.id, dataDir: backend.filesystemStoreDatadir, filePerm: filePerm(backend) });
@@ -97,7 +99,7 @@ function driverFor(backend: BackendConfig, importFiltering: ImportFilteringConfi
     });
   }
   if (backend.type === 'http' || backend.type === 'https') {
-    return new HttpStoreDriver({ id: backend.id, fetcher: importFiltering ? createSafeFetcher(importFiltering) : undefined });
+    return new HttpStoreDriver({ id: backend.id, fetcher });
   }
   return `store type "${backend.type}" has no driver yet`;
 }
@@ -110,13 +112,14 @@ function pathStyle(format: 'auto' | 'path' | 'virtual', host: string, bucket: st
   return ipOrLocal || !/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(bucket);
 }
 
-/** `importFiltering` ([import_filtering_opts]) makes http stores fetch through the SSRF-safe fetcher. */
+/** http stores fetch through the SSRF-safe fetcher: `options.fetcher`, or one made from `importFiltering` ([import_filtering_opts]). */
 export function createStoreRegistry(config: Pick<GlimpseConfig, 'stores'> & Partial<Pick<GlimpseConfig, 'importFiltering'>>,
   options: StoreRegistryOptions = {}): StoreRegistry {
   const drivers: StoreDriver[] = [];
   const skipped: SkippedBackend[] = [];
+  const fetcher = options.fetcher ?? (config.importFiltering ? createSafeFetcher(config.importFiltering) : undefined);
   for (const backend of config.stores.backends) {
-    const driver = driverFor(backend, config.importFiltering);
+    const driver = driverFor(backend, fetcher);
     if (typeof driver === 'string') skipped.push({ id: backend.id, type: backend.type, reason: driver });
     else drivers.push(driver);
   }

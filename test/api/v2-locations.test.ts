@@ -185,11 +185,17 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
       assert.equal((await show(t, image.id)).json().status, 'queued');
     });
 
-    test('store URIs other than http(s) are for services only (a user could adopt another project\'s object)', async () => {
+    test('a scheme no configured store reads is 400 for everyone (tempest test_set_location_bad_scheme)', async () => {
       const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
-      const res = await addLocation(image.id, 'swift+https://user:key@swift.example/v1/AUTH_x/glance/abc');
-      assert.equal(res.statusCode, 403, res.body);
-      assert.doesNotMatch(res.body, /user:key/);
+      for (const url of ['gopher://info.cern.ch', 'swift+https://user:key@swift.example/v1/AUTH_x/glance/abc', 'rbd://pool/img']) {
+        for (const who of [ownerMember, admin]) {
+          const res = await addLocation(image.id, url, {}, who);
+          assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
+          assert.match(res.json().message, /Invalid location/);
+          assert.doesNotMatch(res.body, /user:key/);
+        }
+      }
+      assert.equal((await show(t, image.id)).json().status, 'queued');
     });
 
     test('SSRF: URLs the import filter refuses (other ports, metadata service, encoded loopback) are 400', async () => {
@@ -199,7 +205,7 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
         const res = await addLocation(image.id, url);
         assert.equal(res.statusCode, 400, `${url}: ${res.body}`);
       }
-      assert.equal((await addLocation(image.id, 'ftp://127.0.0.1/hello')).statusCode, 403, 'not an http(s) URL');
+      assert.equal((await addLocation(image.id, 'ftp://127.0.0.1/hello')).statusCode, 400, 'no store reads ftp');
       assert.equal((await show(t, image.id)).json().status, 'queued');
     });
 
@@ -241,16 +247,38 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
       assert.equal(storedFiles(dir, 'fast').length, files - 1, 'the removed file location\'s data is deleted');
     });
 
-    test('replace keeps known locations, reads new ones, and needs the data to match', async () => {
+    test('replace: on an image with locations only their metadata (same URLs, else 400, as Glance); on a queued one it reads them', async () => {
       const image = await createActive(t, 'hello');
-      const current = (await show(t, image.id)).json().locations;
-      const res = await patchImage(t, image.id, [{ op: 'replace', path: '/locations',
-        value: [...current, { url: `${webBase}/hello`, metadata: {} }] }]);
-      assert.equal(res.statusCode, 200, res.body);
-      assert.equal(res.json().locations.length, 2);
-      const tampered = await patchImage(t, image.id, [{ op: 'replace', path: '/locations',
+      assert.equal((await addLocation(image.id, `${webBase}/hello`)).statusCode, 200);
+      const current = (await show(t, image.id)).json().locations as Array<{ url: string; metadata: Record<string, unknown> }>;
+      assert.equal(current.length, 2);
+      const same = await patchImage(t, image.id, [{ op: 'replace', path: '/locations', value: current }]);
+      assert.equal(same.statusCode, 200, same.body);
+      assert.deepEqual(same.json().locations, current);
+      const dated = [{ ...current[0]!, metadata: { ...current[0]!.metadata, date: '2015-10-15' } }, current[1]!];
+      const relabelled = await patchImage(t, image.id, [{ op: 'replace', path: '/locations', value: [...dated].reverse() }]);
+      assert.equal(relabelled.statusCode, 200, relabelled.body);
+      assert.deepEqual(relabelled.json().locations, [...dated].reverse(), 'metadata as given, in the order given');
+      for (const value of [[dated[0]], [dated[0], { url: `${webBase}/hello#new`, metadata: {} }],
+        [...dated, { url: `${webBase}/hello#3`, metadata: {} }]]) {
+        const res = await patchImage(t, image.id, [{ op: 'replace', path: '/locations', value }]);
+        assert.equal(res.statusCode, 400, res.body);
+        assert.match(res.json().message, /Original locations is not empty/);
+      }
+      assert.deepEqual((await show(t, image.id)).json().locations, [...dated].reverse(), 'nothing changed by the refusals');
+      assert.equal(storedFiles(dir, 'fast').filter((f) => f.startsWith(image.id)).length, 1, 'no data was deleted');
+
+      const queued = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const tampered = await patchImage(t, queued.id, [{ op: 'replace', path: '/locations',
         value: [{ url: `${webBase}/other`, metadata: {} }] }]);
-      assert.equal(tampered.statusCode, 409);
+      assert.equal(tampered.statusCode, 200, tampered.body);
+      assert.equal(tampered.json().checksum, md5('tampered!'), 'a queued image takes the computed hashes of the data read');
+      const mismatch = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const refused = await patchImage(t, mismatch.id, [{ op: 'replace', path: '/locations',
+        value: [{ url: `${webBase}/other`, metadata: {},
+          validation_data: { checksum: md5('hello'), os_hash_algo: 'sha512', os_hash_value: sha512('hello') } }] }]);
+      assert.equal(refused.statusCode, 409, refused.body);
+      assert.equal((await show(t, mismatch.id)).json().status, 'queued');
     });
 
     test('locations and direct_url are shown only to callers that pass get_image_location', async () => {
@@ -346,13 +374,13 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
       assert.equal(shown.size, null);
     });
 
-    test('POST: only queued images (409), no local schemes (400), non-http for services only (403), bad validation_data (400), other projects 404', async () => {
+    test('POST: only queued images (409), no local or unknown schemes (400), bad validation_data (400), other projects 404', async () => {
       const active = await createActive(t, 'hello');
       assert.equal((await post(active.id, { url: `${webBase}/hello` })).statusCode, 409);
       const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
       assert.equal((await post(image.id, { url: 'file:///etc/passwd' })).statusCode, 400);
       assert.equal((await post(image.id, { url: 'file:///etc/passwd' }, service)).statusCode, 400);
-      assert.equal((await post(image.id, { url: 's3://key:secret@s3.example/bucket/obj' })).statusCode, 403);
+      assert.equal((await post(image.id, { url: 's3://key:secret@s3.example/bucket/obj' })).statusCode, 400, 'no s3 store here');
       assert.equal((await post(image.id, { url: `${webBase}/hello`, validation_data: { os_hash_algo: 'sha512' } })).statusCode, 400);
       assert.equal((await post(image.id, { url: `${webBase}/hello`,
         validation_data: { os_hash_algo: 'sha512', os_hash_value: 'zz' } })).statusCode, 400);
@@ -383,5 +411,43 @@ describe('single store (no enabled_backends)', () => {
     const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
     const res = await patchImage(t, image.id, [{ op: 'add', path: '/locations/-', value: { url: 'http://example.com/x', metadata: {} } }]);
     assert.equal(res.statusCode, 403, res.body);
+  });
+});
+
+describe('a store URI that a configured store owns', () => {
+  let t: TestApp;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'glimpse-locations-s3-'));
+    // The s3 store is never contacted here: only its location syntax matters.
+    t = await startTestApp({}, { 'glimpse-api.conf': `[DEFAULT]
+enabled_backends = fast:file, objects:s3
+show_multiple_locations = true
+[glance_store]
+default_backend = fast
+[fast]
+filesystem_store_datadir = ${join(dir, 'fast')}
+[objects]
+s3_store_host = http://s3.example
+s3_store_access_key = key
+s3_store_secret_key = secret
+s3_store_bucket = bucket
+` });
+  });
+  after(async () => {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('is for services only, through legacy PATCH and POST /locations (a user could adopt another project\'s object)', async () => {
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+    const url = 's3://key:secret@s3.example/bucket/0b5f1c6e-0000-4000-8000-000000000001';
+    const patched = await patchImage(t, image.id, [{ op: 'add', path: '/locations/-', value: { url, metadata: {} } }]);
+    assert.equal(patched.statusCode, 403, patched.body);
+    assert.doesNotMatch(patched.body, /key:secret/);
+    const posted = await t.app.inject({ method: 'POST', url: `/v2/images/${image.id}/locations`,
+      headers: { ...ownerMember, ...json }, payload: JSON.stringify({ url }) });
+    assert.equal(posted.statusCode, 403, posted.body);
+    assert.equal((await show(t, image.id)).json().status, 'queued');
   });
 });

@@ -199,4 +199,26 @@ forEachDatabase('image repository', (getDb) => {
     await repo().update({ ...pending, status: 'deleted', locations: location('deleted') }, { expectVersion: pending.version });
     assert.equal(await repo().locationInUse(url, a.id), false, 'a deleted image holds nothing');
   });
+
+  test('pendingDeletes: pending_delete images deleted by the cutoff, by id, in keyset pages, with their locations', async () => {
+    const owner = `scrub-${randomUUID()}`;
+    const at = (minutes: number) => new Date(Date.UTC(2030, 0, 1, 0, minutes));
+    const pending = (minutes: number) => newImage({ owner, status: 'pending_delete', deleted: true, deletedAt: at(minutes),
+      locations: [{ url: `file:///data/${randomUUID()}`, metadata: {}, status: 'pending_delete' }] });
+    const due = [pending(1), pending(2), pending(3)];
+    for (const image of [...due, pending(30), newImage({ owner, status: 'deleted', deleted: true, deletedAt: at(1) }),
+      newImage({ owner, status: 'active' })]) {
+      await repo().create(image);
+    }
+    const mine = (images: Image[]) => images.filter((i) => i.owner === owner);
+    const cutoff = at(10);
+    const all = mine(await repo().pendingDeletes({ deletedBefore: cutoff, limit: 1000 }));
+    assert.deepEqual(all.map((i) => i.id), due.map((i) => i.id).sort());
+    assert.deepEqual(all[0]!.locations, due.find((i) => i.id === all[0]!.id)!.locations);
+    const first = await repo().pendingDeletes({ deletedBefore: cutoff, limit: 1 });
+    assert.equal(first.length, 1);
+    const rest = await repo().pendingDeletes({ deletedBefore: cutoff, afterId: first[0]!.id, limit: 1000 });
+    assert.ok(rest.every((i) => i.id > first[0]!.id), 'keyset: only ids after the marker');
+    assert.equal(mine([...first, ...rest]).length, 3);
+  });
 });

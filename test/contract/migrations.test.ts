@@ -10,7 +10,7 @@ import { forEachDatabase } from '../helpers/databases.ts';
 const tables = ['images', 'image_properties', 'image_tags', 'image_members', 'image_locations', 'tasks',
   'metadef_namespaces', 'metadef_resource_types', 'metadef_objects', 'metadef_properties', 'metadef_tags',
   'metadef_namespace_resource_types'] as const;
-const all = ['0001_initial', '0002_list_sort_indexes', '0003_metadefs', '0005_task_attempts'];
+const all = ['0001_initial', '0002_list_sort_indexes', '0003_metadefs', '0005_task_attempts', '0006_location_value_index'];
 
 forEachDatabase('migrations', (getDb, target) => {
   test('a migrated sibling schema in the same PostgreSQL database is not mistaken for this one', {
@@ -58,6 +58,25 @@ forEachDatabase('migrations', (getDb, target) => {
     assert.deepEqual(await pendingMigrations(getDb()), []);
     assert.deepEqual(await migrateToLatest(getDb()), []);
     assert.equal(await currentVersion(getDb()), latestVersion);
+  });
+
+  test('locations are indexed by URL (the shared-data check before a delete reads no other rows)', async () => {
+    const db = getDb().db;
+    let names: string[];
+    if (target.dialect === 'postgresql') {
+      const { rows } = await sql<{ name: string; def: string }>`select indexname as name, indexdef as def from pg_indexes
+        where tablename = 'image_locations' and schemaname = current_schema()`.execute(db);
+      assert.match(rows.find((r) => r.name === 'ix_image_locations_value')?.def ?? '', /USING hash \(value\)/);
+      names = rows.map((r) => r.name);
+    } else if (target.dialect === 'mysql') {
+      const { rows } = await sql<{ name: string; column: string }>`select index_name as name, column_name as \`column\`
+        from information_schema.statistics where table_schema = database() and table_name = 'image_locations'`.execute(db);
+      names = rows.filter((r) => r.column === 'value').map((r) => r.name);
+    } else {
+      const { rows } = await sql<{ name: string }>`select name from pragma_index_list('image_locations')`.execute(db);
+      names = rows.map((r) => r.name);
+    }
+    assert.ok(names.includes('ix_image_locations_value'), names.join(', '));
   });
 
   test('every table exists and starts empty', async () => {

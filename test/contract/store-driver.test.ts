@@ -34,10 +34,11 @@ interface DriverUnderTest {
   missingLocation(): string;
   cleanup(): Promise<void>;
   /**
-   * False for stores without a create-if-absent write (S3 via Swift's s3api answers 501 to
-   * If-None-Match): racing puts of one image may then both report success; the store still holds
-   * exactly one put's complete data. Glimpse never races puts of one image (compare-and-set
-   * queued → saving comes first), so this is a defence in depth, not the guard.
+   * False for stores without an atomic create-if-absent write (S3 via Swift's s3api answers 501 to
+   * If-None-Match; Swift checks If-None-Match per object server as each write starts, so
+   * overlapping commits both pass): racing puts of one image may then both report success; the
+   * store still holds one winner's complete data. Glimpse never races puts of one image
+   * (compare-and-set queued → saving comes first), so this is a defence in depth, not the guard.
    */
   atomicCreate?: false;
   /** Read-only stores (http): how the suite puts data there, since put() is refused. */
@@ -100,6 +101,7 @@ async function swiftDriver(env: SwiftTestEnv, seed = 0): Promise<DriverUnderTest
       `${formatLocation(base, container, id)}?multipart-manifest=get`,
     ],
     missingLocation: () => formatLocation(base, containerOf(id), randomUUID()),
+    atomicCreate: false,
     cleanup: async () => {
       for (const c of new Set([container, ...containers, ...await driver.listContainers(container)])) await driver.removeContainer(c);
     },
@@ -113,8 +115,8 @@ async function s3Driver(env: S3TestEnv): Promise<DriverUnderTest> {
   const host = new URL(env.endpoint).host;
   const id = randomUUID();
   const list = async () => {
-    const objects = await driver.s3.send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => ({ Contents: [] }));
-    const uploads = await driver.s3.send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => ({ Uploads: [] }));
+    const objects = await (await driver.s3()).send(new ListObjectsV2Command({ Bucket: bucket })).catch(() => ({ Contents: [] }));
+    const uploads = await (await driver.s3()).send(new ListMultipartUploadsCommand({ Bucket: bucket })).catch(() => ({ Uploads: [] }));
     return { keys: (objects.Contents ?? []).map((o) => o.Key!), uploads: (uploads.Uploads ?? []).map((u) => `upload:${u.Key}:${u.UploadId}`) };
   };
   return {
@@ -135,7 +137,7 @@ async function s3Driver(env: S3TestEnv): Promise<DriverUnderTest> {
       const { keys } = await list();
       for (const key of keys) await driver.delete(`s3://${host}/${bucket}/${key}`);
       const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
-      await driver.s3.send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      await (await driver.s3()).send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
     },
   };
 }

@@ -3,7 +3,7 @@
 // Keystone has no object-store endpoint — the fake hands out real tempauth tokens of the real
 // Swift), Static Large Object layout and cleanup, location forms and redaction, and the http
 // store's redirects and range fallback against a local static server.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -17,11 +17,14 @@ import { redactLocation } from '../../src/stores/remote-errors.ts';
 import { SwiftAuth } from '../../src/stores/swift/swift-auth.ts';
 import { SwiftStoreDriver } from '../../src/stores/swift/swift-driver.ts';
 import { containerFor, locationBase, parseLocation } from '../../src/stores/swift/swift-location.ts';
-import { SKIP_SWIFT, swiftTestDriver, swiftTestEnv, uniqueBucket } from '../helpers/object-stores.ts';
+import {
+  SKIP_S3, SKIP_SWIFT, s3TestDriver, s3TestEnv, swiftTestDriver, swiftTestEnv, uniqueBucket,
+} from '../helpers/object-stores.ts';
 import { loopbackFiltering, startStaticServer, type StaticServer } from '../helpers/static-server.ts';
 import { createSafeFetcher } from '../../src/net/index.ts';
 
 const swift = swiftTestEnv();
+const s3 = s3TestEnv();
 
 async function readAll(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -164,6 +167,68 @@ if (!swift) {
     });
   });
 }
+
+if (!s3) test('s3 multipart uploads (real S3 API)', { skip: SKIP_S3 }, () => {});
+describe('s3 multipart uploads (real S3 API)', { skip: s3 ? false : SKIP_S3 }, () => {
+  const MiB = 1024 * 1024;
+  const bucket = uniqueBucket('glimpse-multipart');
+  // 5 MiB parts (S3's minimum), two buffers: every buffer is reused for later parts.
+  const driver = s3 ? s3TestDriver(s3, { bucket, largeObjectSize: 5 * MiB, chunkSize: 5 * MiB, threadPools: 2 }) : undefined!;
+  const host = s3 ? new URL(s3.endpoint).host : '';
+  const leftovers = async () => {
+    const { ListObjectsV2Command, ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
+    const client = await driver.s3();
+    const objects = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    return [...(objects.Contents ?? []).map((o) => o.Key!), ...(uploads.Uploads ?? []).map((u) => `upload:${u.Key}`)].sort();
+  };
+  /** `total` bytes of random data in odd-sized chunks, as a socket would deliver them. */
+  const oddChunks = (data: Buffer) => {
+    const chunks: Buffer[] = [];
+    for (let at = 0, i = 0; at < data.length; i++) {
+      const n = [65_536, 1, 1_000_003, 333_333, 2 * MiB + 5][i % 5]!;
+      chunks.push(data.subarray(at, at + n));
+      at += n;
+    }
+    return chunks;
+  };
+  after(async () => {
+    if (!s3) return;
+    for (const key of await leftovers()) if (!key.startsWith('upload:')) await driver.delete(`s3://${host}/${bucket}/${key}`);
+    const { DeleteBucketCommand } = await import('@aws-sdk/client-s3');
+    await (await driver.s3()).send(new DeleteBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  });
+
+  test('data of unknown size in more parts than buffers arrives byte for byte; so does an empty upload', async () => {
+    const data = randomBytes(23 * MiB + 7);
+    const id = randomUUID();
+    const put = await driver.put(id, Readable.from(oddChunks(data)));
+    assert.equal(put.bytesWritten, data.length);
+    const { stream, size } = await driver.get(put.location);
+    assert.equal(size, data.length);
+    const back = await readAll(stream);
+    assert.equal(createHash('md5').update(back).digest('hex'), createHash('md5').update(data).digest('hex'),
+      'five parts through two reused buffers, in order');
+    const empty = await driver.put(randomUUID(), Readable.from([]));
+    assert.equal(empty.bytesWritten, 0);
+    assert.equal(await driver.size(empty.location), 0);
+    await driver.delete(empty.location);
+    await driver.delete(put.location);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test('a source that fails after some parts: rejected, the upload aborted, no parts or object left', async () => {
+    const id = randomUUID();
+    const data = randomBytes(12 * MiB);
+    async function* failing() {
+      yield data;
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error('client went away');
+    }
+    await assert.rejects(driver.put(id, Readable.from(failing())), /client went away/);
+    assert.deepEqual(await leftovers(), []);
+  });
+});
 
 describe('http store', () => {
   let server: StaticServer;

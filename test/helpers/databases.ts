@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { openDatabase, type Database } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { redactUrl } from '../../src/db/url.ts';
+import { privatePostgresSchema } from './postgres-schema.ts';
 
 export type TestDialect = 'sqlite' | 'postgresql' | 'mysql';
 
@@ -42,22 +43,8 @@ async function provisionSqlite(): Promise<Provisioned> {
   };
 }
 
-async function provisionPostgres(baseUrl: string): Promise<Provisioned> {
-  const schema = uniqueName();
-  const admin = await openDatabase(baseUrl, { maxPoolSize: 1 });
-  await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(admin.db);
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', [url.searchParams.get('options'), `-c search_path=${schema}`].filter(Boolean).join(' '));
-  return {
-    url: url.toString(),
-    drop: async () => {
-      try {
-        await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(admin.db);
-      } finally {
-        await admin.close();
-      }
-    },
-  };
+function provisionPostgres(baseUrl: string): Promise<Provisioned> {
+  return privatePostgresSchema(baseUrl);
 }
 
 async function provisionMysql(baseUrl: string): Promise<Provisioned> {

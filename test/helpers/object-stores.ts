@@ -49,7 +49,7 @@ export async function dropSwiftContainer(driver: SwiftStoreDriver, container: st
 }
 
 export function s3TestDriver(env: S3TestEnv, options: { bucket: string; id?: string; largeObjectSize?: number;
-  chunkSize?: number }): S3StoreDriver {
+  chunkSize?: number; threadPools?: number }): S3StoreDriver {
   return new S3StoreDriver({
     id: options.id ?? 's3',
     endpoint: env.endpoint,
@@ -61,6 +61,6 @@ export function s3TestDriver(env: S3TestEnv, options: { bucket: string; id?: str
     forcePathStyle: env.forcePathStyle,
     largeObjectSize: options.largeObjectSize ?? 6 * 1024 * 1024,
     largeObjectChunkSize: options.chunkSize ?? 5 * 1024 * 1024,
-    threadPools: 4,
+    threadPools: options.threadPools ?? 4,
   });
 }

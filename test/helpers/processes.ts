@@ -1,12 +1,9 @@
 // Real Glimpse processes for multi-node tests: `glimpse serve` / `glimpse worker` children on
 // ephemeral ports sharing one database, one staging directory and one image store.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { sql } from 'kysely';
-import { openDatabase } from '../../src/db/connect.ts';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'glimpse.js');
 
@@ -56,23 +53,11 @@ export async function startGlimpse(dir: string, name: string, command: 'serve' |
   };
 }
 
-/** A private schema in the PostgreSQL database at `baseUrl`; the URL to use and a drop(). */
-export async function privatePostgresSchema(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const schema = `glimpse_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = await openDatabase(baseUrl, { maxPoolSize: 1 });
-  await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(admin.db);
-  const url = new URL(baseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
-  return {
-    url: url.toString(),
-    async drop() {
-      try {
-        await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(admin.db);
-      } finally {
-        await admin.close();
-      }
-    },
-  };
+/** Waits up to `ms` for `pattern` to appear in the child's output (log lines arrive after the work they report). */
+export async function waitForOutput(child: Child, pattern: RegExp, ms = 30000): Promise<string> {
+  const until = Date.now() + ms;
+  while (!pattern.test(child.output()) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return child.output();
 }
 
 export const trusted = (project: string, roles = 'member,reader') => ({

@@ -5,34 +5,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { keystoneEnv, keystoneSkip, keystoneUrl, login } from '../helpers/keystone.ts';
 import { TcpForwarder } from '../helpers/tcp-forwarder.ts';
 
-const keystone = process.env.GLIMPSE_TEST_KEYSTONE_URL?.replace(/\/+$/, '');
-const skip = keystone ? false : 'GLIMPSE_TEST_KEYSTONE_URL not set';
-
-async function login(user: string, project: string, password = 'secret') {
-  const res = await fetch(`${keystone}/auth/tokens?nocatalog`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: user, password, domain: { name: 'Default' } } } },
-      scope: { project: { name: project, domain: { name: 'Default' } } } } }),
-  });
-  assert.equal(res.status, 201, `login ${user}`);
-  const body = await res.json() as { token: { project: { id: string } } };
-  return { token: res.headers.get('x-subject-token')!, projectId: body.token.project.id };
-}
-
-function env(authUrl: string, extra: Record<string, string> = {}) {
-  return {
-    GLIMPSE_PASTE_DEPLOY__FLAVOR: 'keystone',
-    GLIMPSE_KEYSTONE_AUTHTOKEN__AUTH_URL: authUrl,
-    GLIMPSE_KEYSTONE_AUTHTOKEN__USERNAME: 'glance',
-    GLIMPSE_KEYSTONE_AUTHTOKEN__PASSWORD: 'secret',
-    GLIMPSE_KEYSTONE_AUTHTOKEN__PROJECT_NAME: 'service',
-    GLIMPSE_KEYSTONE_AUTHTOKEN__HTTP_CONNECT_TIMEOUT: '2',
-    ...extra,
-  };
-}
+const keystone = keystoneUrl;
+const skip = keystoneSkip;
+const env = keystoneEnv;
 
 // Node 20 leaves skipped suites out of the summary count; a skipped test is counted.
 if (skip) test('keystone integration', { skip }, () => {});

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, privatePostgresSchema, startGlimpse, trusted, type Child } from '../helpers/processes.ts';
+import { privatePostgresSchema } from '../helpers/postgres-schema.ts';
+import { freePort, startGlimpse, trusted, waitForOutput, type Child } from '../helpers/processes.ts';
 
 const pgUrl = process.env.GLIMPSE_TEST_POSTGRES_URL;
 const owner = trusted('p1');
@@ -68,7 +69,8 @@ if (!pgUrl) {
     assert.equal(image.checksum, createHash('md5').update(data).digest('hex'));
     const download = await fetch(`${a.url}/v2/images/${id}/file`, { headers: owner });
     assert.equal(createHash('md5').update(Buffer.from(await download.arrayBuffer())).digest('hex'), image.checksum);
-    assert.match(b.output(), /"msg":"task finished"/, 'the importing node ran the task');
+    // The image turns active before the worker records the task's end and logs it.
+    assert.match(await waitForOutput(b, /"msg":"task finished"/), /"msg":"task finished"/, 'the importing node ran the task');
     assert.doesNotMatch(a.output(), /task finished/, 'the staging node ran no task');
   });
 }

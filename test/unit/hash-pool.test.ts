@@ -110,3 +110,37 @@ test('digest() twice or update() after digest() is a programming error', async (
   await assert.rejects(lane.update(Buffer.alloc(1))!, /after digest/);
   assert.equal((await first).md5, 'd41d8cd98f00b204e9800998ecf8427e');
 });
+
+test('rings are reused: a finished or failed lane hands its shared memory to the next lane (at most maxIdleRings kept)', async () => {
+  const p = pool({ maxWorkers: 1, blockSize: 4096, blocks: 2, maxIdleRings: 1 });
+  const data = randomBytes(50_000);
+  const first = p.lane(['md5']);
+  await feed(first, data);
+  assert.equal((await first.digest()).md5, hex('md5', data));
+  assert.equal(p.idleRingCount, 1, 'the finished lane\'s ring waits for the next lane');
+  const second = p.lane(['sha512']);
+  assert.equal(second.ring.memory, first.ring.memory, 'same shared memory, not a new allocation');
+  assert.equal(p.idleRingCount, 0);
+  await feed(second, data);
+  assert.equal((await second.digest()).sha512, hex('sha512', data), 'the reused ring hashes correctly');
+
+  const a = p.lane(['md5']);
+  const b = p.lane(['md5']);
+  assert.notEqual(a.ring.memory, b.ring.memory, 'concurrent lanes never share a ring');
+  a.close();
+  b.close();
+  assert.equal(p.idleRingCount, 1, 'no more than maxIdleRings are kept');
+  const other = p.lane(['md5'], { blocks: 3 });
+  assert.notEqual(other.ring.memory, a.ring.memory, 'a ring of another size is not reused');
+  other.close();
+
+  const manual = p.lane(['md5'], { recycle: 'manual' });
+  const idle = p.idleRingCount;
+  await feed(manual, data);
+  await manual.digest();
+  assert.equal(p.idleRingCount, idle, 'manual: the ring stays with its owner after the digests');
+  manual.recycle();
+  manual.recycle();
+  assert.equal(p.idleRingCount, Math.min(idle + 1, 1), 'recycle() hands it back, once');
+});
+

@@ -171,3 +171,54 @@ for (const mode of ['inline', 'worker'] as const) {
     assert.equal(pool.lanes, 0, 'the failed upload released its lane');
   });
 }
+
+test('uploadTap (worker hashing): the ring goes back to the pool only once the consumer has given every block back', async () => {
+  const own = new HashPool({ maxWorkers: 1 });
+  try {
+    const make = () => uploadTap({ maxBytes: Infinity, onExceed: () => new Error('over'), algorithms: ['md5', 'sha512'],
+      pool: own, blocks: 3 });
+    const data = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    const first = make();
+    willReleaseChunks(first);
+    const held: Buffer[] = [];
+    // Keep the last block: the tap ends (digests in) while the consumer still holds data to write.
+    const kept = new Writable({ highWaterMark: 1, write(chunk: Buffer, _e, cb) {
+      held.push(chunk);
+      if (held.length > 1) releaseChunk(held.shift()!);
+      cb();
+    } });
+    await pipeline(Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000)], { objectMode: false }), first, kept);
+    assert.equal(first.digests().md5, createHash('md5').update(data).digest('hex'));
+    assert.equal(own.idleRingCount, 0, 'a block is still held: the ring must not be handed out again');
+    const memory = held[0]!.buffer;
+    releaseChunk(held.shift()!);
+    assert.equal(own.idleRingCount, 1, 'released: the ring is back in the pool');
+
+    const second = make();
+    willReleaseChunks(second);
+    let reused = false;
+    await pipeline(Readable.from([data], { objectMode: false }), second, new Writable({ write(chunk: Buffer, _e, cb) {
+      reused ||= chunk.buffer === memory;
+      releaseChunk(chunk);
+      cb();
+    } }));
+    assert.ok(reused, 'the next upload wrote into the same ring');
+    assert.equal(second.digests().sha512, createHash('sha512').update(data).digest('hex'));
+
+    // A failed upload gives its ring back at once, even with blocks its consumer never returned.
+    const failed = make();
+    willReleaseChunks(failed);
+    const source = new Readable({ read() { /* fed below */ } });
+    const stuck = new Writable({ highWaterMark: 1, write(_chunk: Buffer, _e, _cb) { /* never written */ } });
+    const done = pipeline(source, failed, stuck);
+    source.push(Buffer.alloc(2 * 1024 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = own.idleRingCount;
+    source.destroy(new Error('client went away'));
+    await assert.rejects(done, /client went away/);
+    assert.equal(own.idleRingCount, before + 1);
+  } finally {
+    await own.close();
+  }
+});
+

@@ -15,16 +15,19 @@ import { pipeline } from 'node:stream/promises';
 import { ReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
 
-import { Decompress as ZstdDecompress } from 'fzstd';
 import type * as XzModule from 'xz-decompress';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 
+import { lazyImport } from '../../lib/lazy-import.ts';
 import { byteLimit } from '../../lib/streams.ts';
 import { runLimited } from './limited-process.ts';
 import { ZstdFrameGuard } from './zstd-guard.ts';
 
+// The decoders are loaded when an image of their kind is first seen (most processes never do).
+const fzstd = lazyImport(() => import('fzstd'));
+const yauzlModule = lazyImport(async () => (await import('yauzl')).default);
 // xz-decompress is a UMD bundle whose exports Node's ESM loader cannot see by name.
-const { XzReadableStream } = createRequire(import.meta.url)('xz-decompress') as typeof XzModule;
+const xz = lazyImport(async () => createRequire(import.meta.url)('xz-decompress') as typeof XzModule);
 
 export type Compression = 'zip' | 'lha' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
@@ -100,6 +103,7 @@ async function decode(source: string, dest: string, options: DecompressOptions, 
 async function* zstdDecoder(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const guard = new ZstdFrameGuard();
   const out: Buffer[] = [];
+  const { Decompress: ZstdDecompress } = await fzstd();
   const decoder = new ZstdDecompress((data) => { out.push(Buffer.from(data)); });
   for await (const chunk of source) {
     guard.update(chunk);
@@ -114,6 +118,7 @@ async function* zstdDecoder(source: AsyncIterable<Buffer>): AsyncIterable<Buffer
 }
 
 async function* xzDecoder(source: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  const { XzReadableStream } = await xz();
   const input = ReadableStream.from(source) as unknown as globalThis.ReadableStream<Uint8Array>;
   for await (const chunk of new XzReadableStream(input) as unknown as AsyncIterable<Uint8Array>) {
     yield Buffer.from(chunk);
@@ -142,7 +147,8 @@ async function bunzip2(source: string, dest: string, options: DecompressOptions)
   }
 }
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
+async function openZip(path: string): Promise<yauzl.ZipFile> {
+  const yauzl = await yauzlModule();
   return new Promise((resolve, reject) => {
     yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false },
       (err, zip) => (err ? reject(err) : resolve(zip)));

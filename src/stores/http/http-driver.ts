@@ -9,8 +9,9 @@
 // the connection pinned to the checked addresses, so a location can never reach the metadata
 // service or a loopback port. Without one (tests of the driver itself) plain undici is used.
 import { Readable, Transform, pipeline } from 'node:stream';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
+import { undici } from '../../lib/lazy-import.ts';
 import { FetchFailed, FetchRefused, type SafeFetcher } from '../../net/index.ts';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus } from '../remote-errors.ts';
@@ -31,15 +32,19 @@ const WHAT = 'HTTP store';
 export class HttpStoreDriver implements StoreDriver {
   readonly id: string;
   readonly type = 'http';
-  private readonly dispatcher: Dispatcher;
-  private readonly fetcher: SafeFetcher | undefined;
+  private dispatcher: Promise<Dispatcher> | undefined;
 
-  constructor(options: HttpStoreDriverOptions) {
+  constructor(private readonly options: HttpStoreDriverOptions) {
     this.id = options.id;
-    this.fetcher = options.fetcher;
-    const timeout = options.timeoutMs ?? 30_000;
-    const base = options.dispatcher ?? new Agent({ connect: { timeout }, headersTimeout: timeout });
-    this.dispatcher = base.compose(interceptors.redirect({ maxRedirections: options.maxRedirects ?? 5 }));
+  }
+
+  /** The plain undici dispatcher (no safe fetcher), made on first use. */
+  private plainDispatcher(): Promise<Dispatcher> {
+    return this.dispatcher ??= undici().then(({ Agent, interceptors }) => {
+      const timeout = this.options.timeoutMs ?? 30_000;
+      const base = this.options.dispatcher ?? new Agent({ connect: { timeout }, headersTimeout: timeout });
+      return base.compose(interceptors.redirect({ maxRedirections: this.options.maxRedirects ?? 5 }));
+    });
   }
 
   async put(_imageId: string, source: Readable): Promise<PutResult> {
@@ -107,12 +112,14 @@ export class HttpStoreDriver implements StoreDriver {
 
   /** One request through the safe fetcher, or undici when none was given; non-2xx answers are returned. */
   private async send(url: string, method: 'GET' | 'HEAD', range: ByteRange | undefined, signal: AbortSignal | undefined): Promise<Response> {
-    if (this.fetcher) {
-      const res = await this.fetcher.fetch(url, { method, signal, maxBytes: Infinity,
+    const { fetcher } = this.options;
+    if (fetcher) {
+      const res = await fetcher.fetch(url, { method, signal, maxBytes: Infinity,
         ...(range ? { range: { start: range.start, end: range.end } } : {}) });
       return { statusCode: res.status, headers: res.headers, body: res.body as Response['body'] };
     }
-    return request(url, { method, signal, dispatcher: this.dispatcher,
+    const { request } = await undici();
+    return request(url, { method, signal, dispatcher: await this.plainDispatcher(),
       headers: range ? { range: `bytes=${range.start}-${range.end}` } : {} });
   }
 

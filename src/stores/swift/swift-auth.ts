@@ -2,8 +2,9 @@
 // X-Auth-User/X-Auth-Key) and Keystone v3 (password auth scoped to a project; the storage URL
 // comes from the catalog). One token per driver, shared by concurrent requests, renewed shortly
 // before it expires and whenever Swift answers 401 (invalidate()).
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
+import { undici } from '../../lib/lazy-import.ts';
 import { StoreError } from '../../ports/store.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus } from '../remote-errors.ts';
 
@@ -82,7 +83,7 @@ export class SwiftAuth implements SwiftAuthProvider {
 
   private async tempauth(): Promise<SwiftToken> {
     const { authAddress, user, key } = this.credentials;
-    const res = await request(authAddress, {
+    const res = await (await undici()).request(authAddress, {
       method: 'GET', headers: { 'x-auth-user': user, 'x-auth-key': key }, dispatcher: this.dispatcher,
     });
     await res.body.dump();
@@ -109,7 +110,7 @@ export class SwiftAuth implements SwiftAuthProvider {
       },
     };
     const url = `${c.authAddress.replace(/\/+$/, '').replace(/\/v2\.0$/, '/v3').replace(/(?<!\/v3)$/, '/v3')}/auth/tokens`;
-    const res = await request(url, {
+    const res = await (await undici()).request(url, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), dispatcher: this.dispatcher,
     });
     if (res.statusCode >= 300) {

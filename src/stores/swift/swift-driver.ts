@@ -8,14 +8,17 @@
 // Every failure (source error, abort, Swift error) deletes the segments already written; an
 // interrupted streamed PUT is never committed by Swift.
 //
-// Swift has no atomic create-if-absent: the commit carries `If-None-Match: *` (refuses an existing
-// object) and a nonce in X-Object-Meta-Glimpse-Put that is read back, so of racing puts of one image
-// the one whose object is there wins and the others report Duplicate and clean up. The service's
-// compare-and-set (queued → saving) keeps two uploads of one image from ever reaching the store.
+// Swift has no atomic create-if-absent: the commit carries `If-None-Match: *` (refuses an object
+// already there) and a nonce in X-Object-Meta-Glimpse-Put that is read back, so a put that loses
+// reports Duplicate and cleans up. Commits that overlap can both pass If-None-Match (each object
+// server checks when its write starts) and both read back their own nonce, so this is a defence
+// in depth; the guard is the service's compare-and-set (queued → saving), which keeps two uploads
+// of one image from ever reaching the store.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 
+import { undici } from '../../lib/lazy-import.ts';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { ChunkReader } from '../../lib/chunk-reader.ts';
 import { StoreDuplicateError } from '../errors.ts';
@@ -243,7 +246,10 @@ export class SwiftStoreDriver implements StoreDriver {
     return manifest;
   }
 
-  /** PUTs the object (data or manifest) unless it exists; 412 → Duplicate. */
+  /**
+   * PUTs the object (data or manifest) unless it exists: 412 → Duplicate, and so is 409 (Swift's
+   * answer when a write with a newer timestamp is already there).
+   */
   private async commit(container: string, imageId: string, nonce: string, body: Body, query: string, signal: AbortSignal | undefined,
     length?: number) {
     const res = await this.call('PUT', container, imageId, {
@@ -254,7 +260,7 @@ export class SwiftStoreDriver implements StoreDriver {
       },
     });
     await res.body.dump();
-    if (res.statusCode === 412) throw new StoreDuplicateError(imageId);
+    if (res.statusCode === 412 || res.statusCode === 409) throw new StoreDuplicateError(imageId);
     if (res.statusCode !== 201) throw storeErrorFromStatus(res.statusCode, 'write', WHAT);
   }
 
@@ -311,7 +317,7 @@ export class SwiftStoreDriver implements StoreDriver {
       const { token, storageUrl } = await this.options.auth.token();
       const path = [container, ...(object ?? '').split('/')].filter(Boolean).map(encodeURIComponent).join('/');
       const url = `${storageUrl.replace(/\/+$/, '')}/${path}${options.query ? `?${options.query}` : ''}`;
-      const res = await request(url, {
+      const res = await (await undici()).request(url, {
         method: method as Dispatcher.HttpMethod,
         headers: { ...options.headers, 'x-auth-token': token },
         body: options.body as Dispatcher.RequestOptions['body'],
