@@ -18,7 +18,7 @@ import type { RemoteFetcher, RemoteGlance, RemoteImage } from '../ports/fetch.ts
 import type { StoreDriver } from '../ports/store.ts';
 import type { TaskRepository } from '../ports/tasks.ts';
 import { writeImageData } from '../stores/writer.ts';
-import { IMPORT_PROPS, buildImportTaskInput, type ImportMethod } from '../tasks/import-input.ts';
+import { IMPORT_PROPS, buildImportTaskInput, type ImportMethod } from './import-input.ts';
 import { stagedExists } from '../tasks/image-import.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import { uploadBudget } from './image-data.ts';

@@ -27,7 +27,7 @@ import { uploadBudget } from '../services/image-data.ts';
 import { inspectingTap, judgeInspection } from '../services/inspection.ts';
 import type { ImageSettings } from '../services/settings.ts';
 import { writeImageData } from '../stores/writer.ts';
-import { IMPORT_PROPS, importInput, type ImportInput } from './import-input.ts';
+import { IMPORT_PROPS, importInput, type ImportInput } from '../services/import-input.ts';
 import type { ImportPlugin } from './plugins.ts';
 import { errorText, type TaskOutcome, type TaskRun } from './worker.ts';
 

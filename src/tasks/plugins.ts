@@ -13,7 +13,7 @@
 //   last plugin (plugins may change what the data is: decompression, conversion).
 // - It must honour `signal` (worker stopping or lease lost) and throw to fail the import; the
 //   import then reverts the image and records the error.
-// The plugins: src/services/import-plugins/ (image_conversion, image_decompression,
+// The plugins: src/tasks/plugins/ (image_conversion, image_decompression,
 // inject_image_metadata, no_op), adapted to this contract by ./import-plugins.ts.
 import type { Image } from '../domain/image.ts';
 import type { StoreDriver } from '../ports/store.ts';

@@ -8,9 +8,9 @@ import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileS
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
-import { imageConversionPlugin, type ConversionSettings } from '../../src/services/import-plugins/image-conversion.ts';
-import { ImportPluginError } from '../../src/services/import-plugins/index.ts';
-import { runLimited } from '../../src/services/import-plugins/limited-process.ts';
+import { imageConversionPlugin, type ConversionSettings } from '../../src/tasks/plugins/image-conversion.ts';
+import { ImportPluginError } from '../../src/tasks/plugins/index.ts';
+import { runLimited } from '../../src/tasks/plugins/limited-process.ts';
 import { iso, qcow2 } from './formats-images.ts';
 import { HAVE_QEMU_IMG, NO_QEMU_IMG, image, pluginInput, qemuImg, refusal, scratch } from './import-plugins-helpers.ts';
 

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
-import { detectCompression } from '../../src/services/import-plugins/decompressors.ts';
-import { imageDecompressionPlugin } from '../../src/services/import-plugins/image-decompression.ts';
-import { ImportPluginError } from '../../src/services/import-plugins/index.ts';
-import { ZstdFrameError, ZstdFrameGuard } from '../../src/services/import-plugins/zstd-guard.ts';
+import { detectCompression } from '../../src/tasks/plugins/decompressors.ts';
+import { imageDecompressionPlugin } from '../../src/tasks/plugins/image-decompression.ts';
+import { ImportPluginError } from '../../src/tasks/plugins/index.ts';
+import { ZstdFrameError, ZstdFrameGuard } from '../../src/tasks/plugins/zstd-guard.ts';
 import { hasTool, image, pluginInput, refusal, scratch, zip, zstdBlock, zstdHeader } from './import-plugins-helpers.ts';
 
 const MiB = 1024 * 1024;

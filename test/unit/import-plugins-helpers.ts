@@ -9,7 +9,7 @@ import { crc32, deflateRawSync } from 'node:zlib';
 
 import { pino } from 'pino';
 
-import { ImportPluginError, type PluginImage, type PluginInput } from '../../src/services/import-plugins/index.ts';
+import { ImportPluginError, type PluginImage, type PluginInput } from '../../src/tasks/plugins/index.ts';
 
 export const quietLog = pino({ level: 'silent' });
 

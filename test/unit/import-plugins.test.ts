@@ -8,8 +8,8 @@ import { gzipSync } from 'node:zlib';
 import { IMPORT_PLUGIN_NAMES } from '../../src/config/import-plugins.ts';
 import {
   ImportPluginError, createImportPlugins, runImportPlugins, type ImportPlugin, type ImportPluginSettings,
-} from '../../src/services/import-plugins/index.ts';
-import { injectMetadataPlugin } from '../../src/services/import-plugins/inject-metadata.ts';
+} from '../../src/tasks/plugins/index.ts';
+import { injectMetadataPlugin } from '../../src/tasks/plugins/inject-metadata.ts';
 import { load, loadError } from './config-helpers.ts';
 import { NO_QEMU_IMG, image, pluginInput, qemuImg, quietLog, scratch } from './import-plugins-helpers.ts';
 

@@ -1,7 +1,7 @@
 // ExternalSource over the SSRF-safe fetcher (src/net/): v1 locations and copy-from read http(s)
 // URLs only through it, so every URL, redirect hop and resolved address passes
 // [import_filtering_opts] and the private/loopback/link-local refusal.
-import { FetchFailed, FetchRefused, type SafeFetcher } from '../net/index.ts';
+import { FetchFailed, FetchRefused, type SafeFetcher } from './index.ts';
 import { ExternalSourceError, type ExternalSource } from '../ports/external-source.ts';
 
 function translate(error: unknown, url: string): unknown {

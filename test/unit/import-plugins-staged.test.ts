@@ -1,4 +1,4 @@
-// The import plugins as api_image_import steps (src/tasks/import-plugins.ts): the staged object is
+// The import plugins as api_image_import steps (src/tasks/plugins/staged.ts): the staged object is
 // replaced whole — by a rename in a file staging store, by delete + put in any other — and no work
 // files are left behind, whether the plugin succeeded or failed.
 import assert from 'node:assert/strict';
@@ -11,9 +11,9 @@ import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
 import type { PutResult, StoreDriver } from '../../src/ports/store.ts';
-import { ImportPluginError } from '../../src/services/import-plugins/index.ts';
+import { ImportPluginError } from '../../src/tasks/plugins/index.ts';
 import { FileStoreDriver } from '../../src/stores/file/file-driver.ts';
-import { importTaskPlugins } from '../../src/tasks/import-plugins.ts';
+import { importTaskPlugins } from '../../src/tasks/plugins/staged.ts';
 import { newImage } from '../helpers/image-fixtures.ts';
 import { quietLog, scratch } from './import-plugins-helpers.ts';
 

@@ -1,4 +1,4 @@
-// The import plugins of src/services/import-plugins/ as steps of the api_image_import task
+// The import plugins of this folder as steps of the api_image_import task
 // (the ImportPlugin contract of ./plugins.ts). The plugins work on a local file: when the staging
 // store is a file store (the only kind Glimpse stages to) that is the staged object itself, and a
 // plugin's output replaces it with one rename in the same directory, so the staged object is
@@ -11,13 +11,13 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
-import type { GlimpseConfig } from '../config/types.ts';
-import type { Image } from '../domain/image.ts';
-import type { Logger } from '../ports/context.ts';
+import type { GlimpseConfig } from '../../config/types.ts';
+import type { Image } from '../../domain/image.ts';
+import type { Logger } from '../../ports/context.ts';
 import {
   createImportPlugins, runImportPlugins, type ImportPlugin as DataPlugin, type ImportPluginSettings, type PluginImage,
-} from '../services/import-plugins/index.ts';
-import type { ImportPlugin, ImportPluginContext, ImportPluginResult } from './plugins.ts';
+} from './index.ts';
+import type { ImportPlugin, ImportPluginContext, ImportPluginResult } from '../plugins.ts';
 
 /** The plugin settings from the configuration (image_import_plugins and the plugins' options). */
 export function importPluginSettings(config: GlimpseConfig): ImportPluginSettings {
