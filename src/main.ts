@@ -47,7 +47,8 @@ import { TaskService } from './services/tasks.ts';
 import { Scrubber } from './services/scrubber.ts';
 import { ImageAccess } from './services/image-access.ts';
 import { ImageImportRunner } from './tasks/image-import.ts';
-import { importPluginSettings, importTaskPlugins } from './tasks/plugins/staged.ts';
+import { createImportPlugins } from './tasks/plugins/index.ts';
+import { importPluginSettings } from './tasks/plugins/staged.ts';
 import { legacyImportHandler } from './tasks/legacy-import.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
@@ -113,7 +114,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
-    plugins: importTaskPlugins(importPluginSettings(config), logger.child({ component: 'import-plugins' })),
+    plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
   });
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),

@@ -18,8 +18,9 @@ import type { RemoteFetcher, RemoteGlance, RemoteImage } from '../ports/fetch.ts
 import type { StoreDriver } from '../ports/store.ts';
 import type { TaskRepository } from '../ports/tasks.ts';
 import { writeImageData } from '../stores/writer.ts';
-import { IMPORT_PROPS, buildImportTaskInput, type ImportMethod } from './import-input.ts';
-import { stagedExists } from '../tasks/image-import.ts';
+import { IMPORT_PROPS, type ImportMethod } from '../domain/import.ts';
+import { buildImportTaskInput } from './import-input.ts';
+import { stagedExists } from './staging.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import { uploadBudget } from './image-data.ts';
 import type { ImageServiceDeps } from './images.ts';

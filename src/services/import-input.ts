@@ -3,19 +3,8 @@
 // runner needs to be restartable on any node: the stores that held a copy-image source before
 // the import, and the caller's roles (for plugins that depend on them).
 import type { Task } from '../domain/task.ts';
+import type { ImportMethod } from '../domain/import.ts';
 import type { RemoteImage } from '../ports/fetch.ts';
-
-/** Image properties the import keeps its state in (all in the reserved os_glance_ namespace). */
-export const IMPORT_PROPS = {
-  lock: 'os_glance_import_task',
-  importing: 'os_glance_importing_to_stores',
-  failed: 'os_glance_failed_import',
-  stageHost: 'os_glance_stage_host',
-  /** Glimpse: why the last import of the image failed (Glance keeps no reason on the image). */
-  error: 'os_glance_import_error',
-} as const;
-
-export type ImportMethod = 'glance-direct' | 'web-download' | 'copy-image' | 'glance-download';
 
 export interface ImportInput {
   imageId: string;

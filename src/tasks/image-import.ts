@@ -20,6 +20,7 @@ import { DomainError } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import type { Task } from '../domain/task.ts';
 import { msg } from '../i18n/message.ts';
+import type { Logger } from '../ports/context.ts';
 import type { RemoteFetcher, RemoteGlance } from '../ports/fetch.ts';
 import type { ImageLister, ImageRepository } from '../ports/repositories.ts';
 import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
@@ -27,8 +28,11 @@ import { uploadBudget } from '../services/image-data.ts';
 import { inspectingTap, judgeInspection } from '../services/inspection.ts';
 import type { ImageSettings } from '../services/settings.ts';
 import { writeImageData } from '../stores/writer.ts';
-import { IMPORT_PROPS, importInput, type ImportInput } from '../services/import-input.ts';
-import type { ImportPlugin } from './plugins.ts';
+import { IMPORT_PROPS } from '../domain/import.ts';
+import { importInput, type ImportInput } from '../services/import-input.ts';
+import { stagedExists, stagedLocation } from '../services/staging.ts';
+import type { ImportPlugin } from './plugins/index.ts';
+import { runOnStaged } from './plugins/staged.ts';
 import { errorText, type TaskOutcome, type TaskRun } from './worker.ts';
 
 export interface ImportDeps {
@@ -41,25 +45,14 @@ export interface ImportDeps {
   /** Resolves a glance-download source (the remote image's data URL and metadata). */
   remoteGlance?: RemoteGlance;
   plugins: ImportPlugin[];
+  /** The plugins' logger (they log tool output and decisions with the image id). */
+  pluginLog?: Logger;
   now?: () => Date;
 }
 
 class LockLost extends Error {}
+const quietLog: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => quietLog };
 const CAS_RETRIES = 8;
-
-export function stagedLocation(staging: StoreDriver, imageId: string): string {
-  if (!staging.locationFor) throw new Error(`staging store ${staging.id} cannot name objects by image id`);
-  return staging.locationFor(imageId);
-}
-
-export async function stagedExists(staging: StoreDriver, imageId: string): Promise<boolean> {
-  try {
-    await staging.size(stagedLocation(staging, imageId));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class ImageImportRunner {
   private readonly now: () => Date;
@@ -177,8 +170,9 @@ export class ImageImportRunner {
   private async inspectAndTransform(run: TaskRun, input: ImportInput, image: Image): Promise<{ image: Image; virtualSize: number | null }> {
     let virtualSize = await this.inspectStaged(run, image, this.deps.plugins.length === 0);
     for (const plugin of this.deps.plugins) {
-      const changes = await plugin.run({ image, staging: this.deps.staging, stagedLocation: stagedLocation(this.deps.staging, image.id),
-        roles: input.roles, signal: run.signal });
+      const changes = await runOnStaged(plugin, { image, staging: this.deps.staging,
+        stagedLocation: stagedLocation(this.deps.staging, image.id), roles: input.roles, signal: run.signal },
+      this.deps.pluginLog ?? quietLog);
       if (changes.diskFormat || changes.containerFormat || changes.properties) {
         image = await this.update(run.task, image.id, (img) => ({
           ...img, diskFormat: changes.diskFormat ?? img.diskFormat, containerFormat: changes.containerFormat ?? img.containerFormat,

@@ -6,7 +6,7 @@ import type { Image, Visibility } from '../domain/image.ts';
 import { visibilities } from '../domain/image.ts';
 import type { ImageRepository } from '../ports/repositories.ts';
 import type { ImageImportRunner } from './image-import.ts';
-import { IMPORT_PROPS } from '../services/import-input.ts';
+import { IMPORT_PROPS } from '../domain/import.ts';
 import type { TaskOutcome, TaskRun } from './worker.ts';
 
 const CORE = new Set(['id', 'name', 'visibility', 'protected', 'os_hidden', 'disk_format', 'container_format', 'min_ram',

@@ -1,4 +1,4 @@
-// The import plugins as api_image_import steps (src/tasks/plugins/staged.ts): the staged object is
+// An import plugin run on the staged data of an api_image_import task (src/tasks/plugins/staged.ts): the staged object is
 // replaced whole — by a rename in a file staging store, by delete + put in any other — and no work
 // files are left behind, whether the plugin succeeded or failed.
 import assert from 'node:assert/strict';
@@ -11,19 +11,20 @@ import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
 import type { PutResult, StoreDriver } from '../../src/ports/store.ts';
-import { ImportPluginError } from '../../src/tasks/plugins/index.ts';
+import { ImportPluginError, createImportPlugins } from '../../src/tasks/plugins/index.ts';
 import { FileStoreDriver } from '../../src/stores/file/file-driver.ts';
-import { importTaskPlugins } from '../../src/tasks/plugins/staged.ts';
+import { runOnStaged } from '../../src/tasks/plugins/staged.ts';
 import { newImage } from '../helpers/image-fixtures.ts';
 import { quietLog, scratch } from './import-plugins-helpers.ts';
 
 const { dir, cleanup } = scratch();
 after(cleanup);
 
-const [decompress] = importTaskPlugins({
+const [plugin] = createImportPlugins({
   plugins: ['image_decompression'], conversion: { outputFormat: 'raw', timeoutSeconds: 30 },
   inject: { ignoreUserRoles: [], properties: {} }, imageSizeCap: 1024 * 1024, inspection: { vmdkAllowedTypes: [] },
-}, quietLog);
+});
+const decompress = { run: (staged: Parameters<typeof runOnStaged>[1]) => runOnStaged(plugin!, staged, quietLog) };
 const content = 'the disk inside the gzip stream';
 
 /** A staging store kept in memory: a fake, standing in for a non-file staging store (none exists yet). */
@@ -62,7 +63,7 @@ describe('import plugins on the staged data', () => {
     const staging = new FileStoreDriver({ id: 'os_glance_staging_store', dataDir: join(dir, 'staging') });
     const id = 'aaaaaaaa-0000-0000-0000-000000000001';
     await staging.put(id, Readable.from([gzipSync(content)]));
-    const result = await decompress!.run(context(staging, id));
+    const result = await decompress.run(context(staging, id));
     assert.deepEqual(result, { replacedData: true, diskFormat: undefined, containerFormat: undefined, properties: undefined });
     assert.equal(readFileSync(join(dir, 'staging', id), 'utf8'), content);
     assert.deepEqual(readdirSync(join(dir, 'staging')), [id]);
@@ -72,7 +73,7 @@ describe('import plugins on the staged data', () => {
     const staging = new MemoryStagingFake();
     const id = 'aaaaaaaa-0000-0000-0000-000000000002';
     await staging.put(id, Readable.from([gzipSync(content)]));
-    assert.equal((await decompress!.run(context(staging, id))).replacedData, true);
+    assert.equal((await decompress.run(context(staging, id))).replacedData, true);
     assert.equal(await text((await staging.get(`memory://${id}`)).stream), content);
     assert.equal(existsSync(join(tmpdir(), `glimpse-import-${id}`)), false);
   });
@@ -81,11 +82,11 @@ describe('import plugins on the staged data', () => {
     const staging = new FileStoreDriver({ id: 'os_glance_staging_store', dataDir: join(dir, 'staging2') });
     const plain = 'aaaaaaaa-0000-0000-0000-000000000003';
     await staging.put(plain, Readable.from([Buffer.from('not compressed')]));
-    assert.equal((await decompress!.run(context(staging, plain))).replacedData, false);
+    assert.equal((await decompress.run(context(staging, plain))).replacedData, false);
     const bomb = 'aaaaaaaa-0000-0000-0000-000000000004';
     const data = gzipSync(Buffer.alloc(4 * 1024 * 1024));
     await staging.put(bomb, Readable.from([data]));
-    await assert.rejects(decompress!.run(context(staging, bomb)), ImportPluginError);
+    await assert.rejects(decompress.run(context(staging, bomb)), ImportPluginError);
     assert.deepEqual(readFileSync(join(dir, 'staging2', bomb)), data);
     assert.deepEqual(readdirSync(join(dir, 'staging2')).sort(), [plain, bomb].sort());
   });

@@ -1,7 +1,13 @@
-// The import plugin contract: a step of an import that sees the data as a local file before it is
-// written to the stores, and may replace that file and/or change the image. Plugins never write
-// the image record or the stores themselves: they return what should change, and the import
-// pipeline applies it (and recomputes size, checksum and os_hash when the data changed).
+// The import plugin contract (`[image_import_plugins] image_import_plugins`): a step of an import
+// that sees the data as a local file after the format inspector's safety checks passed it and before
+// it is written to the stores, and may replace that file and/or change the image. Plugins never
+// write the image record or the stores themselves: they return what should change, and the import
+// (tasks/image-import.ts, through ./staged.ts) applies it: replaced data gets the safety checks
+// again, size, checksum and os_hash are computed from it, and the declared disk_format is checked
+// after the last plugin (plugins may change what the data is: decompression, conversion).
+// A plugin must be idempotent (an import taken over from a dead worker runs every plugin again on
+// staged data an earlier attempt may already have transformed), honour `signal` (worker stopping,
+// lease lost), and throw to fail the import. Plugins do not run for copy-image.
 import { DomainError } from '../../domain/errors.ts';
 import type { Message } from '../../i18n/message.ts';
 import type { Logger } from '../../ports/context.ts';
