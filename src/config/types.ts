@@ -3,7 +3,6 @@
 // nothing outside config/ parses INI text or reads GLIMPSE_* variables.
 
 import type { ImportPluginName } from './import-plugins.ts';
-import type { SwiftCredentials } from '../stores/swift/swift-auth.ts';
 
 export type AuthFlavor = 'noauth' | 'trusted-auth' | 'keystone';
 
@@ -191,4 +190,26 @@ export interface GlimpseConfig {
     leaseSeconds: number;
     pollIntervalSeconds: number;
   };
+}
+
+/** How the Swift store authenticates (the swift_store_* options of one store; stores/swift/swift-auth.ts). */
+export interface SwiftCredentials {
+  /** `1` (tempauth/swauth) or `3` (Keystone v3; `2` is read as 3, Keystone no longer serves v2.0). */
+  authVersion: '1' | '3';
+  /** tempauth: the auth URL (…/auth/v1.0); Keystone: the identity URL (…/v3). */
+  authAddress: string;
+  /** tempauth `account:user`; Keystone `project:user` (glance_store's form). */
+  user: string;
+  key: string;
+  userDomainId?: string;
+  userDomainName?: string;
+  projectDomainId?: string;
+  projectDomainName?: string;
+  /** Keystone catalog filters. */
+  region?: string;
+  /** glance_store spelling: publicURL, internalURL or adminURL. */
+  endpointType?: string;
+  serviceType?: string;
+  /** swift_store_endpoint: use this storage URL instead of the one auth returns. */
+  endpoint?: string;
 }

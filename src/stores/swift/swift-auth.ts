@@ -4,30 +4,12 @@
 // before it expires and whenever Swift answers 401 (invalidate()).
 import type { Dispatcher } from 'undici';
 
+import type { SwiftCredentials } from '../../config/types.ts';
 import { undici } from '../../lib/lazy-import.ts';
 import { StoreError } from '../../ports/store.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus } from '../remote-errors.ts';
 
-export interface SwiftCredentials {
-  /** `1` (tempauth/swauth) or `3` (Keystone v3; `2` is read as 3, Keystone no longer serves v2.0). */
-  authVersion: '1' | '3';
-  /** tempauth: the auth URL (…/auth/v1.0); Keystone: the identity URL (…/v3). */
-  authAddress: string;
-  /** tempauth `account:user`; Keystone `project:user` (glance_store's form). */
-  user: string;
-  key: string;
-  userDomainId?: string;
-  userDomainName?: string;
-  projectDomainId?: string;
-  projectDomainName?: string;
-  /** Keystone catalog filters. */
-  region?: string;
-  /** glance_store spelling: publicURL, internalURL or adminURL. */
-  endpointType?: string;
-  serviceType?: string;
-  /** swift_store_endpoint: use this storage URL instead of the one auth returns. */
-  endpoint?: string;
-}
+export type { SwiftCredentials };
 
 export interface SwiftToken {
   token: string;
