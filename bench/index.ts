@@ -18,6 +18,7 @@ import { fmt, printTable, type Row } from './report.ts';
 import { benchReference, type ReferenceResults } from './reference.ts';
 import { benchStores, storeRows, type StoreBenchResult } from './stores.ts';
 import { benchScaleOut, printScaleOut } from './scale-out.ts';
+import { runMetadataBench } from './metadata.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -115,3 +116,6 @@ if (!pgUrl) {
 } else {
   printScaleOut(await benchScaleOut(pgUrl, { rounds }));
 }
+
+// List per persona/filter/sort at 1k/10k/100k, GET image and create, per request (bench/metadata.ts).
+await runMetadataBench();

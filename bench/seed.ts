@@ -2,14 +2,16 @@
 // (src/db/image-mapper.ts) from real Image entities, written with multi-row inserts in large
 // transactions over the real, migrated schema. Run it while no server holds the database.
 //
-// The catalogue: images spread round-robin over `projects` owner projects (project-000 …), with
-// Glance-like visibilities (70 % private, 10 % public, 10 % shared, 10 % community), 5 % still
-// queued, the rest active with size, checksums and a file location; 4 custom properties and 1–2
-// tags each. Every shared image has one accepted member, the next project (shared images belong to
-// project-005, -015 … -095, so their members are -006 … -096), and the shared images among the first
-// 1000 (100 of them) also have project-000, the bench's caller. So the caller sees its own 1 %,
-// everybody's public images and 100 images shared with it — the same 100 in a 1k and a 100k
-// catalogue, as a project's memberships do not grow with the cloud.
+// The catalogue: images spread round-robin over `projects` owner projects (project-000 …), except
+// that OWNER_OF_MANY (project-050) owns a fifth of them (n % 100 in 50 … 69); Glance-like
+// visibilities (70 % private, 10 % public, 10 % shared, 10 % community), 5 % still queued, the rest
+// active with size, checksums and a file location; 4 custom properties and 1–2 tags each; 2 % (all
+// public) os_hidden; updated_at in another order than created_at. Every shared image has one
+// accepted member, the next project (shared images belong to project-005, -015 … -095, so their
+// members are -006 … -096), and the shared images among the first 1000 (100 of them) also have
+// project-000, the bench's caller. So the caller sees its own 1 %, everybody's public images and
+// 100 images shared with it — the same 100 in a 1k and a 100k catalogue, as a project's
+// memberships do not grow with the cloud.
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../src/db/connect.ts';
 import { imageColumns, locationRows, memberToRow, propertyRows, tagRows } from '../src/db/image-mapper.ts';
@@ -26,6 +28,15 @@ const ROWS = 500;
 const CALLER_SHARES_FROM = 1000;
 /** Images per transaction. */
 const BATCH = 5000;
+
+/** Owns the images n with n % 100 in 50 … 69: a fifth of the catalogue. */
+export const OWNER_OF_MANY = 'project-050';
+/** Images n with n % 50 === HIDDEN (2 %, all public) have os_hidden = true. */
+const HIDDEN = 13;
+
+function ownerOf(n: number): string {
+  return n % 100 >= 50 && n % 100 < 70 ? OWNER_OF_MANY : projectName(n);
+}
 
 export function projectName(n: number): string {
   return `project-${String(n % PROJECTS).padStart(3, '0')}`;
@@ -54,8 +65,8 @@ export function seededImage(n: number, dataDir: string): Image {
     status: queued ? 'queued' : 'active',
     visibility: visibilityOf(n),
     protected: n % 50 === 0,
-    osHidden: false,
-    owner: projectName(n),
+    osHidden: n % 50 === HIDDEN,
+    owner: ownerOf(n),
     size: queued ? null : size,
     virtualSize: queued ? null : size,
     diskFormat: n % 3 === 0 ? 'qcow2' : 'raw',
@@ -66,7 +77,7 @@ export function seededImage(n: number, dataDir: string): Image {
     minDisk: n % 4 === 0 ? 10 : 0,
     minRam: n % 8 === 0 ? 512 : 0,
     createdAt: at,
-    updatedAt: at,
+    updatedAt: new Date(at.getTime() + ((n * 7919) % 100_000) * 1000),
     deletedAt: null,
     deleted: false,
     properties: {

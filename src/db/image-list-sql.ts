@@ -2,10 +2,13 @@
 // sort order and the keyset predicate. Every function returns a Kysely expression over the
 // `images` table of the query it is used in; nothing here filters or sorts in JavaScript.
 //
-// Membership, tag and property tests are `id IN (SELECT image_id …)` rather than correlated
-// EXISTS: PostgreSQL and MariaDB plan both as semi-joins, but SQLite runs EXISTS once per
-// candidate row, while IN lets it start from the few matching rows of (member, status,
-// image_id) / (value, image_id) / (name, image_id) — 20 ms → 0.5 ms for a 50k-image catalogue.
+// Tag and property tests are correlated EXISTS probes of the child table's primary key (image_id,
+// value) / (image_id, name) for each row the index walk reaches, so a page costs the page (divided
+// by the share of images that match), whatever the size of the catalogue. `id IN (SELECT image_id
+// …)`, used before, made SQLite build the list of every matching image first (a LIST SUBQUERY over
+// all images tagged `bench`: CPU per request grew 1.6× from 1k to 3k images); it was faster only for
+// tags and values few images carry (decision 0016). "Shared with me" starts from the viewer's
+// memberships (image-lister.ts).
 //
 // Null ordering (one rule on every dialect): NULL is the smallest value of a sort key, so NULLs
 // come first in ascending and last in descending order. MariaDB/MySQL and SQLite order NULLs
@@ -25,6 +28,8 @@ export type Predicate = (eb: ImagesEb) => Expression<SqlBool>;
 /** One branch of the visible set: `scope` over images, and for "shared with me" the memberships. */
 export interface VisibilityBranch {
   scope: Predicate;
+  /** Columns `scope` holds equal to one value (or NULL): what an index range may start with. */
+  equal: ('owner' | 'visibility')[];
   /** Only images this project is a member of, with this member status ('all': any). */
   viaMembers?: { project: string; status: ImageListQuery['memberStatus'] };
 }
@@ -58,9 +63,9 @@ export const unlistedStatuses = ['deleted', 'killed', 'pending_delete'] as const
 export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>): VisibilityBranch[] {
   const { viewer: { projectId: project, isAdmin }, visibility, memberStatus } = query;
   if (isAdmin) {
-    if (visibility === 'all') return [{ scope: (eb) => eb.and([]) }];
-    if (visibility !== undefined) return [{ scope: (eb) => eb('visibility', '=', visibility) }];
-    return [{ scope: (eb) => eb.or([
+    if (visibility === 'all') return [{ scope: (eb) => eb.and([]), equal: [] }];
+    if (visibility !== undefined) return [{ scope: (eb) => eb('visibility', '=', visibility), equal: ['visibility'] }];
+    return [{ equal: [], scope: (eb) => eb.or([
       eb('visibility', '<>', 'community'),
       eb('owner', 'is', null),
       ...(project === null ? [] : [eb('owner', '=', project)]),
@@ -74,12 +79,16 @@ export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visib
       : concrete === 'public' || concrete === 'community' ? [concrete] : [];
 
   const branches: VisibilityBranch[] = [];
-  if (project !== null) branches.push({ scope: (eb) => eb.and([eb('owner', '=', project), ...restrict(eb)]) });
-  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrict(eb)]) });
-  if (open.length > 0) branches.push({ scope: (eb) => eb.and([others(eb), eb('visibility', 'in', open)]) });
+  const ownEqual: VisibilityBranch['equal'] = concrete === undefined ? ['owner'] : ['owner', 'visibility'];
+  if (project !== null) branches.push({ scope: (eb) => eb.and([eb('owner', '=', project), ...restrict(eb)]), equal: ownEqual });
+  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrict(eb)]), equal: ownEqual });
+  // One branch per open visibility: `visibility IN (a, b)` is two ranges, whose union no index
+  // delivers in sort order.
+  for (const v of open) branches.push({ scope: (eb) => eb.and([others(eb), eb('visibility', '=', v)]), equal: ['visibility'] });
   if (project !== null && (concrete === undefined || concrete === 'shared')) {
     branches.push({
       scope: (eb) => eb.and([others(eb), eb('visibility', '=', 'shared')]),
+      equal: ['visibility'],
       viaMembers: { project, status: memberStatus },
     });
   }
@@ -190,7 +199,8 @@ function compareFilter(eb: ImagesEb, column: ImageColumn, op: CompareOp, value: 
 
 /** Glance renders a NULL property value as "", so `name=` also matches NULL values. */
 function propertyFilter(eb: ImagesEb, name: string, value: string): Expression<SqlBool> {
-  return eb('id', 'in', eb.selectFrom('image_properties as p').select('p.image_id')
+  return eb.exists(eb.selectFrom('image_properties as p').select('p.image_id')
+    .whereRef('p.image_id', '=', 'images.id')
     .where('p.name', '=', name)
     .where((p) => (value === '' ? p.or([p('p.value', '=', ''), p('p.value', 'is', null)]) : p('p.value', '=', value))));
 }
@@ -205,7 +215,8 @@ export function filterPredicate(eb: ImagesEb, filter: ListFilter): Expression<Sq
 
 /** One semi-join per distinct tag: every tag must be present. */
 export function tagPredicates(eb: ImagesEb, tags: string[]): Expression<SqlBool>[] {
-  return [...new Set(tags)].map((tag) => eb('id', 'in', eb.selectFrom('image_tags as t').select('t.image_id').where('t.value', '=', tag)));
+  return [...new Set(tags)].map((tag) => eb.exists(eb.selectFrom('image_tags as t').select('t.image_id')
+    .whereRef('t.image_id', '=', 'images.id').where('t.value', '=', tag)));
 }
 
 // ---- order and keyset -----------------------------------------------------------------------
@@ -229,13 +240,17 @@ const markerValue: Record<SortKey, (image: Image) => string | number | Date | nu
 };
 
 /**
- * The effective sort: each key once (a repeated key cannot change the order), ending with `id`
- * so the order is total even if a caller forgot the tie-breakers (id takes the last direction).
+ * The effective sort: each key once (a repeated key cannot change the order), then Glance's
+ * tie-breakers created_at and id where missing (spec/v2.md §4.1), in the callers' one direction
+ * (desc when they gave several). Ending with id makes the order total; created_at before it is
+ * Glance's order and what the list indexes hold (migration 0009).
  */
 export function normalizeSort(sort: SortTerm[]): SortTerm[] {
   const out: SortTerm[] = [];
   for (const term of sort) if (!out.some((t) => t.key === term.key)) out.push(term);
-  if (!out.some((t) => t.key === 'id')) out.push({ key: 'id', dir: out[out.length - 1]?.dir ?? 'desc' });
+  const dirs = new Set(out.map((t) => t.dir));
+  const dir: SortDir = dirs.size === 1 ? [...dirs][0]! : 'desc';
+  for (const key of ['created_at', 'id'] as const) if (!out.some((t) => t.key === key)) out.push({ key, dir });
   return out;
 }
 

@@ -2,15 +2,17 @@
 // visibility, filters, tags, order and the keyset marker applied in SQL (image-list-sql.ts), then
 // the page's properties, tags and locations loaded by hydrate() in the same read snapshot.
 //
-// Query shape. A non-admin's visible set is up to four disjoint branches (own, owner NULL, others'
-// public/community, shared with the viewer). As one OR, a list sorted by created_at walks
+// Query shape. A non-admin's visible set is up to five disjoint branches (own, owner NULL, others'
+// public, others' community, shared with the viewer). As one OR, a list sorted by created_at walks
 // ix_images_created_at_id and filters row by row, which costs ~1/(visible fraction) rows per row
 // returned (and the whole table when fewer than `limit` rows are visible); MariaDB instead
 // index-merges every branch and sorts all of it. So a multi-branch list runs as
 //   SELECT * FROM (SELECT * FROM (<branch 1> ORDER BY s LIMIT n) b0 UNION ALL …) v ORDER BY s LIMIT n
-// where the own, owner-NULL and public/community branches are each an ordered range of their own
-// index — (owner, created_at, id), (visibility, created_at, id) — that stops after n rows past the
-// marker, and the outer query merges at most 4n rows (PostgreSQL: Merge Append). The branches are
+// where the own, owner-NULL, public and community branches are each an ordered range of their own
+// index — (owner, os_hidden, S, created_at, id), (visibility, os_hidden, S, created_at, id) for the
+// sort key S (migration 0009, decision 0016) — that stops after n rows past the marker, and the
+// outer query merges at most 5n rows (PostgreSQL: Merge Append). On MariaDB each branch names the
+// indexes it must not use (list-index-hints.ts). The branches are
 // disjoint, so UNION ALL needs no de-duplication. Each branch is wrapped in a derived table
 // because SQLite allows ORDER BY and LIMIT only on the last member of a compound SELECT.
 // "Shared with me" starts from the viewer's memberships instead:
@@ -29,7 +31,7 @@
 //   MariaDB     UNION 3.9 / 4.7 ms                           OR 17 / 46 ms (index_merge + filesort)
 //   SQLite      UNION 1.2 / 1.6 ms                           OR 0.6 / 7.6 ms
 // The OR grows with the table, the UNION with the page. Admin lists (one branch) stay one query.
-import type { Kysely, SelectQueryBuilder } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Image } from '../domain/image.ts';
 import type { ImageListQuery, ImageLister } from '../ports/repositories.ts';
 import type { Database } from './connect.ts';
@@ -41,6 +43,7 @@ import {
 } from './image-list-sql.ts';
 import type { Schema } from './schema.ts';
 import type { Dialect } from './url.ts';
+import { listIndexHints } from './list-index-hints.ts';
 
 function ordered<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, sort: SortTerm[], dialect: Dialect) {
   let out = qb;
@@ -58,15 +61,20 @@ export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageList
   ]);
   const branch = (b: VisibilityBranch): SelectQueryBuilder<Schema, 'images', ImageRow> => {
     let qb: SelectQueryBuilder<Schema, 'images', ImageRow>;
+    // MariaDB: `images AS images IGNORE INDEX (…)`, see list-index-hints.ts.
+    const ignore = dialect === 'mysql' ? listIndexHints(b, query, sort) : [];
+    const images = ignore.length === 0 ? 'images' as const
+      : sql<ImageRow>`images`.as<'images'>(sql`images IGNORE INDEX (${sql.join(ignore.map((i) => sql.id(i)))})`);
     if (b.viaMembers === undefined) {
-      qb = db.selectFrom('images').selectAll().where(predicates(b));
+      qb = (db.selectFrom(images as 'images') as SelectQueryBuilder<Schema, 'images', object>)
+        .selectAll().where(predicates(b)) as SelectQueryBuilder<Schema, 'images', ImageRow>;
     } else {
       const { project, status } = b.viaMembers;
       const memberships = db.selectFrom('image_members as m').select('m.image_id')
         .where('m.member', '=', project)
         .$if(status !== 'all', (q) => q.where('m.status', '=', status));
       // Typed as a query over images alone: `s` adds only image_id, which no predicate names.
-      qb = db.selectFrom(memberships.as('s')).crossJoin('images').selectAll('images')
+      qb = db.selectFrom(memberships.as('s')).crossJoin(images as 'images').selectAll('images')
         .whereRef('images.id', '=', 's.image_id')
         .where((eb) => predicates(b)(eb as unknown as ImagesEb)) as unknown as SelectQueryBuilder<Schema, 'images', ImageRow>;
     }

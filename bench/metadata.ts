@@ -1,0 +1,260 @@
+// `npm run bench` part: the metadata paths per request (issue 22). One Glimpse server per catalogue
+// size (BENCH_LIST_SIZES, default 1k, 10k, 100k images of seed.ts), all running at once, and the
+// reference Glance when REF_GLANCE_URL is set. For every list case of list-cases.ts (each persona,
+// filter, sort key, limit) the servers get their requests interleaved (one to each in turn), so
+// the machine's other load weighs on all alike; then GET image and create. Reported per server:
+// p50 latency and server CPU-seconds per 1,000 requests (utime + stime of the server processes
+// threads from /proc/…/schedstat, before and after; for Glance the processes holding its port).
+// Personas without a project are refused get_images by the default policy (as by Glance), so
+// the anonymous case is covered by the plan test only. CPU per request is
+// the primary figure: it does not depend on what else runs on the machine.
+import { readdir, readFile } from 'node:fs/promises';
+import { ImagesClient } from './client.ts';
+import { listCases, personaHeaders, personas, type ListCase } from './list-cases.ts';
+import { median, percentile } from './measure.ts';
+import { fmt } from './report.ts';
+import { seedImages } from './seed.ts';
+import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
+
+/** CPU time of the processes (all their threads, /proc/<pid>/task/<tid>/schedstat: ns on CPU), seconds. */
+async function cpuSeconds(pids: number[]): Promise<number> {
+  let ns = 0;
+  for (const pid of pids) {
+    const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+    for (const tid of tasks) {
+      const stat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').catch(() => '0');
+      ns += Number(stat.split(' ')[0] ?? 0);
+    }
+  }
+  return ns / 1e9;
+}
+
+interface Target {
+  label: string;
+  url: string;
+  pids: number[];
+  /** Images the target holds. */
+  images: number;
+}
+
+export interface Measured {
+  p50: number;
+  /** Server CPU-seconds per 1,000 requests. */
+  cpuPer1000: number;
+  /** Requests per second of one sequential client (1000 / mean latency). */
+  reqPerSec: number;
+}
+
+async function timed(client: ImagesClient, method: string, path: string, body?: unknown): Promise<number> {
+  const started = process.hrtime.bigint();
+  const res = await client.send(method, path, body);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status}: ${res.text.slice(0, 200)}`);
+  return ms;
+}
+
+/** `requests` of `send` to each target in turn (after `warmup`), CPU of each target counted around its own requests. */
+async function interleaved(targets: Target[], clients: ImagesClient[], requests: number, warmup: number,
+  send: (client: ImagesClient, i: number) => Promise<number>): Promise<Measured[]> {
+  for (let r = 0; r < warmup; r++) for (let i = 0; i < targets.length; i++) await send(clients[i]!, r);
+  const samples: number[][] = targets.map(() => []);
+  const cpu = targets.map(() => 0);
+  const BLOCK = 10;
+  for (let r = 0; r < requests; r += BLOCK) {
+    for (let k = 0; k < targets.length; k++) {
+      const i = (r / BLOCK) % 2 === 0 ? k : targets.length - 1 - k;
+      const before = await cpuSeconds(targets[i]!.pids);
+      for (let j = 0; j < BLOCK && r + j < requests; j++) samples[i]!.push(await send(clients[i]!, r + j));
+      cpu[i]! += (await cpuSeconds(targets[i]!.pids)) - before;
+    }
+  }
+  return samples.map((s, i) => ({
+    p50: percentile(s, 50), cpuPer1000: (cpu[i]! / s.length) * 1000, reqPerSec: 1000 / (s.reduce((a, b) => a + b, 0) / s.length),
+  }));
+}
+
+/** `total` requests of `send` with `concurrency` at once; server CPU per 1,000 and req/s. */
+async function concurrent(target: Target, client: ImagesClient, total: number, concurrency: number,
+  send: (client: ImagesClient, i: number) => Promise<number>): Promise<Measured> {
+  for (let i = 0; i < 20; i++) await send(client, i);
+  const before = await cpuSeconds(target.pids);
+  const started = process.hrtime.bigint();
+  const samples: number[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < total) samples.push(await send(client, next++));
+  }));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = (await cpuSeconds(target.pids)) - before;
+  return { p50: percentile(samples, 50), cpuPer1000: (cpu / total) * 1000, reqPerSec: total / seconds };
+}
+
+export interface MetadataResults {
+  targets: Target[];
+  /** list[case][target] */
+  list: Measured[][];
+  get: Measured[];
+  create: Measured[];
+}
+
+function log(text: string): void {
+  console.log(`  [metadata] ${text}`);
+}
+
+export async function benchMetadata(options: { sizes: number[]; refUrl?: string; refImages?: number; requests?: number }): Promise<MetadataResults> {
+  const { sizes, refUrl, requests = 200 } = options;
+  const deployments: Deployment[] = [];
+  const servers: GlimpseServer[] = [];
+  const clients: ImagesClient[][] = [];
+  const created: string[] = [];
+  try {
+    const targets: Target[] = [];
+    for (const size of sizes) {
+      const deployment = await createDeployment();
+      deployments.push(deployment);
+      const started = Date.now();
+      await seedImages(deployment.databaseUrl, deployment.dataDir, 0, size);
+      log(`seeded ${fmt.count(size)} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    for (const [i, deployment] of deployments.entries()) {
+      const server = await startGlimpse(deployment);
+      servers.push(server);
+      targets.push({ label: `Glimpse ${fmt.count(sizes[i]!)}`, url: server.url, pids: [server.pid], images: sizes[i]! });
+    }
+    if (refUrl) {
+      const port = Number(new URL(refUrl).port || 80);
+      const images = await seedReference(refUrl, options.refImages ?? 300, created);
+      targets.push({ label: `Glance ${fmt.count(images)}`, url: refUrl, pids: await listenerPids(port), images });
+    }
+    const clientFor = (target: Target, c: ListCase) => {
+      const client = new ImagesClient(target.url, c.persona.project ?? '');
+      Object.assign(client.headers, personaHeaders(c.persona));
+      if (c.persona.project === null) delete client.headers['x-tenant-id'];
+      return client;
+    };
+    const list: Measured[][] = [];
+    for (const c of listCases.filter((x) => x.persona.project !== null)) {
+      const cs = targets.map((t) => clientFor(t, c));
+      clients.push(cs);
+      list.push(await interleaved(targets, cs, requests, 20, (client) => timed(client, 'GET', `/v2/images?${c.query}`)));
+      log(`${c.label}: ${list[list.length - 1]!.map((m, i) => `${targets[i]!.label} ${m.p50.toFixed(2)} ms ${m.cpuPer1000.toFixed(2)} s/1k`).join('; ')}`);
+    }
+    const member = targets.map((t) => clientFor(t, { label: '', persona: personas.member, query: '' }));
+    clients.push(member);
+    const getIds = await Promise.all(member.map(async (client) => {
+      const page = await client.json<{ images: Array<{ id: string }> }>('GET', '/v2/images?limit=1');
+      return page.images[0]!.id;
+    }));
+    const get: Measured[] = [];
+    const create: Measured[] = [];
+    for (const [i, target] of targets.entries()) {
+      get.push(await concurrent(target, member[i]!, 4000, 16, (client) => timed(client, 'GET', `/v2/images/${getIds[i]}`)));
+      create.push(await concurrent(target, member[i]!, 1000, 8, async (client) => {
+        const started = process.hrtime.bigint();
+        const image = await client.json<{ id: string }>('POST', '/v2/images',
+          { name: 'bench-create', disk_format: 'raw', container_format: 'bare', os_distro: 'ubuntu', tags: ['bench'] });
+        if (target.label.startsWith('Glance')) created.push(image.id);
+        return Number(process.hrtime.bigint() - started) / 1e6;
+      }));
+      log(`${target.label}: GET ${get[i]!.reqPerSec.toFixed(0)} req/s ${get[i]!.cpuPer1000.toFixed(2)} s/1k; create ${create[i]!.reqPerSec.toFixed(0)} req/s ${create[i]!.cpuPer1000.toFixed(2)} s/1k`);
+    }
+    return { targets, list, get, create };
+  } finally {
+    if (refUrl && created.length > 0) {
+      const client = new ImagesClient(refUrl, 'glimpse-bench-metadata');
+      log(`deleting the ${created.length} images the bench created on the reference`);
+      let next = 0;
+      await Promise.all(Array.from({ length: 4 }, async () => { while (next < created.length) await client.deleteImage(created[next++]!); }));
+      client.close();
+    }
+    for (const cs of clients) for (const c of cs) c.close();
+    for (const s of servers) await s.stop();
+    for (const d of deployments) await d.remove();
+  }
+}
+
+/**
+ * The reference gets a small catalogue through its API (seeding it is slow): `count` images of
+ * seed.ts's shape owned by the bench's projects (the caller, the owner of many and others), so
+ * each persona has something to see. Returns how many images it holds.
+ */
+async function seedReference(url: string, count: number, created: string[]): Promise<number> {
+  const { seededImage } = await import('./seed.ts');
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: 4 }, async () => {
+    while (next < count) {
+      const image = seededImage(next++, '/nonexistent');
+      const client = new ImagesClient(url, image.owner!);
+      try {
+        const made = await client.json<{ id: string }>('POST', '/v2/images', {
+          name: image.name, disk_format: image.diskFormat, container_format: image.containerFormat,
+          visibility: image.visibility, os_hidden: image.osHidden, tags: image.tags, ...image.properties,
+        });
+        created.push(made.id);
+      } finally {
+        client.close();
+      }
+    }
+  }));
+  log(`reference: created ${count} images through its API in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const admin = new ImagesClient(url, 'glimpse-bench-metadata', 'admin,member,reader');
+  let total = 0;
+  let path: string | undefined = '/v2/images?limit=1000&visibility=all';
+  while (path !== undefined) {
+    const page: { images: unknown[]; next?: string } = await admin.json('GET', path);
+    total += page.images.length;
+    path = page.next;
+  }
+  admin.close();
+  return total;
+}
+
+/** Prints the metadata table: per case the p50 and CPU of each target, and the ratios the targets of issue 22 name. */
+export function printMetadata(r: MetadataResults): void {
+  const glimpse = r.targets.filter((t) => t.label.startsWith('Glimpse'));
+  const ref = r.targets.findIndex((t) => t.label.startsWith('Glance'));
+  const at10k = r.targets.findIndex((t) => t.images === 10_000);
+  const head = ['case', ...r.targets.map((t) => `${t.label} p50 ms / CPU s per 1k`), 'max(10k,100k)/1k p50, CPU',
+    ...(ref >= 0 && at10k >= 0 ? ['req/s 10k ÷ Glance'] : [])];
+  const rows: string[][] = [];
+  const worst = { p50: 0, cpu: 0 };
+  listCases.filter((x) => x.persona.project !== null).forEach((c, i) => {
+    const m = r.list[i]!;
+    const base = m[0]!;
+    const larger = m.slice(1, glimpse.length);
+    const p50Ratio = Math.max(...larger.map((x) => x.p50 / base.p50), 1);
+    const cpuRatio = Math.max(...larger.map((x) => x.cpuPer1000 / base.cpuPer1000), 1);
+    worst.p50 = Math.max(worst.p50, p50Ratio);
+    worst.cpu = Math.max(worst.cpu, cpuRatio);
+    rows.push([c.label, ...m.map((x) => `${x.p50.toFixed(2)} / ${x.cpuPer1000.toFixed(2)}`),
+      `${p50Ratio.toFixed(2)}×, ${cpuRatio.toFixed(2)}×`,
+      ...(ref >= 0 && at10k >= 0 ? [`${(m[at10k]!.reqPerSec / m[ref]!.reqPerSec).toFixed(1)}×`] : [])]);
+  });
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  console.log(line(head));
+  console.log(line(head.map(() => '---')));
+  for (const row of rows) console.log(line(row));
+  console.log(`\n  worst list ratio over 1k: p50 ${worst.p50.toFixed(2)}×, CPU ${worst.cpu.toFixed(2)}× (target ≤ 1.3×: ${worst.p50 <= 1.3 && worst.cpu <= 1.3 ? 'PASS' : 'FAIL'})`);
+  const perTarget = (name: string, ms: Measured[]) => r.targets.map((t, i) => `${t.label} ${ms[i]!.reqPerSec.toFixed(0)} req/s, ${ms[i]!.cpuPer1000.toFixed(2)} CPU-s per 1k`).join('; ')
+    + (ref >= 0 ? `; Glimpse ${r.targets[0]!.label.split(' ')[1]} ÷ Glance: ${(ms[0]!.reqPerSec / ms[ref]!.reqPerSec).toFixed(1)}× req/s, ${(ms[ref]!.cpuPer1000 / ms[0]!.cpuPer1000).toFixed(1)}× less CPU` : '')
+    + ` (${name})`;
+  console.log(`  GET image, c=16: ${perTarget('target ≥ 20× req/s', r.get)}`);
+  console.log(`  create, c=8: ${perTarget('target ≥ 15× req/s', r.create)}`);
+  if (ref >= 0) console.log(`  list medians: ${median(r.list.map((m) => m[ref]!.cpuPer1000)).toFixed(2)} CPU-s per 1k on Glance`);
+}
+
+/**
+ * The whole part, configured from the environment: BENCH_LIST_SIZES (comma-separated, default
+ * 1000,10000,100000), BENCH_LIST_REQUESTS (per case and server, default 200), REF_GLANCE_URL and
+ * BENCH_REF_IMAGES (images created on the reference, default 300). BENCH_METADATA=0 skips it.
+ */
+export async function runMetadataBench(): Promise<void> {
+  if (process.env.BENCH_METADATA === '0') return;
+  const sizes = (process.env.BENCH_LIST_SIZES ?? '1000,10000,100000').split(',').map(Number).filter((n) => n > 0);
+  console.log(`\n== metadata paths per request: list cases at ${sizes.map(fmt.count).join(' / ')} images, GET image, create ==`);
+  printMetadata(await benchMetadata({
+    sizes, refUrl: process.env.REF_GLANCE_URL,
+    refImages: Number(process.env.BENCH_REF_IMAGES ?? 300), requests: Number(process.env.BENCH_LIST_REQUESTS ?? 200),
+  }));
+}

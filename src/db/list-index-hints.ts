@@ -1,0 +1,47 @@
+// MariaDB/MySQL only: which list indexes (migration 0009) one branch of the image list must not
+// use. Several indexes share each equality prefix — (owner, os_hidden, S, created_at, id) for the
+// five sort keys S — so for `owner = :p AND os_hidden = false … ORDER BY created_at` all five
+// offer the same `ref` range. When MariaDB estimates that range as (nearly) empty, it takes one of
+// them at random and adds a filesort (seen in EXPLAIN with a marker, for the owner-NULL branch
+// and for os_hidden=true); on a catalogue where the range is not empty after all, that sorts every
+// row of it. Ignoring the indexes that cannot deliver the page's order leaves only the walks.
+// An index stays allowed when its equality prefix is all held by the branch and the filters and
+// its sort column is the page's first sort key — or is itself held equal by a filter while the
+// page sorts by created_at (status=queued walks (os_hidden, status, created_at, id)).
+// PostgreSQL and SQLite choose among the same indexes correctly and get no hints.
+import type { ImageListQuery } from '../ports/repositories.ts';
+import type { SortTerm, VisibilityBranch } from './image-list-sql.ts';
+import {
+  OWNER_VISIBILITY, listIndexName, listScopes, listSortKeys, type ListIndexSortKey,
+} from './migrations/0009-list-walk-indexes.ts';
+
+/** Columns a query holds equal to one value, as far as the list indexes care. */
+function equalColumns(branch: VisibilityBranch, query: ImageListQuery): Set<string> {
+  const equal = new Set<string>(['os_hidden', ...branch.equal]);
+  for (const f of query.filters) {
+    if (f.kind === 'in' && f.values.length === 1) equal.add(f.column);
+  }
+  return equal;
+}
+
+export function listIndexHints(branch: VisibilityBranch, query: ImageListQuery, sort: SortTerm[]): string[] {
+  if (branch.viaMembers !== undefined) {
+    // "Shared with me" starts from the viewer's memberships and probes images by primary key;
+    // MariaDB otherwise starts from images when it expects few shared ones (os_hidden=true) or
+    // builds a rowid filter from a whole images range (status=active).
+    return [...listScopes.flatMap((scope) => listSortKeys.map((key) => listIndexName(scope, key))), OWNER_VISIBILITY, 'ix_images_status'];
+  }
+  const first = sort[0]!.key;
+  if (!(listSortKeys as readonly string[]).includes(first)) return [];
+  const equal = equalColumns(branch, query);
+  const ignore: string[] = [];
+  for (const scope of listScopes) {
+    for (const key of listSortKeys) {
+      const prefixHeld = scope === 'all' || equal.has(scope);
+      const ordered = key === first || (first === 'created_at' && equal.has(key as ListIndexSortKey));
+      if (!(prefixHeld && ordered)) ignore.push(listIndexName(scope, key));
+    }
+  }
+  if (!(first === 'created_at' && equal.has('owner') && equal.has('visibility'))) ignore.push(OWNER_VISIBILITY);
+  return ignore;
+}
