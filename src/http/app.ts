@@ -118,5 +118,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const routes = new RouteTable(app);
   for (const router of deps.routers ?? []) router(routes);
   routes.seal();
+  app.decorate('routeTable', routes);
   return app;
 }
