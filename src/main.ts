@@ -50,7 +50,10 @@ import { ImageImportRunner } from './tasks/image-import.ts';
 import { createImportPlugins } from './tasks/plugins/index.ts';
 import { importPluginSettings } from './tasks/plugins/staged.ts';
 import { legacyImportHandler } from './tasks/legacy-import.ts';
-import { TaskWorker } from './tasks/worker.ts';
+import { TaskWorker, defaultWorkerId } from './tasks/worker.ts';
+import { TransferRecovery } from './tasks/recovery.ts';
+import { SqlTransferRepository } from './db/transfer-repository.ts';
+import { TransferTracker } from './services/transfer-tracker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
@@ -107,23 +110,46 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
     extraProperties: DEFAULT_EXTRA_PROPERTIES });
 }
 
-/** The task worker with its handlers (api_image_import, legacy import). */
-export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher },
-  options: { keepProcessAlive?: boolean } = {}): TaskWorker {
-  const runner = new ImageImportRunner({
+function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegistry,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
+  return new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
   });
+}
+
+/** The task worker with its handlers (api_image_import, legacy import). */
+export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher },
+  options: { keepProcessAlive?: boolean; workerId?: string } = {}): TaskWorker {
+  const runner = importRunner(config, logger, stores, deps);
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
     leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
-    timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive,
+    timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive, workerId: options.workerId,
+    onAbandon: async (task, message) => {
+      const lock = task.id;
+      if (task.imageId) await runner.abandon(task.imageId, lock, task, message);
+    },
     handlers: {
       api_image_import: (run) => runner.run(run),
       import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
     },
+  });
+}
+
+/** The recovery sweep of this process (tasks/recovery.ts), owner id shared with its task worker and transfers. */
+export function createRecovery(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher }, owner: string,
+  options: { keepProcessAlive?: boolean } = {}): TransferRecovery {
+  const runner = importRunner(config, logger, stores, deps);
+  return new TransferRecovery({
+    transfers: new SqlTransferRepository(database), images: deps.images, tasks: new SqlTaskRepository(database), stores,
+    staging: stagingStore(config), owner, leaseSeconds: config.tasks.leaseSeconds,
+    intervalSeconds: config.tasks.recoveryIntervalSeconds, log: logger.child({ component: 'recovery' }),
+    abandonImport: (imageId, lock, task, message) => runner.abandon(imageId, lock, task, message),
+    keepProcessAlive: options.keepProcessAlive,
   });
 }
 
@@ -189,8 +215,11 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const staging = stagingStore(config);
     const policy = policyEnforcer(config, logger);
     const { file: protectionFile, ruleFormat } = config.propertyProtection;
+    const owner = defaultWorkerId();
+    const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
+      leaseSeconds: config.tasks.leaseSeconds, log: logger });
     const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging,
+      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging, transfers,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
@@ -200,7 +229,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
     });
     const worker = (options.worker ?? config.tasks.runWorkerInApi)
-      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher }) : undefined;
+      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher }, { workerId: owner }) : undefined;
+    const recovery = createRecovery(config, logger, database, stores, { ...deps, safeFetcher }, owner);
     const taskRepository = new SqlTaskRepository(database);
     const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
@@ -254,10 +284,13 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     });
     await app.ready();
     worker?.start();
+    recovery.start();
     return {
       app, database, worker,
       async close() {
         await app.close();
+        transfers.stop();
+        await recovery.stop();
         await worker?.stop();
         await database.close();
       },
@@ -383,14 +416,16 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
   // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-  const worker = createTaskWorker(config, logger, database, stores, { images: imageRepository(database),
-    settings: imageSettings(config), safeFetcher }, { keepProcessAlive: true });
+  const workerDeps = { images: imageRepository(database), settings: imageSettings(config), safeFetcher };
+  const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true });
+  const recovery = createRecovery(config, logger, database, stores, workerDeps, worker.workerId, { keepProcessAlive: true });
   worker.start();
+  recovery.start();
   logger.info({ worker: worker.workerId }, 'task worker started');
   process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);
   const stop = () => {
     logger.info('task worker stopping');
-    worker.stop().then(() => database.close()).then(() => process.exit(0), () => process.exit(1));
+    Promise.all([worker.stop(), recovery.stop()]).then(() => database.close()).then(() => process.exit(0), () => process.exit(1));
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -28,5 +28,6 @@ export function resolveTasks(s: Settings): GlimpseConfig['tasks'] {
     runWorkerInApi: s.boolean('task', 'run_worker_in_api'),
     leaseSeconds: s.number('task', 'lease_duration'),
     pollIntervalSeconds: s.number('task', 'poll_interval'),
+    recoveryIntervalSeconds: s.number('task', 'recovery_interval'),
   };
 }

@@ -39,6 +39,8 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     bindPort: s.number('DEFAULT', 'bind_port'),
     workers: s.number('DEFAULT', 'workers'),
     gracefulShutdownTimeout: s.number('DEFAULT', 'graceful_shutdown_timeout'),
+    clientSocketTimeout: s.number('DEFAULT', 'client_socket_timeout'),
+    httpKeepalive: s.boolean('DEFAULT', 'http_keepalive'),
     publicEndpoint: s.optionalString('DEFAULT', 'public_endpoint'),
     imageSizeCap: s.number('DEFAULT', 'image_size_cap'),
     userStorageQuota: s.number('DEFAULT', 'user_storage_quota'),

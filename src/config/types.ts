@@ -99,6 +99,10 @@ export interface GlimpseConfig {
   workers: number;
   /** Seconds a stopping process waits for in-flight requests (oslo.service's graceful_shutdown_timeout). */
   gracefulShutdownTimeout: number;
+  /** Seconds a client connection may stay silent (also in the middle of a request body); 0 = no limit. */
+  clientSocketTimeout: number;
+  /** false: every response closes its connection (Glance's http_keepalive). */
+  httpKeepalive: boolean;
   publicEndpoint?: string;
   imageSizeCap: number;
   /** Bytes; 0 = unlimited. Parsed from Glance's `user_storage_quota` (B/KB/MB/GB/TB suffixes). */
@@ -189,6 +193,8 @@ export interface GlimpseConfig {
     runWorkerInApi: boolean;
     leaseSeconds: number;
     pollIntervalSeconds: number;
+    /** Seconds between recovery sweeps (tasks/recovery.ts). */
+    recoveryIntervalSeconds: number;
   };
 }
 

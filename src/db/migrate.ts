@@ -10,6 +10,7 @@ import { listSortIndexes } from './migrations/0002-list-sort-indexes.ts';
 import { metadefs } from './migrations/0003-metadefs.ts';
 import { taskAttempts } from './migrations/0005-task-attempts.ts';
 import { locationValueIndex } from './migrations/0006-location-value-index.ts';
+import { imageTransfers } from './migrations/0007-image-transfers.ts';
 import { listWalkIndexes } from './migrations/0009-list-walk-indexes.ts';
 import type { Dialect } from './url.ts';
 
@@ -19,6 +20,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0003_metadefs', metadefs],
   ['0005_task_attempts', taskAttempts],
   ['0006_location_value_index', locationValueIndex],
+  ['0007_image_transfers', imageTransfers],
   ['0009_list_walk_indexes', listWalkIndexes],
 ];
 

@@ -151,6 +151,17 @@ export interface MetadefNamespaceResourceTypesTable {
   updated_at: Timestamp;
 }
 
+/** One upload or stage in progress and the lease of the process running it (migration 0007). */
+export interface ImageTransfersTable {
+  image_id: string;
+  kind: string;
+  store: string;
+  revert_status: string;
+  owner: string;
+  started_at: Timestamp;
+  lease_expires_at: Timestamp;
+}
+
 export interface Schema {
   images: ImagesTable;
   image_properties: ImagePropertiesTable;
@@ -158,6 +169,7 @@ export interface Schema {
   image_members: ImageMembersTable;
   image_locations: ImageLocationsTable;
   tasks: TasksTable;
+  image_transfers: ImageTransfersTable;
   metadef_namespaces: MetadefNamespacesTable;
   metadef_resource_types: MetadefResourceTypesTable;
   metadef_objects: MetadefObjectsTable;

@@ -58,6 +58,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Path parameters (tags, member ids) are validated by the API's own rules (e.g. tags ≤ 255 → 400).
     routerOptions: { maxParamLength: 4096 },
     return503OnClosing: true,
+    // client_socket_timeout: a connection silent this long is closed, also mid-body (a stalled upload
+    // is then aborted through the request's AbortSignal, and the upload reverts as on a disconnect).
+    connectionTimeout: config.clientSocketTimeout * 1000,
+    keepAliveTimeout: config.clientSocketTimeout > 0 ? Math.min(72_000, config.clientSocketTimeout * 1000) : 72_000,
     forceCloseConnections: 'idle',
     rewriteUrl: (req) => {
       const url = req.url ?? '/';
@@ -84,6 +88,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
+    if (!config.httpKeepalive) reply.header('connection', 'close');
     return payload;
   });
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
@@ -113,5 +118,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const routes = new RouteTable(app);
   for (const router of deps.routers ?? []) router(routes);
   routes.seal();
+  app.decorate('routeTable', routes);
   return app;
 }

@@ -33,11 +33,45 @@ async function readText(request: FastifyRequest): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The parsed JSON body; `undefined` when there is none. */
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. Glance's documents need a handful of
+ * levels (metadef namespaces with objects and property schemas about ten); the limit keeps deeply
+ * nested input away from every recursive step after parsing (schema validation, copying, rendering).
+ */
+export const maxJsonDepth = 64;
+
+/** The nesting depth of JSON text, counted without parsing (brackets inside strings do not count). */
+export function jsonDepth(text: string, limit = Infinity): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > deepest) {
+        deepest = depth;
+        if (deepest > limit) return deepest;
+      }
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** The parsed JSON body; `undefined` when there is none. Nesting beyond maxJsonDepth is a 400. */
 export async function readJson(request: FastifyRequest): Promise<unknown> {
   if (!hasBody(request)) return undefined;
   const text = await readText(request);
   if (text.trim() === '') return undefined;
+  if (jsonDepth(text, maxJsonDepth) > maxJsonDepth) {
+    throw badRequest('JSON nested deeper than {limit} levels is not accepted.', { limit: maxJsonDepth }, 'request.json_too_deep');
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {

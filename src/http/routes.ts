@@ -47,6 +47,11 @@ export class RouteTable {
     return this;
   }
 
+  /** Every registered route (method and URL pattern), in registration order. */
+  entries(): Array<{ method: Method; url: string }> {
+    return [...this.paths].flatMap(([url, methods]) => methods.map((method) => ({ method, url })));
+  }
+
   /** Registers the 405 answers; call once after every route of the table is added. */
   seal(): void {
     for (const [url, methods] of this.paths) {

@@ -37,6 +37,12 @@ export interface StoreDriver {
    * uses it to find leftovers of a crashed attempt (data stored, location never recorded).
    */
   locationFor?(imageId: string): string;
+  /**
+   * Removes what interrupted puts of `imageId` left behind (temp files, Swift segments no manifest
+   * names, S3 multipart uploads), never a committed object; returns how many pieces went. Only for
+   * when no put of the image runs anywhere (its owner is gone): a live put's partial data goes too.
+   */
+  removePartial?(imageId: string): Promise<number>;
 }
 
 /**

@@ -16,6 +16,7 @@ import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
 import { sortByStoreWeight } from './location-data.ts';
+import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -86,6 +87,21 @@ export class ImageDataService {
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
     const saving = await this.claim(image);
+    const failedStatus = options.failedStatus ?? 'queued';
+    const transfer = await beginTransfer(this.deps.transfers, saving, 'upload', driver.id, failedStatus,
+      (error) => this.revert(ctx, saving, error, failedStatus));
+    try {
+      return await this.store(ctx, saving, driver, source, budget, transfer?.signal, options);
+    } finally {
+      await transfer?.end();
+    }
+  }
+
+  /** The write and the saving → active compare-and-set of uploadImage. */
+  private async store(ctx: RequestContext, saving: Image, driver: StoreDriver, source: Readable, budget: UploadBudget,
+    takenOver: AbortSignal | undefined, options: UploadOptions): Promise<Image> {
+    const id = saving.id;
+    const image = saving;
     // Glance inspects bare images only: other containers wrap the disk in their own format.
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
@@ -93,7 +109,8 @@ export class ImageDataService {
     try {
       written = await writeImageData({
         driver, imageId: id, source: inspection ? inspection.through(source) : source, limit: budget,
-        expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal,
+        expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm,
+        signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal,
       });
       if (options.expectedChecksum !== undefined && options.expectedChecksum !== written.checksum) {
         await this.discard(driver, written.location, ctx);
@@ -179,7 +196,8 @@ export class ImageDataService {
   /** queued → saving by compare-and-set: of two racing uploads exactly one wins, the other gets 409. */
   private async claim(image: Image): Promise<Image> {
     try {
-      return await this.deps.images.update({ ...image, status: 'saving', updatedAt: this.now() },
+      return await this.deps.images.update({ ...image, status: 'saving', properties: withoutRecoveryNote(image.properties),
+        updatedAt: this.now() },
         { expectVersion: image.version, expectStatus: 'queued' });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;

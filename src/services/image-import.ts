@@ -22,10 +22,11 @@ import { IMPORT_PROPS, type ImportMethod } from '../domain/import.ts';
 import { buildImportTaskInput } from './import-input.ts';
 import { stagedExists } from './staging.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
-import { uploadBudget } from './image-data.ts';
+import { uploadBudget, type UploadBudget } from './image-data.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
 import { inspectingTap, judgeInspection } from './inspection.ts';
+import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 
 export interface ImportSettings {
   methods: string[];
@@ -90,12 +91,27 @@ export class ImageImportService {
     if (options.contentLength !== undefined && options.contentLength > budget.maxBytes) throw budget.error();
     const { staging } = this.deps;
     if (await stagedExists(staging, id)) throw conflict('Staged data of image {id} already exists.', { id }, 'import.staged');
-    const uploading = await this.transition(image, 'queued', { ...image, status: 'uploading' });
+    const uploading = await this.transition(image, 'queued',
+      { ...image, status: 'uploading', properties: withoutRecoveryNote(image.properties) });
+    const transfer = await beginTransfer(this.deps.transfers, uploading, 'stage', staging.id, 'queued',
+      () => this.unstage(ctx, uploading));
+    try {
+      await this.receiveStaged(ctx, image, uploading, source, budget, transfer?.signal);
+    } finally {
+      await transfer?.end();
+    }
+  }
+
+  /** The write into the staging store and the size update of stageImage; a failure unstages. */
+  private async receiveStaged(ctx: RequestContext, image: Image, uploading: Image, source: Readable, budget: UploadBudget,
+    takenOver: AbortSignal | undefined): Promise<void> {
+    const { staging } = this.deps;
+    const id = image.id;
     const tap = inspectingTap(this.deps.settings.inspection);
     let location: string | undefined;
     try {
       const written = await writeImageData({ driver: staging, imageId: id, source: tap.through(source), limit: budget,
-        hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal });
+        hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal });
       location = written.location;
       const result = tap.finish(written.size);
       const declared = image.containerFormat === 'bare' && !this.deps.importSettings.stagedDataMayBeCompressed

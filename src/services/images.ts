@@ -17,6 +17,7 @@ import { removeLocationData, sortByStoreWeight } from './location-data.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
+import type { TransferTracker } from './transfer-tracker.ts';
 
 export interface ImageServiceDeps {
   images: ImageRepository & ImageLister;
@@ -33,6 +34,8 @@ export interface ImageServiceDeps {
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };
+  /** Records this process as the owner of each upload and stage (transfer-tracker.ts); none in unit setups. */
+  transfers?: TransferTracker;
 }
 
 /** What a create request may set (already schema-validated by the HTTP dialect). */
@@ -211,7 +214,7 @@ export class ImageService {
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
     const stored = await this.updateOrConflict(deleted, image);
-    if (image.status === 'uploading' || image.status === 'importing') await this.removeStaged(image);
+    await this.removeStaged(image);
     if (delayed) return;
     try {
       await removeLocationData(this.deps, image.id, image.locations, { rethrow: options.restoreOnDataError });

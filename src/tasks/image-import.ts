@@ -33,7 +33,7 @@ import { importInput, type ImportInput } from '../services/import-input.ts';
 import { stagedExists, stagedLocation } from '../services/staging.ts';
 import type { ImportPlugin } from './plugins/index.ts';
 import { runOnStaged } from './plugins/staged.ts';
-import { errorText, type TaskOutcome, type TaskRun } from './worker.ts';
+import { errorText, type TaskLog, type TaskOutcome, type TaskRun } from './worker.ts';
 
 export interface ImportDeps {
   images: ImageRepository & ImageLister;
@@ -74,6 +74,9 @@ export class ImageImportRunner {
         message: image ? 'The image is locked by another import; this import was abandoned.' : 'The image was deleted.' };
     }
     try {
+      // A taken-over task: the worker that ran it before is gone (its lease expired), and with it
+      // whatever it was writing; its partial data goes before this attempt writes anew.
+      if (run.attempt > 1) await removePartialData(this.deps, input.imageId, input.stores, run.log);
       await this.importData(run, input, image);
       return { status: 'success', result: { image_id: input.imageId }, message: '' };
     } catch (error) {
@@ -248,10 +251,30 @@ export class ImageImportRunner {
     return properties;
   }
 
+  /**
+   * An import whose workers are gone for good (every attempt died, or its task ended without
+   * releasing the image): reverts it as a failed import and removes its partial data. The staged
+   * data of a glance-direct import is kept and the image left `uploading`, so that the user can
+   * import it again without staging anew (decision 0015).
+   */
+  async abandon(imageId: string, lockTaskId: string, task: Task | undefined, message: string): Promise<void> {
+    const input: ImportInput = task?.type === 'api_image_import' ? importInput(task)
+      : { imageId, method: 'web-download', glanceServiceInterface: 'public', stores: [], heldBefore: [],
+          allStoresMustSucceed: true, roles: [] };
+    const lock = task ?? { id: lockTaskId } as Task;
+    await this.revert(lock, input, message, false, { keepStaged: true });
+    const image = await this.deps.images.get(imageId, { includeDeleted: true });
+    await removePartialData(this.deps, imageId, this.deps.stores.ids(), undefined,
+      image ? image.locations.filter((l) => l.status !== 'deleted').map((l) => l.url) : []);
+  }
+
   /** Puts the image back in a clear state and says why; removes what this import wrote. */
-  private async revert(task: Task, input: ImportInput, message: string, lockLost: boolean): Promise<void> {
+  private async revert(task: Task, input: ImportInput, message: string, lockLost: boolean,
+    options: { keepStaged?: boolean } = {}): Promise<void> {
     const copying = input.method === 'copy-image';
     const removed: string[] = [];
+    const stagedSize = options.keepStaged && input.method === 'glance-direct'
+      ? await this.deps.staging.size(stagedLocation(this.deps.staging, input.imageId)).catch(() => undefined) : undefined;
     try {
       await this.update(task, input.imageId, (img) => {
         removed.length = 0;
@@ -271,6 +294,10 @@ export class ImageImportRunner {
           return !ours || !input.allStoresMustSucceed;
         });
         if (copying || (!input.allStoresMustSucceed && keep.length > 0)) return { ...img, locations: keep, properties };
+        if (stagedSize !== undefined && img.status === 'importing') {
+          return { ...img, status: 'uploading', size: stagedSize, virtualSize: null, checksum: null, osHashAlgo: null,
+            osHashValue: null, locations: keep, properties };
+        }
         return { ...img, status: 'queued', size: null, virtualSize: null, checksum: null, osHashAlgo: null, osHashValue: null,
           locations: keep, properties };
       }, { ignoreLock: true });
@@ -278,7 +305,7 @@ export class ImageImportRunner {
       if (!(error instanceof DomainError && error.kind === 'NotFound')) throw error;
     }
     for (const url of removed) await this.deps.stores.forLocation(url)?.delete(url).catch(() => {});
-    if (!copying && !lockLost) await this.removeStaged(input.imageId);
+    if (!copying && !lockLost && stagedSize === undefined) await this.removeStaged(input.imageId);
   }
 
   private async removeStaged(imageId: string, run?: TaskRun): Promise<void> {
@@ -310,4 +337,25 @@ export class ImageImportRunner {
       }
     }
   }
+}
+
+/**
+ * Removes what dead writers left for `imageId`: partial data in the staging store and in each of
+ * `storeIds` (temp files, segments, multipart uploads) and, when `keep` is given, each store's
+ * complete object of the image unless `keep` names it (stored, but never recorded as a location).
+ */
+export async function removePartialData(deps: Pick<ImportDeps, 'stores' | 'staging'>, imageId: string, storeIds: string[],
+  log?: TaskLog, keep?: string[]): Promise<number> {
+  let removed = 0;
+  const drivers = [deps.staging, ...storeIds.map((id) => deps.stores.get(id)).filter((d): d is StoreDriver => d !== undefined)];
+  for (const driver of drivers) {
+    try {
+      removed += await driver.removePartial?.(imageId) ?? 0;
+      const stored = driver === deps.staging ? undefined : driver.locationFor?.(imageId);
+      if (keep !== undefined && stored !== undefined && !keep.includes(stored)) await driver.delete(stored);
+    } catch (error) {
+      log?.warn({ err: error, store: driver.id, image_id: imageId }, 'could not remove partial image data');
+    }
+  }
+  return removed;
 }

@@ -54,6 +54,11 @@ export interface TaskWorkerOptions {
   maxAttempts?: number;
   /** Unique per process; default `<hostname>:<pid>:<random>`. */
   workerId?: string;
+  /**
+   * Called for a task failed after `maxAttempts` (every worker that ran it died), before its failure
+   * is recorded: the handler's chance to release what the task held (the import lock).
+   */
+  onAbandon?: (task: Task, message: string) => Promise<void>;
   /** Keep the process alive while the worker runs (`glimpse worker`); by default the loop's timer does not. */
   keepProcessAlive?: boolean;
   now?: () => Date;
@@ -170,6 +175,7 @@ export class TaskWorker {
       if (attempt > this.maxAttempts) {
         outcome = { status: 'failure', result: task.result,
           message: `Task abandoned after ${attempt - 1} attempts: each worker that ran it stopped before it finished.` };
+        await this.options.onAbandon?.(task, outcome.message);
       } else {
         if (attempt > 1) log.warn({ attempt }, 'taking over a task whose worker stopped');
         const handler = this.options.handlers[task.type];

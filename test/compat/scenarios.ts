@@ -111,6 +111,14 @@ export const scenarios: Scenario[] = [
       { path: '/v2/images/{id}/file', headers: { range: 'bytes=10-' } },
       { path: '/v2/images/{id}/file', headers: { range: 'bytes=0-1,3-4' } },
       { path: '/v2/images/{id}/file', headers: { 'content-range': 'bytes 1-2/*' } }] },
+  // `bytes=-0`: webob reads it as `bytes=0-` (the whole image, 206); on an empty image it is 416.
+  { name: 'download: suffix ranges, -0 included',
+    steps: [createReady(), upload('0123456789'),
+      { path: '/v2/images/{id}/file', headers: { range: 'bytes=-0' } },
+      { path: '/v2/images/{id}/file', headers: { range: 'bytes=-1' } },
+      { path: '/v2/images/{id}/file', headers: { range: 'bytes=-100' } }] },
+  { name: 'download: -0 of an empty image',
+    steps: [createReady(), upload(''), { path: '/v2/images/{id}/file', headers: { range: 'bytes=-0' } }] },
   { name: 'download: reader 403', steps: [createReady(), upload('x'), { path: '/v2/images/{id}/file', as: 'ownerReader' }] },
 
   // members

@@ -165,6 +165,43 @@ export class FileStoreDriver implements StoreDriver {
     return this.containedPath(location) !== undefined;
   }
 
+  async removePartial(imageId: string): Promise<number> {
+    if (!IMAGE_ID.test(imageId)) return 0;
+    return (await recoverTempFiles(this.dataDir, { imageId })).length;
+  }
+
+  /** What the data directory holds: image files and temp files, with the image each belongs to. */
+  async entries(): Promise<Array<{ imageId: string; temp: boolean; location: string; mtimeMs: number }>> {
+    let names: string[];
+    try {
+      names = await readdir(this.dataDir);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return [];
+      throw error;
+    }
+    const found = [];
+    for (const name of names) {
+      const temp = TEMP_FILE.test(name);
+      if (!temp && !IMAGE_ID.test(name)) continue;
+      try {
+        const info = await lstat(join(this.dataDir, name));
+        if (!info.isFile()) continue;
+        found.push({ imageId: temp ? name.slice(0, name.indexOf('.')) : name, temp,
+          location: `file://${join(this.dataDir, name)}`, mtimeMs: info.mtimeMs });
+      } catch (error) {
+        if (errnoCode(error) !== 'ENOENT') throw error;
+      }
+    }
+    return found;
+  }
+
+  /** Removes one temp file that entries() listed (an image's partial data). */
+  async removeTemp(location: string): Promise<void> {
+    const path = location.slice('file://'.length);
+    if (dirname(path) !== this.dataDir || !TEMP_FILE.test(basename(path))) return;
+    await unlink(path).catch((error: unknown) => { if (errnoCode(error) !== 'ENOENT') throw error; });
+  }
+
   /** Removes temp files left by a crash (see recoverTempFiles). */
   recoverTempFiles(options?: RecoverOptions): Promise<string[]> {
     return recoverTempFiles(this.dataDir, options);
@@ -272,6 +309,8 @@ export interface RecoverOptions {
    */
   olderThanMs?: number;
   now?: number;
+  /** Only the temp files of this image. */
+  imageId?: string;
 }
 
 /**
@@ -289,7 +328,8 @@ export async function recoverTempFiles(dataDir: string, options: RecoverOptions 
     throw error;
   }
   const removed: string[] = [];
-  for (const name of names.filter((n) => TEMP_FILE.test(n))) {
+  const prefix = options.imageId === undefined ? '' : `${options.imageId}.`;
+  for (const name of names.filter((n) => TEMP_FILE.test(n) && n.startsWith(prefix))) {
     const path = join(dataDir, name);
     try {
       const info = await lstat(path);

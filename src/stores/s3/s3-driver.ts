@@ -308,6 +308,32 @@ export class S3StoreDriver implements StoreDriver {
     this.bucketChecked = true;
   }
 
+  /** Aborts the multipart uploads of the image's key that were never completed (their put died). */
+  async removePartial(imageId: string): Promise<number> {
+    if (!OBJECT_NAME.test(imageId)) return 0;
+    const Bucket = this.options.bucket;
+    try {
+      const { client, aws } = await this.connect();
+      let aborted = 0;
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      for (;;) {
+        const page = await client.send(new aws.ListMultipartUploadsCommand({ Bucket, Prefix: imageId, KeyMarker, UploadIdMarker }));
+        for (const upload of page.Uploads ?? []) {
+          if (upload.Key !== imageId || !upload.UploadId) continue;
+          await client.send(new aws.AbortMultipartUploadCommand({ Bucket, Key: imageId, UploadId: upload.UploadId }));
+          aborted++;
+        }
+        if (!page.IsTruncated) return aborted;
+        KeyMarker = page.NextKeyMarker;
+        UploadIdMarker = page.NextUploadIdMarker;
+      }
+    } catch (error) {
+      if ((error as { name?: string }).name === 'NoSuchBucket') return 0;
+      throw failure(error, undefined, undefined, 'delete');
+    }
+  }
+
   /** After a failed put: abort the multipart upload if one was started, and remove an object a
    *  single PutObject committed after all (a late source error). */
   private async abandon(uploadId: string | undefined, Key: string, nonce: string, error: unknown): Promise<void> {

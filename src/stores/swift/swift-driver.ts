@@ -62,6 +62,10 @@ export class SwiftStoreDriver implements StoreDriver {
     if (options.largeObjectChunkSize < 1 || options.largeObjectSize < 1) throw new Error('Swift object sizes must be positive');
   }
 
+  locationFor(imageId: string): string {
+    return formatLocation(this.options.base, containerFor(this.options.container, this.options.multipleContainersSeed ?? 0, imageId), imageId);
+  }
+
   async put(imageId: string, source: Readable, options: { sizeHint?: number; signal?: AbortSignal } = {}): Promise<PutResult> {
     const { signal, sizeHint } = options;
     let container: string;
@@ -184,6 +188,27 @@ export class SwiftStoreDriver implements StoreDriver {
 
   owns(location: string): boolean {
     return this.ownParse(location) !== undefined;
+  }
+
+  /** Segments `<id>/<nonce>/<n>` of puts that never committed (the object's glimpse-put nonce is another). */
+  async removePartial(imageId: string): Promise<number> {
+    if (!OBJECT_NAME.test(imageId)) return 0;
+    const container = containerFor(this.options.container, this.options.multipleContainersSeed ?? 0, imageId);
+    try {
+      const segments = await this.list(container, `${imageId}/`);
+      if (segments.length === 0) return 0;
+      const head = await this.call('HEAD', container, imageId, {});
+      await head.body.dump();
+      if (head.statusCode >= 300 && head.statusCode !== 404) throw storeErrorFromStatus(head.statusCode, 'read', WHAT);
+      const committed = head.statusCode < 300 ? header(head.headers, 'x-object-meta-glimpse-put') : undefined;
+      const dlo = head.statusCode < 300 ? header(head.headers, 'x-object-manifest') : undefined;
+      const stray = segments.filter((name) => (committed === undefined || !name.startsWith(`${imageId}/${committed}/`))
+        && (dlo === undefined || !`${container}/${name}`.startsWith(decodeURIComponent(dlo))));
+      await this.removeAll(container, stray, true);
+      return stray.length;
+    } catch (error) {
+      throw this.failure(error, undefined, undefined, 'delete');
+    }
   }
 
   /** Names of every object in `container` under `prefix` (all pages); [] for a missing container. */
