@@ -10,6 +10,7 @@ import { listSortIndexes } from './migrations/0002-list-sort-indexes.ts';
 import { metadefs } from './migrations/0003-metadefs.ts';
 import { taskAttempts } from './migrations/0005-task-attempts.ts';
 import { locationValueIndex } from './migrations/0006-location-value-index.ts';
+import { imageCache } from './migrations/0010-image-cache.ts';
 import type { Dialect } from './url.ts';
 
 const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migration]> = [
@@ -18,6 +19,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0003_metadefs', metadefs],
   ['0005_task_attempts', taskAttempts],
   ['0006_location_value_index', locationValueIndex],
+  ['0010_image_cache', imageCache],
 ];
 
 export const latestVersion = migrations[migrations.length - 1]![0];
