@@ -57,6 +57,12 @@ import { TransferTracker } from './services/transfer-tracker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
+import { SqlCacheMetadata } from './db/cache-repository.ts';
+import { LocalImageCache } from './cache/local-cache.ts';
+import { CachePrefetcher } from './cache/prefetcher.ts';
+import { CacheService } from './services/image-cache.ts';
+import { sortByStoreWeight } from './services/location-data.ts';
+import type { Image } from './domain/image.ts';
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
 const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
@@ -80,6 +86,8 @@ function identityProvider(config: GlimpseConfig, logger: Logger): IdentityProvid
 export interface Composed {
   app: FastifyInstance;
   database: Database;
+  /** This node's image cache and its prefetcher, when image_cache_dir is set. */
+  cache?: { local: LocalImageCache; prefetcher: CachePrefetcher };
   /** The in-process task worker, when `[task] run_worker_in_api` is on (and for `glimpse worker`). */
   worker?: TaskWorker;
   close(): Promise<void>;
@@ -192,6 +200,25 @@ function imageSettings(config: GlimpseConfig): ImageServiceDeps['settings'] {
   };
 }
 
+/** This node's image cache (files under image_cache_dir, metadata in the main database) and its prefetcher. */
+export async function createImageCache(config: GlimpseConfig, logger: Logger, database: Database,
+  images: ImageRepository, stores: StoreRegistry): Promise<{ local: LocalImageCache; prefetcher: CachePrefetcher } | undefined> {
+  const settings = config.imageCache;
+  if (!settings) return undefined;
+  const log = logger.child({ component: 'image-cache', node: settings.node });
+  const local = new LocalImageCache({ dir: settings.dir, node: settings.node, maxSize: settings.maxSize,
+    stallTimeSeconds: settings.stallTimeSeconds, metadata: new SqlCacheMetadata(database), images, log });
+  await local.init();
+  const weights = storeWeights(config);
+  const openData = async (image: Image) => {
+    const location = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), weights)[0];
+    const driver = location && stores.forLocation(location.url);
+    return driver ? (await driver.get(location.url)).stream : undefined;
+  };
+  const prefetcher = new CachePrefetcher({ cache: local, images, openData, log, intervalSeconds: settings.prefetcherIntervalSeconds });
+  return { local, prefetcher };
+}
+
 /** Builds the whole application on an open, migrated database. */
 export interface ComposeOptions {
   migrate?: boolean;
@@ -218,8 +245,9 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const owner = defaultWorkerId();
     const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
       leaseSeconds: config.tasks.leaseSeconds, log: logger });
+    const cache = await createImageCache(config, logger, database, images, stores);
     const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging, transfers,
+      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging, transfers, cache: cache?.local,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
     };
@@ -265,6 +293,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
           imports, tasks,
           locations: new LocationService(deps),
+          cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.poke() }),
+            legacy: config.auth.flavorSuffixes.includes('cachemanagement') },
           discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
@@ -279,19 +309,22 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       }));
     }
     const app = buildApp({
-      config, identity: identityProvider(config, logger), database, logger, routers,
+      config, identity: identityProvider(config, logger), database, logger, routers, cacheApi: cache !== undefined,
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
     });
     await app.ready();
     worker?.start();
     recovery.start();
+    cache?.prefetcher.start();
     return {
-      app, database, worker,
+      app, database, worker, cache,
       async close() {
         await app.close();
         transfers.stop();
         await recovery.stop();
         await worker?.stop();
+        await cache?.prefetcher.stop();
+        await cache?.local.idle();
         await database.close();
       },
     };

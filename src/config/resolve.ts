@@ -11,6 +11,7 @@ import { resolveImportPlugins } from './import-plugins.ts';
 import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
 import { resolveImport, resolveTasks } from './import.ts';
+import { resolveImageCache } from './cache.ts';
 import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig } from './types.ts';
 
 export interface ResolveContext {
@@ -63,6 +64,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     imageLocationQuota: s.number('DEFAULT', 'image_location_quota'),
     maxRequestIdLength: s.number('DEFAULT', 'max_request_id_length'),
     imageCacheDir: path('DEFAULT', 'image_cache_dir'),
+    imageCache: resolveImageCache(s, path('DEFAULT', 'image_cache_dir')),
     imageFormat: {
       diskFormats: s.list('image_format', 'disk_formats'),
       containerFormats: s.list('image_format', 'container_formats'),

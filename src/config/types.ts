@@ -126,8 +126,10 @@ export interface GlimpseConfig {
   imageTagQuota: number;
   imageLocationQuota: number;
   maxRequestIdLength: number;
-  /** Glance's `image_cache_dir`; enables the cache API versions when set. */
+  /** Glance's `image_cache_dir`; the image cache and its API are on when set. */
   imageCacheDir?: string;
+  /** The image cache (src/cache/), resolved when `image_cache_dir` is set. */
+  imageCache?: ImageCacheConfig;
   /** `[image_format]`: the values allowed in `disk_format` / `container_format`. */
   imageFormat: {
     diskFormats: string[];
@@ -218,4 +220,13 @@ export interface SwiftCredentials {
   serviceType?: string;
   /** swift_store_endpoint: use this storage URL instead of the one auth returns. */
   endpoint?: string;
+}
+
+export interface ImageCacheConfig {
+  dir: string;
+  maxSize: number;
+  stallTimeSeconds: number;
+  prefetcherIntervalSeconds: number;
+  /** This node's name in the shared cache metadata (worker_self_reference_url or http://<hostname>:<port>). */
+  node: string;
 }

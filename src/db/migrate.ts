@@ -12,6 +12,7 @@ import { taskAttempts } from './migrations/0005-task-attempts.ts';
 import { locationValueIndex } from './migrations/0006-location-value-index.ts';
 import { imageTransfers } from './migrations/0007-image-transfers.ts';
 import { listWalkIndexes } from './migrations/0009-list-walk-indexes.ts';
+import { imageCache } from './migrations/0010-image-cache.ts';
 import type { Dialect } from './url.ts';
 
 const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migration]> = [
@@ -22,6 +23,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0006_location_value_index', locationValueIndex],
   ['0007_image_transfers', imageTransfers],
   ['0009_list_walk_indexes', listWalkIndexes],
+  ['0010_image_cache', imageCache],
 ];
 
 export const latestVersion = migrations[migrations.length - 1]![0];

@@ -162,6 +162,24 @@ export interface ImageTransfersTable {
   lease_expires_at: Timestamp;
 }
 
+/** 0010: one complete, verified file of the image cache on one node. */
+export interface ImageCacheEntriesTable {
+  node: string;
+  image_id: string;
+  size: number | string;
+  hits: ColumnType<number | string, number, number>;
+  last_accessed: Timestamp;
+  last_modified: Timestamp;
+  checksum: string;
+}
+
+/** 0010: an image queued for one node's cache prefetcher. */
+export interface ImageCacheQueueTable {
+  node: string;
+  image_id: string;
+  queued_at: Timestamp;
+}
+
 export interface Schema {
   images: ImagesTable;
   image_properties: ImagePropertiesTable;
@@ -176,4 +194,6 @@ export interface Schema {
   metadef_properties: MetadefPropertiesTable;
   metadef_tags: MetadefTagsTable;
   metadef_namespace_resource_types: MetadefNamespaceResourceTypesTable;
+  image_cache_entries: ImageCacheEntriesTable;
+  image_cache_queue: ImageCacheQueueTable;
 }

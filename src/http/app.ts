@@ -24,6 +24,8 @@ export interface AppDeps {
   isAdmin?: (identity: Identity) => boolean;
   /** Each router adds its routes (v2, v1, …) to the shared table. */
   routers?: ((routes: RouteTable) => void)[];
+  /** One of the routers serves the image cache API (/v2/cache): only then are 2.14 and 2.16 advertised. */
+  cacheApi?: boolean;
 }
 
 // Paths the negotiation step rewrites to. A client cannot reach them directly: their first
@@ -32,12 +34,13 @@ const versionsPath = '/_glimpse/versions';
 const choicesPath = '/_glimpse/choices';
 const everyMethod: Method[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
-export function featuresOf(config: GlimpseConfig): ApiFeatures {
+/** What the versions document may advertise: only what is served (`image_cache_dir` alone serves nothing). */
+export function featuresOf(config: GlimpseConfig, served: { cacheApi?: boolean } = {}): ApiFeatures {
   return {
     v1: config.enableV1Api,
     v2: config.enableV2Api,
     multiStore: config.stores.multiStore,
-    cache: config.imageCacheDir !== undefined,
+    cache: config.enableV2Api && served.cacheApi === true,
   };
 }
 
@@ -47,7 +50,7 @@ export function baseUrl(config: GlimpseConfig, protocol: string, host: string | 
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config } = deps;
-  const features = featuresOf(config);
+  const features = featuresOf(config, { cacheApi: deps.cacheApi });
   const tokens = allowedVersionTokens(features);
 
   const app = Fastify({

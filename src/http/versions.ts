@@ -7,7 +7,7 @@ export interface ApiFeatures {
   v2: boolean;
   /** `enabled_backends` set: versions 2.8 and 2.10–2.13. */
   multiStore: boolean;
-  /** `image_cache_dir` set: versions 2.14 and 2.16. */
+  /** The cache API (/v2/cache) is served: versions 2.14 and 2.16. */
   cache: boolean;
 }
 

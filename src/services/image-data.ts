@@ -153,9 +153,13 @@ export class ImageDataService {
         msg('The image data is in a store this server does not know.'));
     }
     const range = pickRange(image.size);
+    const { cache } = this.deps;
+    const hit = await cache?.read(image, range, ctx.log, ctx.signal);
+    if (hit) return { image, data: { ...hit, range } };
     try {
       const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
-      return { image, data: { stream, size, range } };
+      // A full download of an uncached image also fills the cache (src/cache/).
+      return { image, data: { stream: cache && !range ? await cache.fill(image, stream, ctx.log) : stream, size, range } };
     } catch (error) {
       const failure = downloadFailure(error);
       if (failure === undefined) {

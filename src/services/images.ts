@@ -1,6 +1,7 @@
 // Image use cases (named after Glance's policy rules): create, show, list, update, delete,
 // deactivate/reactivate, tags. Each reads top to bottom: load → authorize → validate/quota →
 // transition → compare-and-set.
+import type { ImageCache } from '../ports/image-cache.ts';
 import { DomainError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../domain/errors.ts';
 import type { Image, Visibility } from '../domain/image.ts';
 import { msg } from '../i18n/message.ts';
@@ -31,6 +32,8 @@ export interface ImageServiceDeps {
   propertyProtections?: PropertyProtections;
   /** Reads and hashes the data of locations callers add (locations API, legacy PATCH). */
   prober?: LocationProber;
+  /** The image cache (image_cache_dir): downloads go through it; data changes invalidate it. */
+  cache?: ImageCache;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };
@@ -214,6 +217,7 @@ export class ImageService {
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
     const stored = await this.updateOrConflict(deleted, image);
+    await this.deps.cache?.invalidate(image.id, ctx.log);
     await this.removeStaged(image);
     if (delayed) return;
     try {
@@ -280,6 +284,7 @@ export class ImageService {
         'image.bad_status_for_action');
     }
     await this.updateOrConflict({ ...image, status: to, updatedAt: this.now() }, image);
+    if (to === 'deactivated') await this.deps.cache?.invalidate(image.id, ctx.log);
   }
 
   authorizeVisibility(ctx: RequestContext, visibility: Visibility, target: Record<string, unknown>): void {
@@ -302,6 +307,7 @@ export class ImageService {
 
   /** Removes the data of locations an image no longer has, unless another image still references it. */
   private async removeData(image: Image, removed: ImageLocation[]): Promise<void> {
+    if (removed.length > 0) await this.deps.cache?.invalidate(image.id, this.deps.log ?? { warn: () => undefined });
     await removeLocationData(this.deps, image.id, removed);
   }
 

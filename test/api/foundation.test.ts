@@ -47,6 +47,20 @@ describe('versions and negotiation', () => {
     } finally { await other.close(); }
   });
 
+  test('image_cache_dir: 2.14/2.16 are advertised (and /v2.16 routed) exactly when GET /v2/cache is served', async () => {
+    const other = await startTestApp({ GLIMPSE_DEFAULT__IMAGE_CACHE_DIR: join(t.dir, 'cache') });
+    try {
+      const ids = ((await other.app.inject({ url: '/versions' })).json() as { versions: { id: string; status: string }[] })
+        .versions.filter((v) => v.id.startsWith('v2.1')).map((v) => `${v.id}:${v.status}`);
+      const cacheList = await other.app.inject({ url: '/v2/cache', headers: admin });
+      const served = cacheList.statusCode === 200;
+      assert.equal(ids.includes('v2.16:CURRENT'), served, `${ids.join(' ')} while GET /v2/cache → ${cacheList.statusCode}`);
+      assert.equal(ids.includes('v2.14:SUPPORTED'), served);
+      assert.equal(ids.includes('v2.15:CURRENT'), !served);
+      assert.equal((await other.app.inject({ url: '/v2.16/images', headers: admin })).statusCode, served ? 200 : 300);
+    } finally { await other.close(); }
+  });
+
   test('multi-store adds 2.13…2.8 and the /v2.8 URL prefix', async () => {
     const other = await startTestApp({
       GLIMPSE_DEFAULT__ENABLED_BACKENDS: 'fast:file',

@@ -20,6 +20,8 @@ import { memberRoutes } from './members.ts';
 import { metadefItemRoutes } from './metadef-items.ts';
 import { metadefNamespaceRoutes } from './metadef-namespaces.ts';
 import { storeRoutes } from './locations.ts';
+import { cacheRoutes } from './cache.ts';
+import type { CacheService } from '../../services/image-cache.ts';
 import { imagesSchema, memberSchema, membersSchema, taskSchema, tasksSchema } from './schema-documents.ts';
 import { SchemaValidator } from './validator.ts';
 import { imageView, type ImageViewOptions } from './views.ts';
@@ -35,6 +37,8 @@ export interface V2Services {
   tasks?: TaskService;
   locations: LocationService;
   discovery: DiscoveryService;
+  /** The cache API; `legacy` adds the cachemanage routes (`+cachemanagement` flavor). */
+  cache?: { service: CacheService; legacy: boolean };
 }
 
 export interface V2Options extends ImageViewOptions {
@@ -82,5 +86,6 @@ export function v2Router(options: V2Options): (routes: RouteTable) => void {
     if (options.services.imports) importRoutes(routes, options.services.imports);
     if (options.services.tasks) taskRoutes(routes, context, options.services.tasks);
     storeRoutes(routes, context);
+    if (options.services.cache) cacheRoutes(routes, options.services.cache.service, { legacy: options.services.cache.legacy });
   };
 }

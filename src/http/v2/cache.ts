@@ -1,0 +1,71 @@
+// The cache API (Images API 2.14/2.16): GET/DELETE /v2/cache, PUT/DELETE /v2/cache/{image_id}, and,
+// with `+cachemanagement` in the flavor, the legacy cachemanage routes /v2/cached_images and
+// /v2/queued_images. Times are epoch seconds (floats), as Glance reports them.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CacheEntry } from '../../ports/image-cache.ts';
+import type { CacheService } from '../../services/image-cache.ts';
+import { rejectBody } from '../body.ts';
+import type { RouteTable } from '../routes.ts';
+import { noContent } from './images.ts';
+
+type Params = { id: string };
+
+const epoch = (date: Date) => date.getTime() / 1000;
+
+export function cacheEntryView(entry: CacheEntry): Record<string, unknown> {
+  return {
+    image_id: entry.imageId, hits: entry.hits, last_accessed: epoch(entry.lastAccessed),
+    last_modified: epoch(entry.lastModified), size: entry.size,
+  };
+}
+
+const json = (reply: FastifyReply, body: unknown, code = 200) => reply.code(code).type('application/json').send(JSON.stringify(body));
+
+export function cacheRoutes(routes: RouteTable, cache: CacheService, options: { legacy: boolean }): void {
+  routes.add('GET', '/v2/cache', async (request, reply) => {
+    rejectBody(request);
+    const state = await cache.listCache(request.ctx);
+    return json(reply, { cached_images: state.cachedImages.map(cacheEntryView), queued_images: state.queuedImages });
+  });
+  routes.add('DELETE', '/v2/cache', async (request, reply) => {
+    rejectBody(request);
+    const target = request.headers['x-image-cache-clear-target'];
+    await cache.clearCache(request.ctx, (Array.isArray(target) ? target[0] : target) ?? '');
+    return noContent(reply);
+  });
+  routes.add('PUT', '/v2/cache/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    rejectBody(request);
+    await cache.cacheImage(request.ctx, request.params.id);
+    return reply.code(202).header('content-length', '0').type('text/html; charset=UTF-8').send();
+  });
+  routes.add('DELETE', '/v2/cache/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    rejectBody(request);
+    await cache.deleteCacheEntry(request.ctx, request.params.id);
+    return noContent(reply);
+  });
+  if (options.legacy) legacyRoutes(routes, cache);
+}
+
+/** glance.api.middleware.cache_manage: every answer is JSON, `null` for the calls that return nothing. */
+function legacyRoutes(routes: RouteTable, cache: CacheService): void {
+  routes.add('GET', '/v2/cached_images', async (request, reply) =>
+    json(reply, { cached_images: (await cache.legacyCached(request.ctx)).map(cacheEntryView) }));
+  routes.add('DELETE', '/v2/cached_images', async (request, reply) =>
+    json(reply, { num_deleted: await cache.legacyDeleteAllCached(request.ctx) }));
+  routes.add('DELETE', '/v2/cached_images/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    await cache.legacyDeleteCached(request.ctx, request.params.id);
+    return json(reply, null);
+  });
+  routes.add('GET', '/v2/queued_images', async (request, reply) =>
+    json(reply, { queued_images: await cache.legacyQueued(request.ctx) }));
+  routes.add('DELETE', '/v2/queued_images', async (request, reply) =>
+    json(reply, { num_deleted: await cache.legacyClearQueue(request.ctx) }));
+  routes.add('PUT', '/v2/queued_images/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    await cache.legacyQueue(request.ctx, request.params.id);
+    return json(reply, null);
+  });
+  routes.add('DELETE', '/v2/queued_images/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    await cache.legacyDequeue(request.ctx, request.params.id);
+    return json(reply, null);
+  });
+}
