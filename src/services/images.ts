@@ -2,6 +2,7 @@
 // deactivate/reactivate, tags. Each reads top to bottom: load → authorize → validate/quota →
 // transition → compare-and-set.
 import { DomainError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../domain/errors.ts';
+import type { KeyManager } from '../ports/key-manager.ts';
 import type { Image, Visibility } from '../domain/image.ts';
 import { msg } from '../i18n/message.ts';
 import { applyPatch, assertPropertyName, type PatchOperation } from '../domain/image-patch.ts';
@@ -30,6 +31,8 @@ export interface ImageServiceDeps {
   propertyProtections?: PropertyProtections;
   /** Reads and hashes the data of locations callers add (locations API, legacy PATCH). */
   prober?: LocationProber;
+  /** Where the certificates of signed images are read (img_signature*); undefined = signatures are not verified. */
+  keyManager?: KeyManager;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };
