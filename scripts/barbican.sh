@@ -92,6 +92,11 @@ project_name = service
 user_domain_id = default
 project_domain_id = default
 service_token_roles_required = true
+[oslo_policy]
+# Barbican's secure-RBAC defaults: project members (keystone.sh's demoN-member users) may store and
+# read their project's secrets; the legacy defaults would want a 'creator' role
+enforce_new_defaults = true
+enforce_scope = false
 [secretstore]
 enabled_secretstore_plugins = store_crypto
 [crypto]
@@ -100,7 +105,6 @@ enabled_crypto_plugins = simple_crypto
 kek = $kek
 CONF
   )
-  mv "$CONF.new" "$CONF"
 }
 
 ks_env() { "$KEYSTONE_SH" env admin; }
@@ -128,8 +132,6 @@ else:
     ks.users.update(user, password=os.environ['KS_PASSWORD'], enabled=True)
 admin = one(ks.roles.list(name='admin'))
 ks.roles.grant(admin, user=user, project=service_project)
-# barbican's legacy policy rules know the 'creator' role; keep it available for deployments' users
-one(ks.roles.list(name='creator')) or ks.roles.create('creator')
 url = os.environ['BARBICAN_URL']
 svc = one(ks.services.list(type='key-manager')) or ks.services.create('barbican', type='key-manager', description='Key Manager')
 for iface in ('public', 'internal', 'admin'):
@@ -186,11 +188,14 @@ case "${1:-}" in
     [ -x "$KEYSTONE_SH" ] || die "no keystone.sh at $KEYSTONE_SH (set KEYSTONE_SH)"
     "$KEYSTONE_SH" status >/dev/null || die "keystone is not running (start it with keystone.sh start)"
     mkdir -p "$DIR"
-    if running; then
+    write_conf
+    if running && cmp -s "$CONF.new" "$CONF"; then
+      rm -f "$CONF.new"
       say "already running on $URL (pid $(cat "$PIDFILE"))"
     else
+      # not running, or its configuration changed (a newer version of this script): (re)start
       [ -f "$PIDFILE" ] && stop_server
-      write_conf
+      mv "$CONF.new" "$CONF"
       start_server
       say "started on $URL (pid $(cat "$PIDFILE"))"
     fi

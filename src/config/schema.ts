@@ -145,6 +145,12 @@ export const SECTIONS: readonly SectionDef[] = [
   { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
   { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
   { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
+  { name: 'key_manager', help: 'The key manager (castellan option names) that holds the certificates of signed images; see "Signed images" in docs/operations.md.',
+    unsupported: ['api_class', 'auth_type', 'token', 'auth_url', 'user_id', 'username', 'password', 'user_domain_id',
+      'user_domain_name', 'trust_id', 'domain_id', 'domain_name', 'project_id', 'project_name', 'project_domain_id',
+      'project_domain_name', 'reauthenticate', 'fixed_key'] },
+  { name: 'barbican', help: 'The Barbican key manager (castellan option names): where the certificates of signed images are read, with the caller\'s token.',
+    unsupported: ['retry_delay', 'number_of_retries', 'send_service_user_token'] },
   ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'oslo_reports']
