@@ -87,6 +87,18 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     importPlugins: resolveImportPlugins(s),
     imageImport: resolveImport(s, ctx.cwd),
     tasks: resolveTasks(s),
+    keyManager: {
+      backend: 'barbican',
+      barbican: {
+        endpoint: s.optionalString('barbican', 'barbican_endpoint'),
+        apiVersion: s.optionalString('barbican', 'barbican_api_version') ?? 'v1',
+        authEndpoint: s.string('barbican', 'auth_endpoint'),
+        endpointType: s.string('barbican', 'barbican_endpoint_type'),
+        regionName: s.optionalString('barbican', 'barbican_region_name'),
+        verifySsl: s.boolean('barbican', 'verify_ssl'),
+        verifySslPath: path('barbican', 'verify_ssl_path'),
+      },
+    },
   };
   if (ctx.file !== undefined) config.sourceFile = ctx.file;
   if (!config.enableV1Api && !config.enableV2Api) {

@@ -145,9 +145,15 @@ export const SECTIONS: readonly SectionDef[] = [
   { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
   { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
   { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
+  { name: 'key_manager', help: 'The key manager (castellan option names) that holds the certificates of signed images; see "Signed images" in docs/operations.md.',
+    unsupported: ['api_class', 'auth_type', 'token', 'auth_url', 'user_id', 'username', 'password', 'user_domain_id',
+      'user_domain_name', 'trust_id', 'domain_id', 'domain_name', 'project_id', 'project_name', 'project_domain_id',
+      'project_domain_name', 'reauthenticate', 'fixed_key'] },
+  { name: 'barbican', help: 'The Barbican key manager (castellan option names): where the certificates of signed images are read, with the caller\'s token.',
+    unsupported: ['retry_delay', 'number_of_retries', 'send_service_user_token'] },
   ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
-    'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
+    'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'oslo_reports']
     .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
 ];
 
@@ -356,6 +362,23 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'inject_metadata_properties', name: 'inject', type: 'dict', default: '', sample: 'hw_vif_model:virtio, provider:example',
     check: injectCheck,
     help: 'Properties (key:value pairs) the inject_image_metadata plugin sets on imported images. Keys of at most 255 characters; os_glance* keys are dropped, as in Glance.' },
+  // [key_manager] and [barbican]: image signature verification (castellan's options)
+  { section: 'key_manager', name: 'backend', type: 'enum', choices: ['barbican'], default: 'barbican',
+    help: 'Where the certificates named by img_signature_certificate_uuid are kept. Only barbican (castellan\'s default) is served.' },
+  { section: 'barbican', name: 'barbican_endpoint', type: 'uri', schemes: ['http', 'https'], sample: 'https://barbican.example.com:9311',
+    help: 'Barbican\'s base URL (without the API version). Unset: the caller\'s Keystone catalog entry of type key-manager.' },
+  { section: 'barbican', name: 'barbican_api_version', type: 'string', sample: 'v1',
+    help: 'Barbican API version in the URL. Unset: v1, the only version Barbican serves.' },
+  { section: 'barbican', name: 'auth_endpoint', type: 'uri', schemes: ['http', 'https'], default: 'http://localhost/identity/v3',
+    help: 'Keystone v3 URL where the caller\'s service catalog is read to find Barbican (when barbican_endpoint is unset).' },
+  { section: 'barbican', name: 'barbican_endpoint_type', type: 'enum', choices: ['public', 'internal', 'admin'], default: 'public',
+    help: 'Which catalog interface of the key-manager service to use.' },
+  { section: 'barbican', name: 'barbican_region_name', type: 'string', sample: 'RegionOne',
+    help: 'Which region\'s key-manager endpoint to use from the catalog. Unset: the first one.' },
+  { section: 'barbican', name: 'verify_ssl', type: 'bool', default: 'true',
+    help: 'Check Barbican\'s TLS certificate.' },
+  { section: 'barbican', name: 'verify_ssl_path', type: 'path', sample: '/etc/ssl/certs/barbican-ca.pem',
+    help: 'CA bundle to check Barbican\'s TLS certificate against (default: the system\'s).' },
 ];
 
 export function sectionDef(name: string): SectionDef | undefined {

@@ -189,6 +189,19 @@ export interface GlimpseConfig {
     /** `worker_self_reference_url`, recorded as os_glance_stage_host. */
     selfReferenceUrl?: string;
   };
+  /** `[key_manager]` / `[barbican]`: where the certificates of signed images are read (castellan's options). */
+  keyManager: {
+    backend: 'barbican';
+    barbican: {
+      endpoint?: string;
+      apiVersion: string;
+      authEndpoint: string;
+      endpointType: string;
+      regionName?: string;
+      verifySsl: boolean;
+      verifySslPath?: string;
+    };
+  };
   /** `[task]`: the task engine. */
   tasks: {
     timeToLiveHours: number;

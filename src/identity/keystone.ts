@@ -75,7 +75,7 @@ export class KeystoneIdentityProvider implements IdentityProvider {
     return {
       userId: user.userId, projectId: user.projectId, roles: user.roles,
       userDomainId: user.userDomainId, projectDomainId: user.projectDomainId,
-      serviceRoles, authenticated: true,
+      serviceRoles, authenticated: true, authToken: token,
     };
   }
 

@@ -36,6 +36,8 @@ export function identityFromHeaders(headers: Headers): Identity {
     projectDomainId: header(headers, 'x-project-domain-id') ?? null,
     serviceRoles: splitRoles(header(headers, 'x-service-roles')),
     authenticated: true,
+    // Glance's context middleware keeps X-Auth-Token whoever validated it (here: the proxy in front).
+    ...(header(headers, 'x-auth-token') ? { authToken: header(headers, 'x-auth-token') } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ export interface Identity {
   /** Roles carried by an X-Service-Token, lower-cased (empty when none). */
   serviceRoles: string[];
   authenticated: boolean;
+  /** The caller's X-Auth-Token, passed on to the key manager as Glance passes its context (Keystone, trusted headers). */
+  authToken?: string;
 }
 
 export interface RequestContext extends Identity {

@@ -17,6 +17,7 @@ import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
 import { sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
+import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -107,11 +108,14 @@ export class ImageDataService {
     let written: Awaited<ReturnType<typeof writeImageData>>;
     let virtualSize: number | null;
     try {
+      const signature = await this.signatureCheck(ctx, saving, source);
+      const inspected = inspection ? inspection.through(source) : source;
       written = await writeImageData({
-        driver, imageId: id, source: inspection ? inspection.through(source) : source, limit: budget,
+        driver, imageId: id, source: signature ? signature.through(inspected) : inspected, limit: budget,
         expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm,
         signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal,
       });
+      if (signature) await this.verifyOrDiscard(signature, driver, written.location, ctx);
       if (options.expectedChecksum !== undefined && options.expectedChecksum !== written.checksum) {
         await this.discard(driver, written.location, ctx);
         throw badRequest('Checksum verification failed. Aborted caching of image \'{id}\'.', { id }, 'upload.checksum_mismatch');
@@ -167,6 +171,26 @@ export class ImageDataService {
         return { image };
       }
       throw failure;
+    }
+  }
+
+  /** Glance's signature check for an image with img_signature* properties (the source is dropped when it cannot be made). */
+  private async signatureCheck(ctx: RequestContext, image: Image, source: Readable): Promise<SignatureCheck | undefined> {
+    if (!this.deps.keyManager) return undefined;
+    try {
+      return await signatureCheck(this.deps.keyManager, callerOf(ctx), image.id, image.properties);
+    } catch (error) {
+      source.destroy();
+      throw error;
+    }
+  }
+
+  private async verifyOrDiscard(signature: SignatureCheck, driver: StoreDriver, location: string, ctx: RequestContext): Promise<void> {
+    try {
+      signature.verify();
+    } catch (error) {
+      await this.discard(driver, location, ctx);
+      throw error;
     }
   }
 

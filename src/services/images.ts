@@ -3,6 +3,7 @@
 // transition → compare-and-set.
 import type { ImageCache } from '../ports/image-cache.ts';
 import { DomainError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../domain/errors.ts';
+import type { KeyManager } from '../ports/key-manager.ts';
 import type { Image, Visibility } from '../domain/image.ts';
 import { msg } from '../i18n/message.ts';
 import { applyPatch, assertPropertyName, type PatchOperation } from '../domain/image-patch.ts';
@@ -34,6 +35,8 @@ export interface ImageServiceDeps {
   prober?: LocationProber;
   /** The image cache (image_cache_dir): downloads go through it; data changes invalidate it. */
   cache?: ImageCache;
+  /** Where the certificates of signed images are read (img_signature*); undefined = signatures are not verified. */
+  keyManager?: KeyManager;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };

@@ -1,0 +1,18 @@
+// The real Barbican of the signature tests (scripts/barbican.sh start): BARBICAN_URL names it.
+import assert from 'node:assert/strict';
+
+export const barbicanUrl = process.env.BARBICAN_URL?.replace(/\/+$/, '');
+
+/** Stores a secret in Barbican as `token`'s project; its id. */
+export async function storeSecret(token: string, secret: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${barbicanUrl}/v1/secrets`, {
+    method: 'POST', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify(secret),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return ((await res.json()) as { secret_ref: string }).secret_ref.split('/').pop()!;
+}
+
+/** Stores a PEM certificate (secret_type certificate, as the openstack docs show); its id. */
+export function storeCertificate(token: string, pem: string): Promise<string> {
+  return storeSecret(token, { name: 'glimpse-signing-cert', secret_type: 'certificate', payload: pem, payload_content_type: 'text/plain' });
+}
