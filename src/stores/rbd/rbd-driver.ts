@@ -65,7 +65,7 @@ export class RbdStoreDriver implements StoreDriver {
     this.id = options.id;
     this.pool = options.pool;
     this.options = options;
-    this.order = Math.max(12, Math.min(25, Math.round(Math.log2(options.chunkSize))));
+    this.order = Math.max(12, Math.min(25, Math.floor(Math.log2(options.chunkSize))));
     this.setFsid(fsidOf(options.confFile));
   }
 
