@@ -39,7 +39,7 @@ HOST=127.0.0.1
 CONF="$DIR/ceph.conf"; RUN="$DIR/run"; LOG="$DIR/log"; KEYS="$DIR/keyring"
 USER_NAME=glance
 POOLS="images images2"
-VERSION=1 # bump when the generated configuration changes
+VERSION=1 # bump when the cluster must be created anew (ceph.conf itself is rewritten at each start)
 DAEMONS="mon.a osd.0"
 
 die() { echo "ceph.sh: $*" >&2; exit 1; }
@@ -115,10 +115,8 @@ auth service required = cephx
 auth client required = cephx
 keyring = $KEYS/\$cluster.\$name.keyring
 run dir = $RUN
-admin socket = $RUN/\$name.asok
-log file = $LOG/\$name.log
 log to stderr = false
-err to stderr = true
+err to stderr = false
 mon cluster log file = $LOG/cluster.log
 osd pool default size = 1
 osd pool default min size = 1
@@ -131,10 +129,18 @@ mon data avail warn = 2
 mon data avail crit = 1
 auth allow insecure global id reclaim = false
 
+[client]
+admin socket =
+log file = $LOG/client.log
+
 [mon]
+admin socket = $RUN/\$name.asok
+log file = $LOG/\$name.log
 mon data = $DIR/mon/\$cluster-\$id
 
 [osd]
+admin socket = $RUN/\$name.asok
+log file = $LOG/\$name.log
 osd data = $DIR/osd/\$cluster-\$id
 osd objectstore = $STORE
 bluestore block path = $DIR/osd/\$cluster-\$id.block
@@ -232,11 +238,9 @@ cmd_start() {
     cmd_stop 2>/dev/null || true
     create_cluster
   else
+    write_conf "$(fsid)" # the daemons' and clients' settings follow this script; the cluster stays
     start_daemon mon.a
     start_daemon osd.0
-  fi
-  if [ "$STORE" = memstore ] && ! healthy; then
-    : # memstore keeps nothing over a restart: the pools' PGs come back empty, which is fine
   fi
   wait_for "the pools" healthy
   say "ready: $(timeout 10 ceph -c "$CONF" --id admin health 2>/dev/null || echo unknown)"

@@ -258,6 +258,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       async close() {
         await app.close();
         await worker?.stop();
+        await stores.close();
         await database.close();
       },
     };

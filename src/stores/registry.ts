@@ -58,6 +58,11 @@ export class StoreRegistry implements StoreRegistryPort {
     return [...this.drivers.keys()];
   }
 
+  /** Releases drivers' connections (rbd: the cluster handle). */
+  async close(): Promise<void> {
+    for (const driver of this.drivers.values()) if (driver instanceof RbdStoreDriver) await driver.close();
+  }
+
   /** Startup recovery: removes temp files a crash left in every file store; returns them per store. */
   async recoverTempFiles(options?: RecoverOptions): Promise<Record<string, string[]>> {
     const removed: Record<string, string[]> = {};
