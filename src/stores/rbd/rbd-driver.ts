@@ -43,7 +43,7 @@ export const SNAPSHOT = 'snap';
 /** RBD image names are Glance image ids: plain names only (no `/`, `@` or pool syntax). */
 const IMAGE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 /** Writes of one upload in flight at once (each holds one chunk and one thread-pool thread). */
-const WRITES_IN_FLIGHT = 2;
+const WRITES_IN_FLIGHT = 4;
 /** Growth step ceiling for uploads of unknown size (glance_store: 8 GiB). */
 const MAX_RESIZE_STEP = 8 * 1024 ** 3;
 /** Bytes per read when serving an image. */
