@@ -29,11 +29,11 @@ const folders = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '.tmp/', 'dist/'] },
+  { ignores: ['node_modules/', 'data/', '.tmp/', 'dist/', 'native/*/build/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['bin/**/*.js', 'scripts/**/*.js', 'eslint.config.js'],
+    files: ['bin/**/*.js', 'scripts/**/*.js', 'native/**/*.mjs', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {

@@ -1,5 +1,6 @@
-// Upload and download MiB/s of one large image through the swift and s3 drivers (the real object
-// store of shared/tools/objectstore.sh, read from SWIFT_* / S3_* as the tests do), each with
+// Upload and download MiB/s of one large image through the swift, s3 and rbd drivers (the real object
+// store of shared/tools/objectstore.sh, read from SWIFT_* / S3_* as the tests do; the Ceph cluster of
+// scripts/ceph.sh, from CEPH_*, measured next to `rbd import`/`rbd export` in the same run), each with
 // Glance's default driver options, against a Glimpse server in a child process — the same
 // measurement as the file store's, so the numbers sit side by side. A store without its env is
 // reported as skipped. Each run uses a fresh container/bucket and removes it afterwards.
@@ -10,15 +11,18 @@ import { SwiftAuth } from '../src/stores/swift/swift-auth.ts';
 import { SwiftStoreDriver } from '../src/stores/swift/swift-driver.ts';
 import { locationBase } from '../src/stores/swift/swift-location.ts';
 import { ImagesClient } from './client.ts';
+import { rbdReference, type RbdReference } from './rbd-reference.ts';
 import { transfer, type TransferResult } from './measure.ts';
 import { CALLER } from './seed.ts';
 import { createDeployment, resetPeak, startGlimpse } from './server.ts';
 
-type Store = 'file' | 'swift' | 's3';
+type Store = 'file' | 'swift' | 's3' | 'rbd';
 
 export interface StoreBenchResult {
   store: Store;
   transfer?: TransferResult;
+  /** rbd: Ceph's own CLI on the same cluster and data size. */
+  reference?: RbdReference;
   skipped?: string;
 }
 
@@ -32,6 +36,10 @@ function storeConfig(store: Store, name: string): string[] | string {
       `swift_store_user = ${env.SWIFT_USER}`, `swift_store_key = ${env.SWIFT_KEY}`, `swift_store_container = ${name}`,
       'swift_store_create_container_on_put = true', ''];
   }
+  if (store === 'rbd') {
+    if (!env.CEPH_CONF || !env.CEPH_USER || !env.CEPH_POOL) return 'CEPH_CONF/CEPH_USER/CEPH_POOL not set (scripts/ceph.sh env)';
+    return [...head, `rbd_store_pool = ${env.CEPH_POOL}`, `rbd_store_user = ${env.CEPH_USER}`, `rbd_store_ceph_conf = ${env.CEPH_CONF}`, ''];
+  }
   if (!env.S3_ENDPOINT || !env.S3_ACCESS_KEY || !env.S3_SECRET_KEY) return 'S3_ENDPOINT/S3_ACCESS_KEY/S3_SECRET_KEY not set';
   return [...head, `s3_store_host = ${env.S3_ENDPOINT}`, `s3_store_access_key = ${env.S3_ACCESS_KEY}`,
     `s3_store_secret_key = ${env.S3_SECRET_KEY}`, `s3_store_bucket = ${name}`, 's3_store_create_bucket_on_put = true',
@@ -41,7 +49,7 @@ function storeConfig(store: Store, name: string): string[] | string {
 /** Removes what a run left (the images were deleted through the API; this drops the container/bucket). */
 async function dropContainer(store: Store, name: string): Promise<void> {
   const env = process.env;
-  if (store === 'file') return;
+  if (store === 'file' || store === 'rbd') return;
   if (store === 'swift') {
     const auth = new SwiftAuth({ authVersion: '1', authAddress: env.SWIFT_AUTH_URL!, user: env.SWIFT_USER!, key: env.SWIFT_KEY! });
     await new SwiftStoreDriver({ id: 'obj', auth, base: locationBase({ authAddress: env.SWIFT_AUTH_URL! }), container: name,
@@ -74,7 +82,8 @@ export async function benchStores(options: { size: number; rounds: number; store
         beforeUpload: () => resetPeak(server.pid),
         afterUpload: async () => (await server.memory()).hwm,
       });
-      results.push({ store, transfer: moved });
+      const reference = store === 'rbd' ? await rbdReference(options.size, options.rounds) : undefined;
+      results.push({ store, transfer: moved, ...(reference ? { reference } : {}) });
     } finally {
       client.close();
       await server.stop();
@@ -92,6 +101,12 @@ export function storeRows(results: StoreBenchResult[], sizeMiB: number, rate: (v
       { metric: `upload ${sizeMiB} MiB, ${r.store} store`, glimpse: rate(r.transfer.uploadMiBps) },
       { metric: `download ${sizeMiB} MiB, ${r.store} store`, glimpse: rate(r.transfer.downloadMiBps) },
       { metric: `peak RSS during upload, ${r.store} store`, glimpse: `${mb(r.transfer.uploadHwm)} (VmHWM)` },
+      ...(r.reference ? [
+        { metric: `rbd import ${sizeMiB} MiB (reference)`, glimpse: `${rate(r.reference.importMiBps)} `
+          + `(API upload at ${Math.round((100 * r.transfer.uploadMiBps) / r.reference.importMiBps)} %)` },
+        { metric: `rbd export ${sizeMiB} MiB (reference)`, glimpse: `${rate(r.reference.exportMiBps)} `
+          + `(API download at ${Math.round((100 * r.transfer.downloadMiBps) / r.reference.exportMiBps)} %)` },
+      ] : []),
     ]
     : [{ metric: `upload/download, ${r.store} store`, glimpse: `skipped: ${r.skipped}` }]));
 }

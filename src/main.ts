@@ -327,6 +327,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
         await worker?.stop();
         await cache?.prefetcher.stop();
         await cache?.local.idle();
+        await stores.close();
         await database.close();
       },
     };

@@ -59,7 +59,7 @@ export const BACKEND_SECTION = '<backend id>';
 /** Store types glance_store knows; ids of other types are refused. */
 export const KNOWN_STORE_TYPES: readonly string[] = ['file', 'http', 'swift', 'rbd', 'cinder', 'vmware', 's3'];
 /** Store types with a Glimpse driver. */
-export const SUPPORTED_STORE_TYPES: readonly string[] = ['file', 'swift', 's3', 'http'];
+export const SUPPORTED_STORE_TYPES: readonly string[] = ['file', 'swift', 's3', 'http', 'rbd'];
 
 const storeDriverPrefixes = ['filesystem_', 'http_', 'https_', 'swift_', 'default_swift_', 's3_store_', 'rbd_store_',
   'rados_', 'cinder_', 'vmware_', 'os_region_name'];

@@ -1,4 +1,4 @@
-// Resolves the swift and s3 options of one store section (`[glance_store]` or `[<backend id>]`)
+// Resolves the swift, s3 and rbd options of one store section (`[glance_store]` or `[<backend id>]`)
 // into the drivers' typed settings, including glance_store's Swift reference file
 // (swift_store_config_file + default_swift_reference). Credentials never appear in messages.
 import { readFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { parseIni } from './ini.ts';
 import type { Settings } from './settings.ts';
-import type { S3BackendConfig, SwiftBackendConfig } from './types.ts';
+import type { RbdBackendConfig, S3BackendConfig, SwiftBackendConfig } from './types.ts';
 
 const MB = 1024 * 1024;
 
@@ -105,4 +105,20 @@ export function resolveS3(s: Settings, section: string): S3BackendConfig {
 function regionOfHost(host: string): string {
   const name = host.replace(/^https?:\/\//i, '').split(/[/:]/)[0]!.toLowerCase();
   return /^s3[.-]([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(name)?.[1] ?? 'us-east-1';
+}
+
+export function resolveRbd(s: Settings, section: string, ctx: Ctx): RbdBackendConfig {
+  const chunkMb = s.number(section, 'rbd_store_chunk_size');
+  if ((chunkMb & (chunkMb - 1)) !== 0) {
+    ctx.warnings.push(`[${section}] rbd_store_chunk_size = ${chunkMb} is not a power of two; RBD objects of ${2 ** Math.floor(Math.log2(chunkMb))} MB are used`);
+  }
+  const conf = s.string(section, 'rbd_store_ceph_conf');
+  return {
+    pool: s.string(section, 'rbd_store_pool'),
+    user: s.optionalString(section, 'rbd_store_user'),
+    confFile: conf === '' ? '' : resolve(ctx.cwd, conf),
+    chunkSize: chunkMb * MB,
+    connectTimeout: s.number(section, 'rados_connect_timeout'),
+    thinProvisioning: s.boolean(section, 'rbd_thin_provisioning'),
+  };
 }

@@ -1,4 +1,4 @@
-// Options of the swift and s3 store drivers, under glance_store's names, declared for both places
+// Options of the swift, s3 and rbd store drivers, under glance_store's names, declared for both places
 // glance_store reads them: `[glance_store]` (single-store form) and each `[<backend id>]` section.
 // Sizes keep glance_store's units (MB), so operators' files carry over.
 import type { OptionDef } from './schema.ts';
@@ -56,6 +56,19 @@ const driverOptions: readonly DriverOption[] = [
     help: 'Parts of one multipart upload sent in parallel.' },
   { name: 's3_store_region', type: 'string', sample: 'us-east-1',
     help: 'Glimpse option: region requests are signed for. Unset: taken from an AWS host name (`s3-eu-west-1.amazonaws.com`), else `us-east-1`.' },
+  // rbd
+  { name: 'rbd_store_pool', type: 'string', default: 'images',
+    help: 'RADOS pool the RBD images (one per Glance image) are created in.' },
+  { name: 'rbd_store_user', type: 'string', sample: 'glance',
+    help: 'Ceph client to connect as, without `client.` (cephx). Unset: librados\' choice (`admin`). Its keyring must be named in `rbd_store_ceph_conf` (`[client.<user>] keyring = …`).' },
+  { name: 'rbd_store_ceph_conf', type: 'string', default: '', sample: '/etc/ceph/ceph.conf',
+    help: 'Ceph configuration file (monitor addresses, fsid, keyring). Empty: librados\' default search ($CEPH_CONF, /etc/ceph/ceph.conf, ~/.ceph/config, ./ceph.conf).' },
+  { name: 'rbd_store_chunk_size', type: 'int', default: '8', min: 1, max: 32,
+    help: 'Size in MB of the RADOS objects an image is striped over (the RBD object size; a power of two), and of the pieces an upload is written in.' },
+  { name: 'rados_connect_timeout', type: 'int', default: '-1',
+    help: 'Seconds to wait for the cluster when connecting and for each monitor or OSD operation; a negative value keeps librados\' defaults.' },
+  { name: 'rbd_thin_provisioning', type: 'bool', default: 'false',
+    help: 'Do not write chunks that are all zeros: they read back as zeros from RBD anyway, and take no space in the pool.' },
 ];
 
 /** The options for `[glance_store]` and for the per-backend section (schema.ts passes its name). */

@@ -3,7 +3,7 @@
 //   and one `[id]` section per backend;
 // - legacy single store: `[glance_store] stores / default_store / filesystem_store_datadir`,
 //   resolved to one backend with id `file`.
-// file, swift, s3 and http stores have a driver. A store type without one (rbd, cinder, vmware) is
+// file, swift, s3, http and rbd stores have a driver. A store type without one (cinder, vmware) is
 // fatal when it would receive new image data (the default backend or default_store) and a warning
 // otherwise, so a config that also lists, say, an rbd backend still starts and serves the others.
 import { resolve } from 'node:path';
@@ -13,7 +13,7 @@ import { normalizeSectionName } from './ini.ts';
 import { KNOWN_STORE_TYPES, SUPPORTED_STORE_TYPES, optionDef, sectionDef } from './schema.ts';
 import type { Settings } from './settings.ts';
 import type { BackendConfig, GlimpseConfig } from './types.ts';
-import { resolveS3, resolveSwift } from './store-drivers.ts';
+import { resolveRbd, resolveS3, resolveSwift } from './store-drivers.ts';
 
 interface StoreContext {
   cwd: string;
@@ -82,6 +82,8 @@ function multiStore(s: Settings, enabled: Record<string, string>, ctx: StoreCont
       backend.swift = resolveSwift(s, section, ctx);
     } else if (type === 's3') {
       backend.s3 = resolveS3(s, section);
+    } else if (type === 'rbd') {
+      backend.rbd = resolveRbd(s, section, ctx);
     } else if (!SUPPORTED_STORE_TYPES.includes(type)) {
       if (id === defaultBackend) {
         throw new ConfigError(`store type "${type}" of the default backend "${id}" is not supported yet (${SUPPORTED_LIST}); `
@@ -131,6 +133,7 @@ function singleStore(s: Settings, ctx: StoreContext): GlimpseConfig['stores'] {
     if (type === 'file') backend.filesystemStoreDatadir = resolve(ctx.cwd, s.string('glance_store', 'filesystem_store_datadir'));
     if (type === 'swift') backend.swift = resolveSwift(s, 'glance_store', ctx);
     if (type === 's3') backend.s3 = resolveS3(s, 'glance_store');
+    if (type === 'rbd') backend.rbd = resolveRbd(s, 'glance_store', ctx);
     return backend;
   });
   return { multiStore: false, defaultBackend: defaultType, backends };
@@ -143,6 +146,6 @@ function storeType(name: string): string | undefined {
   if (name === 'file' || name === 'filesystem') return 'file';
   if (name === 'http' || name === 'https') return 'http';
   if (name.startsWith('swift')) return 'swift';
-  if (name === 's3') return 's3';
+  if (name === 's3' || name === 'rbd') return name;
   return undefined;
 }

@@ -9,8 +9,8 @@ export type AuthFlavor = 'noauth' | 'trusted-auth' | 'keystone';
 export interface BackendConfig {
   /** Store id as operators name it (`fast` in `enabled_backends = fast:file`); `file` in legacy single-store form. */
   id: string;
-  /** Driver type: file, http, swift, s3, rbd, cinder, vmware (only `file` has a driver so far; the loader
-   *  refuses another type for the default backend and warns about it for the others). */
+  /** Driver type: file, http, swift, s3, rbd, cinder, vmware (cinder and vmware have no driver: the loader
+   *  refuses them for the default backend and warns about them for the others). */
   type: string;
   description?: string;
   weight: number;
@@ -22,6 +22,22 @@ export interface BackendConfig {
   swift?: SwiftBackendConfig;
   /** For type=s3. */
   s3?: S3BackendConfig;
+  /** For type=rbd. */
+  rbd?: RbdBackendConfig;
+}
+
+/** An rbd backend (glance_store's rbd_store_* options). */
+export interface RbdBackendConfig {
+  pool: string;
+  /** Without `client.`; undefined = librados' default. */
+  user?: string;
+  /** '' = librados' default search path. */
+  confFile: string;
+  /** Bytes. */
+  chunkSize: number;
+  /** Seconds; < 0 = librados' defaults. */
+  connectTimeout: number;
+  thinProvisioning: boolean;
 }
 
 /** A swift backend: the credentials the driver authenticates with, and where and how it stores. */

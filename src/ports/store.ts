@@ -48,8 +48,10 @@ export interface StoreDriver {
 /**
  * Typed driver failures, mapped by the service layer (413, 503, 404/410, 400). `AddDisabled`:
  * the store is read-only (http), so put() is refused before anything is read (Glance: 410).
+ * `InUse`: delete() refused because the store still uses the data outside Glance (rbd: clones of
+ * the image's snapshot; glance_store's InUseByStore, 409); nothing was removed.
  */
-export type StoreErrorKind = 'StoreNotFound' | 'StoreFull' | 'StoreUnavailable' | 'InvalidLocation' | 'AddDisabled';
+export type StoreErrorKind = 'StoreNotFound' | 'StoreFull' | 'StoreUnavailable' | 'InvalidLocation' | 'AddDisabled' | 'InUse';
 
 export class StoreError extends Error {
   constructor(readonly kind: StoreErrorKind, message: string, options?: { cause?: unknown }) {

@@ -15,7 +15,7 @@ import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
 import type { ImageLocation } from '../domain/image.ts';
 import type { LocationProbe } from '../domain/locations.ts';
 import { digestBytes, type LocationProber } from './location-probe.ts';
-import { removeLocationData, sortByStoreWeight } from './location-data.ts';
+import { isInUse, removeLocationData, sortByStoreWeight } from './location-data.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
@@ -224,9 +224,14 @@ export class ImageService {
     await this.removeStaged(image);
     if (delayed) return;
     try {
-      await removeLocationData(this.deps, image.id, image.locations, { rethrow: options.restoreOnDataError });
+      await removeLocationData(this.deps, image.id, image.locations, { rethrow: options.restoreOnDataError || 'in-use' });
     } catch (error) {
       await this.deps.images.update({ ...image, version: stored.version }, { expectVersion: stored.version });
+      if (isInUse(error)) {
+        // glance_store's InUseByStore (rbd: clones of the image's snapshot exist): Glance answers 409.
+        throw new DomainError('Conflict', 'image.in_use', msg('Image {id} could not be deleted because it is in use: {reason}',
+          { id: image.id, reason: error.message }), { cause: error });
+      }
       throw new DomainError('Forbidden', 'image.data_not_deleted',
         msg('Unable to delete the image data: {reason}', { reason: (error as Error).message }), { cause: error });
     }

@@ -107,7 +107,15 @@ export class LocationService {
       if (!isVersionConflict(error)) throw error;
       throw conflict('Image {id} was changed by another request; reload it and try again.', { id }, 'image.version_conflict');
     }
-    await removeLocationData(this.deps, id, [victim]);
+    try {
+      await removeLocationData(this.deps, id, [victim], { rethrow: 'in-use' });
+    } catch (error) {
+      // rbd clones of this copy exist: the location comes back, as Glance never removed it (409).
+      const current = await this.deps.images.get(id);
+      if (current) await this.deps.images.update({ ...current, locations: image.locations }, { expectVersion: current.version });
+      throw new DomainError('Conflict', 'image.in_use', msg('The data for Image {id} could not be deleted because it is in use: {reason}',
+        { id, reason: (error as Error).message }), { cause: error });
+    }
   }
 
   private async transition(image: Image, to: 'importing'): Promise<Image> {

@@ -1,12 +1,14 @@
 // The configured stores: one driver per backend (enabled_backends, or the legacy single `file`
 // store), the default backend, and the lookup from an image location to the driver that owns it.
-// Backend types without a driver (rbd, cinder, vmware) are skipped with a warning (the config
-// loader already refuses such a type for the default backend).
+// Backend types without a driver (cinder, vmware; rbd where the librbd binding is not built) are
+// skipped with a warning (the config loader already refuses cinder and vmware for the default backend).
 import type { BackendConfig, GlimpseConfig } from '../config/types.ts';
 import { createSafeFetcher, type SafeFetcher } from '../net/index.ts';
 import type { StoreDriver, StoreRegistry as StoreRegistryPort } from '../ports/store.ts';
 import { FileStoreDriver, type RecoverOptions } from './file/file-driver.ts';
 import { HttpStoreDriver } from './http/http-driver.ts';
+import { loadLibrbd } from './rbd/librbd.ts';
+import { RbdStoreDriver } from './rbd/rbd-driver.ts';
 import { S3StoreDriver } from './s3/s3-driver.ts';
 import { SwiftAuth } from './swift/swift-auth.ts';
 import { SwiftStoreDriver } from './swift/swift-driver.ts';
@@ -32,7 +34,8 @@ export class StoreRegistry implements StoreRegistryPort {
     readonly skipped: readonly SkippedBackend[] = []) {
     this.drivers = new Map(drivers.map((d) => [d.id, d]));
     if (!this.drivers.has(defaultId)) {
-      throw new Error(`default store "${defaultId}" has no driver (configured: ${[...this.drivers.keys()].join(', ') || 'none'})`);
+      const why = skipped.find((s) => s.id === defaultId)?.reason;
+      throw new Error(`default store "${defaultId}" has no driver${why ? `: ${why}` : ''} (configured: ${[...this.drivers.keys()].join(', ') || 'none'})`);
     }
   }
 
@@ -53,6 +56,11 @@ export class StoreRegistry implements StoreRegistryPort {
   /** Ids of the stores that have a driver, in configuration order. */
   ids(): string[] {
     return [...this.drivers.keys()];
+  }
+
+  /** Releases drivers' connections (rbd: the cluster handle). */
+  async close(): Promise<void> {
+    for (const driver of this.drivers.values()) if (driver instanceof RbdStoreDriver) await driver.close();
   }
 
   /** Startup recovery: removes temp files a crash left in every file store; returns them per store. */
@@ -97,6 +105,11 @@ function driverFor(backend: BackendConfig, fetcher: SafeFetcher | undefined): St
       createBucketOnPut: c.createBucketOnPut, forcePathStyle: pathStyle(c.bucketUrlFormat, c.host, c.bucket),
       largeObjectSize: c.largeObjectSize, largeObjectChunkSize: c.largeObjectChunkSize, threadPools: c.threadPools,
     });
+  }
+  if (backend.type === 'rbd' && backend.rbd) {
+    const lib = loadLibrbd();
+    if (typeof lib === 'string') return lib;
+    return new RbdStoreDriver({ id: backend.id, ...backend.rbd, lib });
   }
   if (backend.type === 'http' || backend.type === 'https') {
     return new HttpStoreDriver({ id: backend.id, fetcher });

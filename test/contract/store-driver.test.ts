@@ -21,6 +21,7 @@ import {
   SKIP_S3, SKIP_SWIFT, s3TestDriver, s3TestEnv, swiftTestDriver, swiftTestEnv, uniqueBucket, type S3TestEnv, type SwiftTestEnv,
 } from '../helpers/object-stores.ts';
 import { loopbackFiltering, startStaticServer } from '../helpers/static-server.ts';
+import { SKIP_RBD, cephTestEnv, poolImages, rbdTestDriver, type CephTestEnv } from '../helpers/ceph.ts';
 import { createSafeFetcher } from '../../src/net/index.ts';
 import type { BackendConfig } from '../../src/config/types.ts';
 
@@ -157,7 +158,42 @@ async function httpDriver(): Promise<DriverUnderTest> {
   };
 }
 
+async function rbdDriver(env: CephTestEnv): Promise<DriverUnderTest> {
+  // 1 MiB objects: the multi-MiB test spans several objects and an unknown-size upload grows.
+  const driver = rbdTestDriver(env, { id: 'ceph' });
+  // The pool is shared with other suites: contents() counts the images this suite asked for.
+  const ids = new Set<string>();
+  const put = driver.put.bind(driver);
+  driver.put = (imageId, source, options) => { ids.add(imageId); return put(imageId, source, options); };
+  const { location: probe } = await put(randomUUID(), Readable.from([Buffer.from('x')]));
+  await driver.delete(probe);
+  const fsid = probe.split('/')[2]!;
+  const id = randomUUID();
+  return {
+    driver,
+    contents: async () => poolImages(env).filter((name) => ids.has(name.replace(/^trash:/, ''))),
+    foreignLocations: [
+      `rbd://00000000-0000-0000-0000-000000000000/${env.pool}/${id}/snap`,
+      `rbd://${fsid}/another-pool/${id}/snap`,
+      `rbd://${fsid}/${env.pool}/${id}`,
+      `rbd://${fsid}/${env.pool}//snap`,
+      `rbd://${fsid}/${env.pool}/..%2Fx/snap`,
+      `rbd://${fsid}/${env.pool}/${id}/snap/extra`,
+      `rbd:${id}`,
+      `RBD://${fsid}/${env.pool}/${id}/snap`,
+      `file:///tmp/${id}`,
+      `swift+http://127.0.0.1/c/${id}`,
+    ],
+    missingLocation: () => `rbd://${fsid}/${env.pool}/${randomUUID()}/snap`,
+    cleanup: async () => {
+      for (const name of ids) await driver.delete(`rbd://${fsid}/${env.pool}/${name}/snap`);
+      await driver.close();
+    },
+  };
+}
+
 const swiftEnv = swiftTestEnv();
+const cephEnv = cephTestEnv();
 const s3Env = s3TestEnv();
 
 const implementations: Array<{ name: string; create: () => Promise<DriverUnderTest>; skip?: string }> = [
@@ -166,6 +202,7 @@ const implementations: Array<{ name: string; create: () => Promise<DriverUnderTe
   { name: 'swift (multiple containers seed)', create: () => swiftDriver(swiftEnv!, 2), skip: swiftEnv ? undefined : SKIP_SWIFT },
   { name: 's3', create: () => s3Driver(s3Env!), skip: s3Env ? undefined : SKIP_S3 },
   { name: 'http', create: httpDriver },
+  { name: 'rbd', create: () => rbdDriver(cephEnv!), skip: cephEnv ? undefined : SKIP_RBD },
 ];
 
 // ---- helpers ----
