@@ -7,7 +7,7 @@
 //
 // Metadefs have integer keys on both sides; they are matched by name (namespace; namespace + name for
 // objects, properties and tags; resource type name), never by id, and inserted in Glance's id order
-// so that lists keep Glance's tie-breaking order.
+// so that lists keep Glance's tie-breaking order. Definitions (JSON) are kept as Glance wrote them.
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/connect.ts';
 import type { GlanceSource } from './glance-reader.ts';
@@ -64,6 +64,11 @@ const times = (r: Record<string, unknown>) => {
   return { created_at: created, updated_at: nullableUtc(r['updated_at']) ?? created };
 };
 
+/** Glance keeps an object's `required` list comma-joined (glance/db/__init__.py); Glimpse keeps JSON. */
+export function requiredList(text: string | null): string | null {
+  return text === null || text === '' ? null : JSON.stringify(text.split(','));
+}
+
 /** All metadefs in one transaction (catalogues are small: Glance ships ~30 namespaces). */
 export async function syncMetadefs(source: GlanceSource, glimpse: Database, report: MigrationReport,
   write: boolean): Promise<void> {
@@ -100,7 +105,8 @@ export async function syncMetadefs(source: GlanceSource, glimpse: Database, repo
 
     await upsertRows(db, { table: 'metadef_objects', key: ['namespace_id', 'name'],
       columns: ['description', 'required', 'json_schema', 'created_at', 'updated_at'] },
-    objects.map((o) => ({ ...child(o), description: o.description, required: o.required, json_schema: o.json_schema, ...times(o) })),
+    objects.map((o) => ({ ...child(o), description: o.description, required: requiredList(o.required), json_schema: o.json_schema,
+      ...times(o) })),
     await all('metadef_objects'), report, write);
     await upsertRows(db, { table: 'metadef_properties', key: ['namespace_id', 'name'], columns: ['json_schema', 'created_at', 'updated_at'] },
       properties.map((p) => ({ ...child(p), json_schema: p.json_schema, ...times(p) })),

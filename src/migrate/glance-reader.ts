@@ -29,8 +29,17 @@ export async function openGlance(url: string): Promise<GlanceSource> {
 
 const db = (source: GlanceSource) => source.database.db as unknown as Kysely<GlanceSchema>;
 
+/**
+ * A time as Glance's columns hold it: naive UTC text. SQLite compares it as text with Glance's
+ * `YYYY-MM-DD HH:MM:SS.ffffff`; MySQL and PostgreSQL read it as a DATETIME / timestamp.
+ */
+function naive(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '');
+}
+
 /** Images touched at or after `since`: the image row or any of its children created, changed or deleted. */
-function touchedSince(eb: Eb, since: Date): Expression<SqlBool> {
+function touchedSince(eb: Eb, sinceDate: Date): Expression<SqlBool> {
+  const since = naive(sinceDate) as unknown as Date;
   const child = (table: 'image_properties' | 'image_tags' | 'image_members' | 'image_locations') =>
     eb.exists(eb.selectFrom(table).select(`${table}.id`).whereRef(`${table}.image_id`, '=', 'images.id')
       .where((c) => c.or([c(`${table}.created_at`, '>=', since), c(`${table}.updated_at`, '>=', since),
@@ -117,7 +126,10 @@ export async function readImageBatch(source: GlanceSource, options: { afterId?: 
 
 export async function countTasks(source: GlanceSource, since?: Date): Promise<number> {
   let q = db(source).selectFrom('tasks').select((eb) => eb.fn.countAll<number | string>().as('n'));
-  if (since) q = q.where((eb) => eb.or([eb('created_at', '>=', since), eb('updated_at', '>=', since), eb('deleted_at', '>=', since)]));
+  if (since) {
+    const t = naive(since) as unknown as Date;
+    q = q.where((eb) => eb.or([eb('created_at', '>=', t), eb('updated_at', '>=', t), eb('deleted_at', '>=', t)]));
+  }
   return integer((await q.executeTakeFirstOrThrow()).n);
 }
 
@@ -130,10 +142,9 @@ export async function readTaskBatch(source: GlanceSource, options: { afterId?: s
     .$if(source.schema.hasTaskRefs, (s) => s.select(['tasks.image_id', 'tasks.request_id', 'tasks.user_id']))
     .orderBy('tasks.id').limit(options.limit);
   if (options.afterId !== undefined) q = q.where('tasks.id', '>', options.afterId);
-  const since = options.since;
-  if (since) {
-    q = q.where((eb) => eb.or([eb('tasks.created_at', '>=', since), eb('tasks.updated_at', '>=', since),
-      eb('tasks.deleted_at', '>=', since)]));
+  if (options.since) {
+    const t = naive(options.since) as unknown as Date;
+    q = q.where((eb) => eb.or([eb('tasks.created_at', '>=', t), eb('tasks.updated_at', '>=', t), eb('tasks.deleted_at', '>=', t)]));
   }
   return (await q.execute()).map((r) => {
     const row = r as typeof r & { image_id?: string | null; request_id?: string | null; user_id?: string | null };
