@@ -22,6 +22,8 @@ const folders = {
   'src/http/v1/**/*.ts': [noSql, { group: ['../v2/*', '../../v2/*'], message: 'v1 never imports v2.' }],
   'src/http/*.ts': [noSql],
   'src/db/**/*.ts': [noFastify],
+  // migrate/ moves rows from a Glance database into Glimpse's: a database-to-database tool like db/.
+  'src/migrate/**/*.ts': [noFastify],
   'src/{config,i18n,lib,cli,identity,stores,tasks,formats,cache}/**/*.ts': [noFastify, noSql],
   // net/ (the SSRF-safe outbound fetcher) is used by services/ and stores/; it knows nothing of HTTP serving or SQL.
   'src/net/**/*.ts': [noFastify, noSql,

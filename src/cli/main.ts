@@ -1,4 +1,5 @@
-// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, config check|sample.
+// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, migrate from-glance,
+// config check|sample.
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
@@ -9,6 +10,7 @@ import { renderPolicySample } from '../policy/sample.ts';
 import { createLogger, runScrubber, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
+import { fromGlance, type FromGlanceOptions } from './migrate.ts';
 
 function load(file: string | undefined): GlimpseConfig {
   const { config, warnings } = loadConfig({ file, env: process.env });
@@ -89,6 +91,22 @@ export async function main(argv: string[]): Promise<void> {
     .description('write the catalogue as definition files (the format load reads)').option(...configOption)
     .action(async (dir: string, opts: { configFile?: string }) => {
       for (const line of await metadefsExport(load(opts.configFile), dir)) process.stdout.write(`${line}\n`);
+    });
+
+  program.command('migrate').description('take over an existing Glance deployment')
+    .command('from-glance')
+    .description("copy a Glance database's images, members, locations, tasks and metadefs into Glimpse's (the data stays where it is)")
+    .requiredOption('--source <url>', 'the Glance database, as in glance-api.conf [database] connection')
+    .option(...configOption)
+    .option('--dry-run', 'check and count everything, write nothing')
+    .option('--since <time>', 'only what changed in Glance at or after this time (UTC), for the final catch-up')
+    .option('--verify', "afterwards, compare Glimpse's API answers with the Glance database for every image")
+    .option('--verify-sample <n>', 'with --verify, download and hash this many active images through the stores')
+    .option('--allow-unreadable', 'migrate even when some locations cannot be read (they are listed)')
+    .option('--batch-size <n>', 'images per transaction (default 200)')
+    .option('--quiet', 'no progress display')
+    .action(async (opts: FromGlanceOptions & { configFile?: string }) => {
+      process.exitCode = await fromGlance(load(opts.configFile), opts);
     });
 
   const config = program.command('config').description('configuration helpers');

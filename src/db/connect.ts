@@ -46,6 +46,11 @@ export interface OpenOptions {
   busyTimeoutMs?: number;
   /** Errors of idle pooled connections (e.g. a database restart); they must not crash the process. */
   onPoolError?: (error: Error) => void;
+  /**
+   * Open for reading only (`glimpse migrate from-glance` reading a Glance database): SQLite opens the
+   * file read-only and sets no pragma that writes; PostgreSQL and MySQL sessions are read-only.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -108,6 +113,11 @@ function adaptSqlite(db: BetterSqlite3.Database): SqliteDatabase {
 
 function sqliteDialect(settings: SqliteSettings, options: OpenOptions): KyselyDialect {
   const memory = settings.file === ':memory:';
+  if (options.readOnly) {
+    const db = new BetterSqlite3(settings.file, { readonly: true, fileMustExist: true });
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    return new SqliteDialect({ database: adaptSqlite(db) });
+  }
   if (!memory) mkdirSync(dirname(settings.file), { recursive: true });
   const db = new BetterSqlite3(settings.file);
   try {
@@ -127,6 +137,8 @@ function sqliteDialect(settings: SqliteSettings, options: OpenOptions): KyselyDi
 // --- PostgreSQL -----------------------------------------------------------------------------
 
 const INT8_OID = 20;
+/** `timestamp without time zone`: Glimpse's own columns are timestamptz; Glance's naive ones hold UTC. */
+const TIMESTAMP_OID = 1114;
 
 function parseInt8(text: string): number {
   const value = Number(text);
@@ -151,7 +163,10 @@ async function postgresDialect(settings: PostgresSettings, options: OpenOptions)
   /** Per-pool type parsers, so the process-wide pg defaults stay untouched. */
   const types = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-      oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format)
+      format === 'binary' ? pg.types.getTypeParser(oid, format)
+        : oid === INT8_OID ? parseInt8
+          : oid === TIMESTAMP_OID ? (text: string) => new Date(`${text.replace(' ', 'T')}Z`)
+            : pg.types.getTypeParser(oid, format)
     ) as typeof pg.types.getTypeParser,
   };
   const config: PgPoolConfig = {
@@ -164,7 +179,8 @@ async function postgresDialect(settings: PostgresSettings, options: OpenOptions)
     idleTimeoutMillis: options.idleTimeoutMs ?? 30_000,
     connectionTimeoutMillis: settings.connectTimeoutMs ?? 10_000,
     // TimeZone=UTC only matters for SQL that formats times (now()::text); timestamptz values are instants.
-    options: ['-c TimeZone=UTC', settings.options].filter(Boolean).join(' '),
+    options: ['-c TimeZone=UTC', options.readOnly ? '-c default_transaction_read_only=on' : '', settings.options]
+      .filter(Boolean).join(' '),
     application_name: settings.applicationName ?? 'glimpse',
     ssl: settings.tls ? tlsOptions(settings.tls) : false,
     types,
@@ -206,6 +222,7 @@ async function mysqlDialect(settings: MysqlSettings, options: OpenOptions): Prom
     // TRADITIONAL = strict mode: an over-long or invalid value is an error, never silently truncated.
     onCreateConnection: async (connection) => {
       await connection.executeQuery(CompiledQuery.raw("SET SESSION sql_mode = 'TRADITIONAL', time_zone = '+00:00'"));
+      if (options.readOnly) await connection.executeQuery(CompiledQuery.raw('SET SESSION TRANSACTION READ ONLY'));
     },
   });
 }
