@@ -20,8 +20,9 @@ import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
 import type { TaskRepository } from '../ports/tasks.ts';
 import type { StrandedImage, Transfer, TransferRepository } from '../ports/transfers.ts';
 import { UPLOAD_ERROR_PROPERTY } from '../services/transfer-tracker.ts';
-import { IMPORT_PROPS } from './import-input.ts';
-import { removePartialData, stagedLocation } from './image-import.ts';
+import { IMPORT_PROPS } from '../domain/import.ts';
+import { stagedLocation } from '../services/staging.ts';
+import { removePartialData } from './image-import.ts';
 import type { TaskLog } from './worker.ts';
 
 /** The staging store as the sweep lists it (a file store on the shared staging directory). */
