@@ -50,6 +50,7 @@ import { ImageImportRunner } from './tasks/image-import.ts';
 import { createImportPlugins } from './tasks/plugins/index.ts';
 import { importPluginSettings } from './tasks/plugins/staged.ts';
 import { legacyImportHandler } from './tasks/legacy-import.ts';
+import { copyFromHandler } from './tasks/v1-copy-from.ts';
 import { TaskWorker } from './tasks/worker.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
@@ -107,10 +108,12 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
     extraProperties: DEFAULT_EXTRA_PROPERTIES });
 }
 
-/** The task worker with its handlers (api_image_import, legacy import). */
+/** The task worker with its handlers (api_image_import, legacy import, v1 copy-from). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher },
+  deps: ImageServiceDeps & { safeFetcher: SafeFetcher; externalSource?: ExternalSource },
   options: { keepProcessAlive?: boolean } = {}): TaskWorker {
+  const legacyImages = new LegacyImageService(deps, new ImageService(deps), new ImageDataService(deps),
+    deps.externalSource ?? new SafeUrlSource(deps.safeFetcher));
   const runner = new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
@@ -123,6 +126,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
     handlers: {
       api_image_import: (run) => runner.run(run),
       import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
+      v1_copy_from: copyFromHandler({ images: legacyImages, log: logger.child({ component: 'v1-copy-from' }) }),
     },
   });
 }
@@ -166,6 +170,25 @@ function imageSettings(config: GlimpseConfig): ImageServiceDeps['settings'] {
   };
 }
 
+/** What every use case gets: repositories, stores, policy, settings (API processes and workers alike). */
+function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
+  safeFetcher: SafeFetcher): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
+  const policy = policyEnforcer(config, logger);
+  const { file: protectionFile, ruleFormat } = config.propertyProtection;
+  const deps: ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } = {
+    images: imageRepository(database), members: new SqlMemberRepository(database), policy, stores, log: logger,
+    staging: stagingStore(config),
+    propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
+    settings: imageSettings(config),
+  };
+  deps.prober = new LocationProber({
+    stores, policy, fetcher: safeFetcher, log: logger,
+    httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
+    hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
+  });
+  return deps;
+}
+
 /** Builds the whole application on an open, migrated database. */
 export interface ComposeOptions {
   migrate?: boolean;
@@ -185,22 +208,11 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     // Other processes (workers, other nodes) may share the data directory: only temp files that no
     // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
     await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-    const images = imageRepository(database);
-    const staging = stagingStore(config);
-    const policy = policyEnforcer(config, logger);
-    const { file: protectionFile, ruleFormat } = config.propertyProtection;
-    const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging,
-      propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
-      settings: imageSettings(config),
-    };
-    deps.prober = new LocationProber({
-      stores, policy, fetcher: safeFetcher, log: logger,
-      httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
-      hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
-    });
+    const deps = serviceDeps(config, logger, database, stores, safeFetcher);
+    const { policy, staging } = deps;
     const worker = (options.worker ?? config.tasks.runWorkerInApi)
-      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher }) : undefined;
+      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher, externalSource: options.externalSource })
+      : undefined;
     const taskRepository = new SqlTaskRepository(database);
     const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
@@ -221,9 +233,10 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     if (config.enableV1Api) {
       routers.push(v1Router({
         images: new LegacyImageService(deps, imageService, dataService,
-          options.externalSource ?? new SafeUrlSource(safeFetcher)),
+          options.externalSource ?? new SafeUrlSource(safeFetcher), { tasks: taskRepository, onTaskCreated }),
         members: new LegacyMemberService(deps),
         formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
+        imageSizeCap: config.imageSizeCap,
         baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
       }));
     }
@@ -383,8 +396,8 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
   // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-  const worker = createTaskWorker(config, logger, database, stores, { images: imageRepository(database),
-    settings: imageSettings(config), safeFetcher }, { keepProcessAlive: true });
+  const worker = createTaskWorker(config, logger, database, stores,
+    { ...serviceDeps(config, logger, database, stores, safeFetcher), safeFetcher }, { keepProcessAlive: true });
   worker.start();
   logger.info({ worker: worker.workerId }, 'task worker started');
   process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);
