@@ -55,6 +55,7 @@ import { TaskWorker, defaultWorkerId } from './tasks/worker.ts';
 import { TransferRecovery } from './tasks/recovery.ts';
 import { SqlTransferRepository } from './db/transfer-repository.ts';
 import { TransferTracker } from './services/transfer-tracker.ts';
+import { copyFromHandler } from './tasks/v1-copy-from.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
@@ -128,10 +129,12 @@ function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegist
   });
 }
 
-/** The task worker with its handlers (api_image_import, legacy import). */
+/** The task worker with its handlers (api_image_import, legacy import, v1 copy-from). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher },
+  deps: ImageServiceDeps & { safeFetcher: SafeFetcher; externalSource?: ExternalSource },
   options: { keepProcessAlive?: boolean; workerId?: string } = {}): TaskWorker {
+  const legacyImages = new LegacyImageService(deps, new ImageService(deps), new ImageDataService(deps),
+    deps.externalSource ?? new SafeUrlSource(deps.safeFetcher));
   const runner = importRunner(config, logger, stores, deps);
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
@@ -144,6 +147,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
     handlers: {
       api_image_import: (run) => runner.run(run),
       import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
+      v1_copy_from: copyFromHandler({ images: legacyImages, log: logger.child({ component: 'v1-copy-from' }) }),
     },
   });
 }
@@ -220,6 +224,27 @@ export async function createImageCache(config: GlimpseConfig, logger: Logger, da
   return { local, prefetcher };
 }
 
+/** What every use case gets: repositories, stores, policy, settings (API processes and workers alike). */
+function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
+  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
+  const policy = policyEnforcer(config, logger);
+  const { file: protectionFile, ruleFormat } = config.propertyProtection;
+  const deps: ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } = {
+    images: imageRepository(database), members: new SqlMemberRepository(database), policy, stores, log: logger,
+    staging: stagingStore(config),
+    propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
+    settings: imageSettings(config),
+    keyManager: new BarbicanKeyManager(config.keyManager.barbican),
+    ...extra,
+  };
+  deps.prober = new LocationProber({
+    stores, policy, fetcher: safeFetcher, log: logger,
+    httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
+    hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
+  });
+  return deps;
+}
+
 /** Builds the whole application on an open, migrated database. */
 export interface ComposeOptions {
   migrate?: boolean;
@@ -239,27 +264,17 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     // Other processes (workers, other nodes) may share the data directory: only temp files that no
     // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
     await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-    const images = imageRepository(database);
-    const staging = stagingStore(config);
-    const policy = policyEnforcer(config, logger);
-    const { file: protectionFile, ruleFormat } = config.propertyProtection;
     const owner = defaultWorkerId();
     const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
       leaseSeconds: config.tasks.leaseSeconds, log: logger });
-    const cache = await createImageCache(config, logger, database, images, stores);
-    const deps: ImageServiceDeps = {
-      images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging, transfers, cache: cache?.local,
-      propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
-      settings: imageSettings(config),
-      keyManager: new BarbicanKeyManager(config.keyManager.barbican),
-    };
-    deps.prober = new LocationProber({
-      stores, policy, fetcher: safeFetcher, log: logger,
-      httpStoreId: config.stores.backends.find((b) => b.type === 'http' || b.type === 'https')?.id,
-      hashingAlgorithm: config.hashingAlgorithm, imageSizeCap: config.imageSizeCap,
-    });
+    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers });
+    const cache = await createImageCache(config, logger, database, deps.images, stores);
+    deps.cache = cache?.local;
+    const { policy, staging } = deps;
     const worker = (options.worker ?? config.tasks.runWorkerInApi)
-      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher }, { workerId: owner }) : undefined;
+      ? createTaskWorker(config, logger, database, stores, { ...deps, safeFetcher, externalSource: options.externalSource },
+        { workerId: owner })
+      : undefined;
     const recovery = createRecovery(config, logger, database, stores, { ...deps, safeFetcher }, owner);
     const taskRepository = new SqlTaskRepository(database);
     const fetcher = remoteFetcher(safeFetcher);
@@ -281,9 +296,10 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     if (config.enableV1Api) {
       routers.push(v1Router({
         images: new LegacyImageService(deps, imageService, dataService,
-          options.externalSource ?? new SafeUrlSource(safeFetcher)),
+          options.externalSource ?? new SafeUrlSource(safeFetcher), { tasks: taskRepository, onTaskCreated }),
         members: new LegacyMemberService(deps),
         formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
+        imageSizeCap: config.imageSizeCap,
         baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),
       }));
     }
@@ -452,7 +468,7 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
   // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-  const workerDeps = { images: imageRepository(database), settings: imageSettings(config), safeFetcher };
+  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher), safeFetcher };
   const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true });
   const recovery = createRecovery(config, logger, database, stores, workerDeps, worker.workerId, { keepProcessAlive: true });
   worker.start();

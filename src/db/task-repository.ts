@@ -6,7 +6,7 @@
 // lost its lease (paused past the expiry, then woke up) can no longer overwrite the new holder's work.
 // Expired tasks (expires_at before now) are left out of every read: Glance's lazy expiry.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
-import type { Task, TaskStatus, TaskType } from '../domain/task.ts';
+import { internalTaskTypes, type Task, type TaskStatus, type TaskType } from '../domain/task.ts';
 import type { ClaimedTask, TaskListQuery, TaskRepository } from '../ports/tasks.ts';
 import type { Database } from './connect.ts';
 import { toBool, toDate, toNullableDate, toNumber } from './image-mapper.ts';
@@ -67,7 +67,8 @@ export class SqlTaskRepository implements TaskRepository {
   async list(query: TaskListQuery): Promise<Task[]> {
     const { sortKey, sortDir, marker } = query;
     const key = sortKey === 'expires_at' ? 'created_at' : sortKey;
-    let qb = this.db.selectFrom('tasks').selectAll().where((eb) => live(eb, query.now));
+    let qb = this.db.selectFrom('tasks').selectAll().where((eb) => live(eb, query.now))
+      .where('type', 'not in', [...internalTaskTypes]);
     if (query.owner !== undefined) qb = qb.where('owner', '=', query.owner);
     if (query.status !== undefined) qb = qb.where('status', '=', query.status);
     if (query.type !== undefined) qb = qb.where('type', '=', query.type);
@@ -83,7 +84,8 @@ export class SqlTaskRepository implements TaskRepository {
   }
 
   async listForImage(imageId: string, now: Date, owner?: string): Promise<Task[]> {
-    let qb = this.db.selectFrom('tasks').selectAll().where('image_id', '=', imageId).where((eb) => live(eb, now));
+    let qb = this.db.selectFrom('tasks').selectAll().where('image_id', '=', imageId).where((eb) => live(eb, now))
+      .where('type', 'not in', [...internalTaskTypes]);
     if (owner !== undefined) qb = qb.where('owner', '=', owner);
     const rows = await qb.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
     return rows.map(taskFromRow);

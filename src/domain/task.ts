@@ -5,9 +5,22 @@
 export const taskStatuses = ['pending', 'processing', 'success', 'failure'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
 
-/** `import`: the legacy tasks API import; `api_image_import`: interoperable import (POST /import). */
-export const taskTypes = ['import', 'api_image_import'] as const;
+/**
+ * `import`: the legacy tasks API import; `api_image_import`: interoperable import (POST /import);
+ * `v1_copy_from`: the copy of Images API v1's x-glance-api-copy-from (Glimpse's own, internal).
+ */
+export const taskTypes = ['import', 'api_image_import', 'v1_copy_from'] as const;
 export type TaskType = (typeof taskTypes)[number];
+
+/**
+ * Tasks Glimpse runs for itself through the task engine (for leases and takeover), which Glance
+ * runs in-process: the tasks API never shows them (Glance's task schema knows no such type).
+ */
+export const internalTaskTypes: readonly TaskType[] = ['v1_copy_from'];
+
+export function isInternalTask(task: Pick<Task, 'type'>): boolean {
+  return internalTaskTypes.includes(task.type);
+}
 
 export interface Task {
   id: string;

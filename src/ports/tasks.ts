@@ -28,8 +28,9 @@ export interface TaskRepository {
   create(task: Task): Promise<Task>;
   /** A task by id, unless deleted or expired before `now`. */
   get(id: string, now: Date): Promise<Task | undefined>;
+  /** Tasks as the tasks API lists them: internal tasks (domain/task.ts internalTaskTypes) are left out. */
   list(query: TaskListQuery): Promise<Task[]>;
-  /** The image's tasks, newest first, unless deleted or expired; `owner` restricts to one project. */
+  /** The image's tasks, newest first, unless deleted, expired or internal; `owner` restricts to one project. */
   listForImage(imageId: string, now: Date, owner?: string): Promise<Task[]>;
 
   /**

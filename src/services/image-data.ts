@@ -26,10 +26,16 @@ export interface UploadOptions {
   contentLength?: number;
   /** X-Image-Meta-Store (multi-store): the store to write to instead of the default. */
   store?: string;
-  /** MD5 the client announced (v1 x-image-meta-checksum); other data fails the upload with 400. */
-  expectedChecksum?: string;
-  /** Status a failed upload leaves: v2 returns to queued, v1 kills the image. */
-  failedStatus?: 'queued' | 'killed';
+  /** The MD5 (`checksum`) the data must have; other data fails the upload with 400. */
+  expectedMd5?: string;
+  /** Status a failed upload leaves the image in (default queued; `killed`: the image is given up). */
+  statusAfterFailure?: 'queued' | 'killed';
+  /**
+   * The upload is work a task worker resumes (ctx.signal = the task's: worker stopping, lease
+   * lost): an upload stopped by that signal leaves the image queued for the next attempt, whatever
+   * statusAfterFailure says.
+   */
+  resumable?: boolean;
 }
 
 export interface Download {
@@ -88,7 +94,7 @@ export class ImageDataService {
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
     const saving = await this.claim(image);
-    const failedStatus = options.failedStatus ?? 'queued';
+    const failedStatus = options.statusAfterFailure ?? 'queued';
     const transfer = await beginTransfer(this.deps.transfers, saving, 'upload', driver.id, failedStatus,
       (error) => this.revert(ctx, saving, error, failedStatus));
     try {
@@ -116,7 +122,7 @@ export class ImageDataService {
         signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal,
       });
       if (signature) await this.verifyOrDiscard(signature, driver, written.location, ctx);
-      if (options.expectedChecksum !== undefined && options.expectedChecksum !== written.checksum) {
+      if (options.expectedMd5 !== undefined && options.expectedMd5 !== written.checksum) {
         await this.discard(driver, written.location, ctx);
         throw badRequest('Checksum verification failed. Aborted caching of image \'{id}\'.', { id }, 'upload.checksum_mismatch');
       }
@@ -124,7 +130,8 @@ export class ImageDataService {
         ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
         : virtualSizeOf(saving, written.size);
     } catch (error) {
-      await this.revert(ctx, saving, error, options.failedStatus ?? 'queued');
+      const status = options.resumable && ctx.signal.aborted ? 'queued' : options.statusAfterFailure ?? 'queued';
+      await this.revert(ctx, saving, error, status);
       throw error;
     }
     const active: Image = {

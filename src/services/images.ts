@@ -58,8 +58,11 @@ export interface ImageCreate {
   minDisk?: number;
   tags?: string[];
   properties?: Record<string, string>;
-  /** v1 creates: what the client announced (size, checksum, times) and `active` for an empty image. */
-  legacy?: {
+  /**
+   * The record as the caller states it instead of as a new image starts (queued, no size, now):
+   * `active` for an image declared empty, the size, checksum and times the client announced.
+   */
+  initialState?: {
     status?: 'queued' | 'active';
     size?: number | null;
     virtualSize?: number | null;
@@ -107,21 +110,21 @@ export class ImageService {
       assertPropertyName(name);
     }
     const now = this.now();
-    const legacy = input.legacy ?? {};
+    const initial = input.initialState ?? {};
     const image: Image = {
       id: input.id ?? this.newId(),
       name: input.name ?? null,
-      status: legacy.status ?? 'queued',
+      status: initial.status ?? 'queued',
       visibility: input.visibility ?? 'shared',
       protected: input.protected ?? false,
       osHidden: input.osHidden ?? false,
       owner,
-      size: legacy.size ?? null, virtualSize: legacy.virtualSize ?? null,
+      size: initial.size ?? null, virtualSize: initial.virtualSize ?? null,
       diskFormat: input.diskFormat ?? null,
       containerFormat: input.containerFormat ?? null,
-      checksum: legacy.checksum ?? null, osHashAlgo: null, osHashValue: null,
+      checksum: initial.checksum ?? null, osHashAlgo: null, osHashValue: null,
       minDisk: input.minDisk ?? 0, minRam: input.minRam ?? 0,
-      createdAt: legacy.createdAt ?? now, updatedAt: legacy.updatedAt ?? now, deletedAt: null, deleted: false,
+      createdAt: initial.createdAt ?? now, updatedAt: initial.updatedAt ?? now, deletedAt: null, deleted: false,
       properties: { ...properties },
       tags: [...new Set(input.tags ?? [])],
       locations: [],
@@ -201,10 +204,10 @@ export class ImageService {
   }
 
   /**
-   * `restoreOnDataError` (v1): when the data cannot be removed, the image gets its previous state
-   * back and the store's refusal is the answer, instead of leaving the bytes behind.
+   * `requireDataRemoval`: when the data cannot be removed, the image gets its previous state back
+   * and the store's refusal is the answer, instead of leaving the bytes behind.
    */
-  async deleteImage(ctx: RequestContext, id: string, options: { restoreOnDataError?: boolean } = {}): Promise<void> {
+  async deleteImage(ctx: RequestContext, id: string, options: { requireDataRemoval?: boolean } = {}): Promise<void> {
     const { image } = await this.access.loadFor(ctx, id, 'delete_image');
     if (image.protected) {
       throw forbidden('Image {id} is protected and cannot be deleted.', { id }, 'image.protected');
@@ -224,7 +227,7 @@ export class ImageService {
     await this.removeStaged(image);
     if (delayed) return;
     try {
-      await removeLocationData(this.deps, image.id, image.locations, { rethrow: options.restoreOnDataError || 'in-use' });
+      await removeLocationData(this.deps, image.id, image.locations, { rethrow: options.requireDataRemoval || 'in-use' });
     } catch (error) {
       await this.deps.images.update({ ...image, version: stored.version }, { expectVersion: stored.version });
       if (isInUse(error)) {

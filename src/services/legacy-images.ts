@@ -5,9 +5,12 @@
 import type { Readable } from 'node:stream';
 import { DomainError, badRequest, conflict, forbidden, notFound } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
+import type { Task } from '../domain/task.ts';
 import { msg } from '../i18n/message.ts';
 import type { RequestContext } from '../ports/context.ts';
 import { ExternalSourceError, type ExternalSource } from '../ports/external-source.ts';
+import type { TaskRepository } from '../ports/tasks.ts';
+import { copyFromTaskInput, type CopyFrom } from './copy-from-task.ts';
 import { planPropertyChanges } from '../policy/property-protections.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import type { ImageDataService } from './image-data.ts';
@@ -35,7 +38,11 @@ export interface LegacyFields {
 }
 
 export type LegacySource =
-  | { kind: 'data'; stream: Readable; contentType: string | undefined; contentLength?: number }
+  /**
+   * `refusal`: the dialect refused this body (v1: not application/octet-stream). As in Glance v1 the
+   * image is reserved first, then killed, and the refusal is the answer.
+   */
+  | { kind: 'data'; stream: Readable; contentLength?: number; refusal?: DomainError }
   | { kind: 'location'; url: string }
   | { kind: 'copy'; url: string };
 
@@ -58,14 +65,14 @@ const localSchemes = new Set(['file', 'filesystem', 'swift+config']);
 
 export class LegacyImageService {
   private readonly access: ImageAccess;
-  /** Background copy-from jobs still running (tests and shutdown wait on them). */
-  readonly copies = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: ImageServiceDeps,
     private readonly images: ImageService,
     private readonly data: ImageDataService,
     private readonly external?: ExternalSource,
+    /** Where copy-from work goes: the task repository, and who to tell about a new task. */
+    private readonly copyTasks?: { tasks: TaskRepository; onTaskCreated?: (taskId: string) => void },
   ) {
     this.access = new ImageAccess(deps.images, deps.members, deps.policy);
   }
@@ -125,7 +132,7 @@ export class LegacyImageService {
       owner: ctx.isAdmin && fields.owner !== undefined ? fields.owner : undefined,
       diskFormat: fields.diskFormat, containerFormat: fields.containerFormat,
       minRam: fields.minRam, minDisk: fields.minDisk, properties: fields.properties,
-      legacy: {
+      initialState: {
         status: empty ? 'active' : 'queued',
         size: fields.size ?? (sources[0]?.kind === 'copy' ? probed : undefined) ?? 0,
         virtualSize: fields.virtualSize, checksum: fields.checksum,
@@ -204,7 +211,7 @@ export class LegacyImageService {
       throw forbidden('Forbidden to delete a pending_delete image.', {}, 'v1.delete_pending');
     }
     if (image.deleted || image.status === 'deleted') throw notFound('Image {id} not found.', { id }, 'image.not_found');
-    await this.images.deleteImage(ctx, id, { restoreOnDataError: true });
+    await this.images.deleteImage(ctx, id, { requireDataRemoval: true });
   }
 
   /** The image and, unless it is empty, its data (from a store or an external location). */
@@ -234,27 +241,19 @@ export class LegacyImageService {
     if (sources.length > 1) throw multipleSources();
     const source = sources[0];
     if (!source) return image;
-    if (source.kind === 'data') {
-      const type = (source.contentType ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/octet-stream') {
-        source.stream.resume();
-        await this.kill(image);
-        throw badRequest('Content-Type must be application/octet-stream', {}, 'v1.content_type');
-      }
+    if (source.kind === 'data' && source.refusal) {
+      source.stream.resume();
+      await this.kill(image);
+      throw source.refusal;
     }
     if (!image.diskFormat) throw badRequest('Disk format is not specified.', {}, 'v1.no_disk_format');
     if (!image.containerFormat) throw badRequest('Container format is not specified.', {}, 'v1.no_container_format');
     // The size and checksum to verify: this request's, else those announced at reserve (size 0 = unknown).
     const expectedSize = fields.size ?? (image.size !== null && image.size > 0 ? image.size : undefined);
-    const expectedChecksum = fields.checksum ?? image.checksum ?? undefined;
+    const expectedMd5 = fields.checksum ?? image.checksum ?? undefined;
     if (source.kind === 'data') {
-      const declared = source.contentLength ?? expectedSize;
-      if (declared !== undefined && declared > this.deps.settings.imageSizeCap) {
-        throw badRequest('Denying attempt to upload image larger than {cap} bytes.',
-          { cap: this.deps.settings.imageSizeCap }, 'v1.size_cap');
-      }
       return this.upload(ctx, image.id, source.stream, {
-        expectedSize, expectedChecksum, storeId: write.storeId, contentLength: source.contentLength,
+        expectedSize, expectedMd5, storeId: write.storeId, contentLength: source.contentLength,
       });
     }
     if (source.kind === 'location') {
@@ -269,14 +268,14 @@ export class LegacyImageService {
       };
       return this.images.viewFor(ctx, await this.images.updateOrConflict(active, loaded.image));
     }
-    this.startCopy(ctx, image, source.url, { expectedSize, expectedChecksum, storeId: write.storeId });
+    await this.queueCopy(ctx, image, { url: source.url, expectedSize, expectedMd5, storeId: write.storeId });
     return image;
   }
 
   private async upload(ctx: RequestContext, id: string, stream: Readable,
-    options: { expectedSize?: number; expectedChecksum?: string; storeId?: string; contentLength?: number }): Promise<Image> {
+    options: { expectedSize?: number; expectedMd5?: string; storeId?: string; contentLength?: number }): Promise<Image> {
     try {
-      const active = await this.data.uploadImage(ctx, id, stream, { ...options, store: options.storeId, failedStatus: 'killed' });
+      const active = await this.data.uploadImage(ctx, id, stream, { ...options, store: options.storeId, statusAfterFailure: 'killed' });
       return this.images.viewFor(ctx, active);
     } catch (error) {
       if (error instanceof DomainError && error.code === 'image.deleted_during_upload') {
@@ -286,23 +285,62 @@ export class LegacyImageService {
     }
   }
 
-  /** Copies the data in the background; the image becomes active, or killed on any failure. */
-  private startCopy(ctx: RequestContext, image: Image, url: string,
-    options: { expectedSize?: number; expectedChecksum?: string; storeId?: string }): void {
-    const background: RequestContext = { ...ctx, signal: new AbortController().signal };
-    const job = (async () => {
-      try {
-        const { stream } = await this.readExternal(() => this.external!.open(url,
-          { maxBytes: this.deps.settings.imageSizeCap, signal: background.signal }));
-        await this.data.uploadImage(background, image.id, stream, { ...options, store: options.storeId, failedStatus: 'killed' });
-      } catch (error) {
-        background.log.warn({ err: error, image_id: image.id }, 'copy-from failed; image killed');
-        const current = await this.deps.images.get(image.id);
-        if (current?.status === 'queued') await this.kill(current).catch(() => undefined);
-      }
-    })();
-    this.copies.add(job);
-    void job.finally(() => this.copies.delete(job));
+  /**
+   * Copy-from: a `v1_copy_from` task, run by any node's task worker (tasks/v1-copy-from.ts), copies
+   * the data; the image becomes active, or killed on any failure. The caller's identity goes with
+   * the task: the copy is authorized as the request was.
+   */
+  private async queueCopy(ctx: RequestContext, image: Image, copy: CopyFrom): Promise<void> {
+    if (!this.copyTasks) {
+      throw new DomainError('ServiceUnavailable', 'v1.copy_unavailable', msg('Copy-from is not available at this site.'));
+    }
+    const now = new Date();
+    const task: Task = {
+      id: crypto.randomUUID(), type: 'v1_copy_from', status: 'pending', owner: image.owner ?? ctx.projectId ?? '',
+      imageId: image.id, requestId: ctx.requestId, userId: ctx.userId, input: copyFromTaskInput(ctx, copy),
+      result: null, message: '', expiresAt: null, createdAt: now, updatedAt: now, deleted: false, deletedAt: null,
+    };
+    await this.copyTasks.tasks.create(task);
+    this.copyTasks.onTaskCreated?.(task.id);
+  }
+
+  /**
+   * Runs one copy-from (the v1_copy_from task's work) as the caller `ctx` whose signal is the task's.
+   * Safe to run again after a worker died: an image left `saving` by an earlier attempt (attempt > 1)
+   * is put back to queued, without the object that attempt may have stored, and copied again.
+   */
+  async copyFromSource(ctx: RequestContext, id: string, copy: CopyFrom, attempt: number): Promise<Image> {
+    let image = await this.deps.images.get(id);
+    if (!image) throw imageNotFound(id);
+    if (image.status === 'active') return image; // an earlier attempt finished before its worker died
+    if (image.status === 'saving' && attempt > 1) image = await this.requeue(image, copy.storeId);
+    if (image.status !== 'queued') {
+      throw conflict('Image status transition from {from} to {to} is not allowed', { from: image.status, to: 'saving' },
+        'image.bad_transition');
+    }
+    try {
+      const { stream } = await this.readExternal(() => this.external!.open(copy.url,
+        { maxBytes: this.deps.settings.imageSizeCap, signal: ctx.signal }));
+      return await this.data.uploadImage(ctx, id, stream, {
+        expectedSize: copy.expectedSize, expectedMd5: copy.expectedMd5, store: copy.storeId,
+        statusAfterFailure: 'killed', resumable: true,
+      });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      ctx.log.warn({ err: error, image_id: id }, 'copy-from failed; image killed');
+      const current = await this.deps.images.get(id);
+      if (current?.status === 'queued') await this.kill(current).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** saving → queued after a dead attempt, removing what it may have stored under the image's name. */
+  private async requeue(image: Image, storeId: string | undefined): Promise<Image> {
+    const driver = storeId !== undefined && this.deps.settings.multiStore ? this.deps.stores.get(storeId) : this.deps.stores.default();
+    const leftover = driver?.locationFor?.(image.id);
+    if (leftover !== undefined) await driver!.delete(leftover).catch(() => undefined);
+    return this.deps.images.update({ ...image, status: 'queued', size: null, virtualSize: null, updatedAt: new Date() },
+      { expectVersion: image.version, expectStatus: 'saving' });
   }
 
   private async kill(image: Image): Promise<void> {

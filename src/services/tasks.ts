@@ -3,7 +3,7 @@
 // as in Glance. A non-admin (when an operator opens the API) sees only its project's tasks.
 import { badRequest, notFound } from '../domain/errors.ts';
 import type { Task, TaskStatus, TaskType } from '../domain/task.ts';
-import { taskStatuses } from '../domain/task.ts';
+import { isInternalTask, taskStatuses } from '../domain/task.ts';
 import type { RequestContext } from '../ports/context.ts';
 import type { Authorizer } from '../ports/policy.ts';
 import type { RemoteFetcher } from '../ports/fetch.ts';
@@ -86,7 +86,7 @@ export class TaskService {
   async getTask(ctx: RequestContext, id: string): Promise<Task> {
     this.authorizeRoute(ctx, 'get_task');
     const task = await this.deps.tasks.get(id, this.now());
-    if (!task || (!ctx.isAdmin && task.owner !== ctx.projectId)) throw taskNotFound(id);
+    if (!task || isInternalTask(task) || (!ctx.isAdmin && task.owner !== ctx.projectId)) throw taskNotFound(id);
     return task;
   }
 
@@ -110,7 +110,7 @@ export class TaskService {
     if (request.marker !== undefined) {
       if (!UUID.test(request.marker)) throw badRequest('Invalid marker format', {}, 'task.bad_marker');
       marker = await this.deps.tasks.get(request.marker, now);
-      if (!marker || (!ctx.isAdmin && marker.owner !== ctx.projectId)) {
+      if (!marker || isInternalTask(marker) || (!ctx.isAdmin && marker.owner !== ctx.projectId)) {
         throw badRequest('Invalid marker. Task {id} could not be found.', { id: request.marker }, 'task.bad_marker');
       }
     }

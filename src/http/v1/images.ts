@@ -1,6 +1,7 @@
 // /v1/images routes (spec/v1.md §3.1–3.8): parse headers and query → v1 use case → JSON view or
 // x-image-meta-* headers.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest } from '../../domain/errors.ts';
 import type { Image } from '../../domain/image.ts';
 import type { LegacySource, LegacyWrite } from '../../services/legacy-images.ts';
 import { hasBody, rawBody } from '../body.ts';
@@ -24,8 +25,16 @@ function writeOf(request: FastifyRequest, v1: V1Options): LegacyWrite {
   const sources: LegacySource[] = [];
   if (hasBody(request)) {
     const length = header(request, 'content-length');
-    sources.push({ kind: 'data', stream: rawBody(request), contentType: header(request, 'content-type'),
-      contentLength: length === undefined ? undefined : Number(length) });
+    const contentLength = length === undefined ? undefined : Number(length);
+    // As Glance v1's deserializer: the size the request declares must fit image_size_cap (before anything is reserved).
+    const declared = contentLength ?? fields.size ?? undefined;
+    if (declared !== undefined && declared > v1.imageSizeCap) {
+      throw badRequest('Denying attempt to upload image larger than {cap} bytes.', { cap: v1.imageSizeCap }, 'v1.size_cap');
+    }
+    const type = (header(request, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    const refusal = type === 'application/octet-stream' ? undefined
+      : badRequest('Content-Type must be application/octet-stream', {}, 'v1.content_type');
+    sources.push({ kind: 'data', stream: rawBody(request), contentLength, refusal });
   }
   if (location !== undefined) sources.push({ kind: 'location', url: location });
   const copyFrom = header(request, 'x-glance-api-copy-from');

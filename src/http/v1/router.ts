@@ -12,6 +12,8 @@ export interface V1Options {
   images: LegacyImageService;
   members: LegacyMemberService;
   formats: FormatLists;
+  /** image_size_cap: a body whose declared size is larger is refused before anything is reserved. */
+  imageSizeCap: number;
   baseUrl: (request: FastifyRequest) => string;
 }
 

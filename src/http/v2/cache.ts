@@ -6,7 +6,7 @@ import type { CacheEntry } from '../../ports/image-cache.ts';
 import type { CacheService } from '../../services/image-cache.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { noContent } from './images.ts';
+import { noContent } from '../reply.ts';
 
 type Params = { id: string };
 

@@ -1,35 +1,16 @@
 // PUT/GET /v2/images/{id}/file: the body streams straight into the store writer, and
 // downloads stream from the store, with Glance's Range handling.
 import type { FastifyRequest } from 'fastify';
-import { DomainError, badRequest } from '../../domain/errors.ts';
-import { msg } from '../../i18n/message.ts';
+import { DomainError } from '../../domain/errors.ts';
 import { parseRange } from '../../lib/range.ts';
 import type { ByteRange } from '../../ports/store.ts';
 import { rawBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { noContent } from './images.ts';
+import { noContent } from '../reply.ts';
+import { optionalSize, requireOctetStream } from './data-headers.ts';
 import type { V2Context } from './router.ts';
 
 type Params = { id: string };
-
-export function optionalSize(value: string | string[] | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const text = Array.isArray(value) ? value[0]! : value;
-  if (!/^\d+$/.test(text.trim())) {
-    throw badRequest('Invalid value for {name}: {value}', { name, value: text }, 'data.bad_size');
-  }
-  return Number(text);
-}
-
-/** Data routes take application/octet-stream only (415 otherwise). */
-export function requireOctetStream(request: FastifyRequest): void {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/octet-stream') {
-    throw new DomainError('UnsupportedMediaType', 'request.media_type',
-      msg('The request media type {contentType} is not supported by this server.',
-        { contentType: request.headers['content-type'] ?? 'None' }));
-  }
-}
 
 export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
   routes.add('PUT', '/v2/images/:id/file', async (request: FastifyRequest<{ Params: Params }>, reply) => {

@@ -1,10 +1,11 @@
 // /v2/images routes: parse → service → view.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { asDetail, forbidden } from '../../domain/errors.ts';
 import { isReserved } from '../../domain/image-rules.ts';
 import type { ImageCreate } from '../../services/images.ts';
 import { readJson, readJsonObject, rejectBody } from '../body.ts';
 import { queryPairs } from '../query.ts';
+import { noContent } from '../reply.ts';
 import type { RouteTable } from '../routes.ts';
 import { linkQuery, parseListQuery } from './list-query.ts';
 import { patchDialect, parsePatch } from './patch.ts';
@@ -122,9 +123,3 @@ export function imageRoutes(routes: RouteTable, v2: V2Context): void {
  * An empty answer. Most Glance handlers leave webob's default type (text/html) on it; a few
  * (download without data, member delete) send none at all.
  */
-export function noContent(reply: FastifyReply, withType = true): FastifyReply {
-  reply.code(204).header('content-length', '0');
-  if (withType) reply.type('text/html; charset=UTF-8');
-  return reply.send();
-}
-

@@ -4,8 +4,8 @@ import type { FastifyRequest } from 'fastify';
 import type { ImageImportService } from '../../services/image-import.ts';
 import { rawBody, readJson, rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { optionalSize, requireOctetStream } from './image-data.ts';
-import { noContent } from './images.ts';
+import { optionalSize, requireOctetStream } from './data-headers.ts';
+import { noContent } from '../reply.ts';
 
 type Params = { id: string };
 

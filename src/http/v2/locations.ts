@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import { readJsonObject, rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { noContent } from './images.ts';
+import { noContent } from '../reply.ts';
 import type { V2Context } from './router.ts';
 
 type Params = { id: string };

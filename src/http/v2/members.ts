@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.ts';
 import { readJsonObject, rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { noContent } from './images.ts';
+import { noContent } from '../reply.ts';
 import type { V2Context } from './router.ts';
 import { memberView } from './views.ts';
 

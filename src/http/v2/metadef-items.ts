@@ -4,7 +4,7 @@ import { tagSortKeys, type PropertyDefinition } from '../../domain/metadef.ts';
 import type { MetadefItemService, ObjectInput } from '../../services/metadef-items.ts';
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
-import { noContent } from './images.ts';
+import { noContent } from '../reply.ts';
 import {
   checkSortDir, checkSortKey, isTrue, optionalString, parseLimit, queryOf, readBody, validators,
 } from './metadef-requests.ts';

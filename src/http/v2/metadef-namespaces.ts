@@ -6,7 +6,7 @@ import type { MetadefNamespaceService, NamespaceCreateInput } from '../../servic
 import { rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
 import { queryPairs } from '../query.ts';
-import { noContent } from './images.ts';
+import { noContent } from '../reply.ts';
 import { linkQuery } from './list-query.ts';
 import {
   checkSortDir, checkSortKey, optionalString, parseLimit, queryOf, readBody, validators,
