@@ -23,6 +23,7 @@ import { PolicyEnforcer, isAdminByPolicy } from './policy/enforcer.ts';
 import { loadPropertyProtections } from './policy/property-protections.ts';
 import { createStoreRegistry } from './stores/registry.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
+import { TransferBudget } from './services/transfer-budget.ts';
 import { ImageDataService } from './services/image-data.ts';
 import { MemberService } from './services/members.ts';
 import { SqlMetadefRepository } from './db/metadef-repository.ts';
@@ -192,6 +193,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       images, members: new SqlMemberRepository(database), policy, stores, log: logger, staging,
       propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
       settings: imageSettings(config),
+      transfers: new TransferBudget({ bytes: config.transfers.bufferBudget, waitMs: config.transfers.budgetWaitSeconds * 1000 }),
     };
     deps.prober = new LocationProber({
       stores, policy, fetcher: safeFetcher, log: logger,

@@ -145,6 +145,7 @@ export const SECTIONS: readonly SectionDef[] = [
   { name: 'image_import_opts', help: 'Image import: the plugins applied to imported data.', unsupported: ['max_parallel_stores'] },
   { name: 'image_conversion', help: 'The `image_conversion` import plugin.' },
   { name: 'inject_metadata_properties', help: 'The `inject_image_metadata` import plugin.' },
+  { name: 'glimpse_transfers', help: 'Glimpse only: memory for moving image data (uploads, staging, imports, downloads).' },
   ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'key_manager', 'barbican', 'oslo_reports']
@@ -341,6 +342,10 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'inject_metadata_properties', name: 'inject', type: 'dict', default: '', sample: 'hw_vif_model:virtio, provider:example',
     check: injectCheck,
     help: 'Properties (key:value pairs) the inject_image_metadata plugin sets on imported images. Keys of at most 255 characters; os_glance* keys are dropped, as in Glance.' },
+  { section: 'glimpse_transfers', name: 'buffer_budget', type: 'size', default: '256MB',
+    help: 'Memory, in bytes with an optional KB, MB or GB suffix (powers of 1024), that the transfers of one API process may hold in buffers together. Each upload, stage, import or download reserves 2 MB of it while it runs; when it is used up, new transfers wait, then get 503 with Retry-After. 0 means no limit.' },
+  { section: 'glimpse_transfers', name: 'budget_wait', type: 'int', default: '5', min: 0, max: 3600,
+    help: 'Seconds a new transfer waits for room in buffer_budget before it is refused with 503; also the Retry-After the refusal carries (at least 1).' },
 ];
 
 export function sectionDef(name: string): SectionDef | undefined {

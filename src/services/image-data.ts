@@ -16,6 +16,7 @@ import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
 import { sortByStoreWeight } from './location-data.ts';
+import { TRANSFER_WINDOW, releaseOnClose } from './transfer-budget.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -85,6 +86,18 @@ export class ImageDataService {
     const announced = options.expectedSize ?? options.contentLength;
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
+    // Room in the transfer budget first: a refused upload leaves the image as it was (queued).
+    const release = await this.deps.transfers?.acquire(TRANSFER_WINDOW, ctx.signal);
+    try {
+      return await this.receive(ctx, image, driver, source, budget, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async receive(ctx: RequestContext, image: Image, driver: StoreDriver, source: Readable, budget: UploadBudget,
+    options: UploadOptions): Promise<Image> {
+    const { id } = image;
     const saving = await this.claim(image);
     // Glance inspects bare images only: other containers wrap the disk in their own format.
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
@@ -136,10 +149,13 @@ export class ImageDataService {
         msg('The image data is in a store this server does not know.'));
     }
     const range = pickRange(image.size);
+    const release = await this.deps.transfers?.acquire(TRANSFER_WINDOW, ctx.signal);
     try {
       const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
+      if (release) releaseOnClose(stream, release);
       return { image, data: { stream, size, range } };
     } catch (error) {
+      release?.();
       const failure = downloadFailure(error);
       if (failure === undefined) {
         ctx.log.warn({ image_id: id, store: driver.id }, 'image data is missing from its store');

@@ -18,6 +18,7 @@ import type { RemoteFetcher, RemoteGlance, RemoteImage } from '../ports/fetch.ts
 import type { StoreDriver } from '../ports/store.ts';
 import type { TaskRepository } from '../ports/tasks.ts';
 import { writeImageData } from '../stores/writer.ts';
+import { TRANSFER_WINDOW, type Release } from './transfer-budget.ts';
 import { IMPORT_PROPS, buildImportTaskInput, type ImportMethod } from '../tasks/import-input.ts';
 import { stagedExists } from '../tasks/image-import.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
@@ -92,7 +93,9 @@ export class ImageImportService {
     const uploading = await this.transition(image, 'queued', { ...image, status: 'uploading' });
     const tap = inspectingTap(this.deps.settings.inspection);
     let location: string | undefined;
+    let release: Release | undefined;
     try {
+      release = await this.deps.transfers?.acquire(TRANSFER_WINDOW, ctx.signal);
       const written = await writeImageData({ driver: staging, imageId: id, source: tap.through(source), limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: ctx.signal });
       location = written.location;
@@ -113,6 +116,8 @@ export class ImageImportService {
       await this.unstage(ctx, uploading);
       if (isVersionConflict(error)) throw imageNotFound(id);
       throw error;
+    } finally {
+      release?.();
     }
   }
 

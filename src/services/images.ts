@@ -13,6 +13,7 @@ import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
 import type { ImageLocation } from '../domain/image.ts';
 import type { LocationProbe } from '../domain/locations.ts';
 import { digestBytes, type LocationProber } from './location-probe.ts';
+import type { TransferBudget } from './transfer-budget.ts';
 import { removeLocationData, sortByStoreWeight } from './location-data.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
@@ -30,6 +31,8 @@ export interface ImageServiceDeps {
   propertyProtections?: PropertyProtections;
   /** Reads and hashes the data of locations callers add (locations API, legacy PATCH). */
   prober?: LocationProber;
+  /** The process-wide budget for transfer buffers; absent: no limit. */
+  transfers?: TransferBudget;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };
