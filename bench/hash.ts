@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, type Transform } from 'node:stream';
 
-import { hashTap } from '../src/lib/streams.ts';
+import { uploadTap } from '../src/lib/streams.ts';
 import { FileStoreDriver } from '../src/stores/file/file-driver.ts';
 import { writeImageData } from '../src/stores/writer.ts';
 import { ParallelHasher, parallelHashTap } from './parallel-hash.ts';
@@ -81,6 +81,8 @@ async function hashParallel(algorithms: string[]): Promise<void> {
   for (const chunk of chunks()) await hasher.update(chunk);
   await hasher.digests();
 }
+
+const hashTap = (algorithms: string[]) => uploadTap({ maxBytes: Infinity, onExceed: () => new Error('cap'), algorithms });
 
 async function toStore(driver: FileStoreDriver, id: string, tap: Transform | undefined): Promise<void> {
   const source = Readable.from(chunks(), { objectMode: false });

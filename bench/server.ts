@@ -112,10 +112,10 @@ export interface GlimpseServer {
  * `nodeArgs` go to node (e.g. --cpu-prof); GLIMPSE_BENCH_NODE_ARGS adds more (space-separated), and
  * GLIMPSE_BENCH_ENTRY replaces bin/glimpse.js (e.g. a bundled build, to compare its memory).
  */
-export async function startGlimpse(deployment: Deployment, nodeArgs: string[] = []): Promise<GlimpseServer> {
+export async function startGlimpse(deployment: Deployment, nodeArgs: string[] = [], entry?: string): Promise<GlimpseServer> {
   const log = await open(join(deployment.dir, 'glimpse.log'), 'a');
   const extra = (process.env.GLIMPSE_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const args = [...extra, ...nodeArgs, resolve(root, process.env.GLIMPSE_BENCH_ENTRY ?? 'bin/glimpse.js'), 'serve', '--config-file', deployment.configFile];
+  const args = [...extra, ...nodeArgs, resolve(root, entry ?? process.env.GLIMPSE_BENCH_ENTRY ?? 'bin/glimpse.js'), 'serve', '--config-file', deployment.configFile];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: deployment.dir,
     stdio: ['ignore', log.fd, log.fd],

@@ -24,6 +24,7 @@ import { loadPropertyProtections } from './policy/property-protections.ts';
 import { createStoreRegistry } from './stores/registry.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { BarbicanKeyManager } from './signature/barbican.ts';
+import { TransferBudget } from './services/transfer-budget.ts';
 import { ImageDataService } from './services/image-data.ts';
 import { MemberService } from './services/members.ts';
 import { SqlMetadefRepository } from './db/metadef-repository.ts';
@@ -235,6 +236,7 @@ function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, 
     propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
     settings: imageSettings(config),
     keyManager: new BarbicanKeyManager(config.keyManager.barbican),
+    bufferBudget: new TransferBudget({ bytes: config.transfers.bufferBudget, waitMs: config.transfers.budgetWaitSeconds * 1000 }),
     ...extra,
   };
   deps.prober = new LocationProber({

@@ -45,6 +45,10 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     publicEndpoint: s.optionalString('DEFAULT', 'public_endpoint'),
     imageSizeCap: s.number('DEFAULT', 'image_size_cap'),
     userStorageQuota: s.number('DEFAULT', 'user_storage_quota'),
+    transfers: {
+      bufferBudget: s.number('glimpse_transfers', 'buffer_budget'),
+      budgetWaitSeconds: s.number('glimpse_transfers', 'budget_wait'),
+    },
     apiLimitMax,
     limitParamDefault,
     showImageDirectUrl: s.boolean('DEFAULT', 'show_image_direct_url'),

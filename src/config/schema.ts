@@ -151,6 +151,7 @@ export const SECTIONS: readonly SectionDef[] = [
       'project_domain_name', 'reauthenticate', 'fixed_key'] },
   { name: 'barbican', help: 'The Barbican key manager (castellan option names): where the certificates of signed images are read, with the caller\'s token.',
     unsupported: ['retry_delay', 'number_of_retries', 'send_service_user_token'] },
+  { name: 'glimpse_transfers', help: 'Glimpse only: memory for moving image data (uploads, staging, imports, downloads).' },
   ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'oslo_reports']
@@ -379,6 +380,10 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Check Barbican\'s TLS certificate.' },
   { section: 'barbican', name: 'verify_ssl_path', type: 'path', sample: '/etc/ssl/certs/barbican-ca.pem',
     help: 'CA bundle to check Barbican\'s TLS certificate against (default: the system\'s).' },
+  { section: 'glimpse_transfers', name: 'buffer_budget', type: 'size', default: '256MB',
+    help: 'Memory, in bytes with an optional KB, MB or GB suffix (powers of 1024), that the transfers of one API process may hold in buffers together. Each upload, stage, import or download reserves 2 MB of it while it runs; when it is used up, new transfers wait, then get 503 with Retry-After. 0 means no limit.' },
+  { section: 'glimpse_transfers', name: 'budget_wait', type: 'int', default: '5', min: 0, max: 3600,
+    help: 'Seconds a new transfer waits for room in buffer_budget before it is refused with 503; also the Retry-After the refusal carries (at least 1).' },
 ];
 
 export function sectionDef(name: string): SectionDef | undefined {

@@ -123,6 +123,8 @@ export interface GlimpseConfig {
   imageSizeCap: number;
   /** Bytes; 0 = unlimited. Parsed from Glance's `user_storage_quota` (B/KB/MB/GB/TB suffixes). */
   userStorageQuota: number;
+  /** `[glimpse_transfers]`: the process-wide budget for transfer buffers (bytes, 0 = none) and the wait for room. */
+  transfers: { bufferBudget: number; budgetWaitSeconds: number };
   apiLimitMax: number;
   limitParamDefault: number;
   showImageDirectUrl: boolean;

@@ -1,11 +1,18 @@
-// Small pass-through Transforms for byte streams: limit, count, hash. Each one handles a chunk
-// as it passes and never holds more than the stream's own buffer, so they keep backpressure
-// intact and can sit in any pipeline() between a request body and a store.
+// Pass-through Transforms for byte streams. Each handles a chunk as it passes and hands the same
+// Buffer on (no copy), so it keeps backpressure intact, holds no more than the stream's own buffer,
+// and can sit in any pipeline() between a request body and a store.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 
-import type { HashPool } from './hash-pool.ts';
 import { collectYoungGarbage } from './young-gc.ts';
+
+/**
+ * A minor collection after every this many bytes (lib/young-gc.ts): the request's 64 KiB buffers die
+ * young once written, and a scavenge frees them for a fraction of a millisecond; left alone, their
+ * external memory makes V8 run full mark-compacts instead. 1 GiB uploads, interleaved in one run
+ * (bench/README.md): 5.9 server CPU-s/GB against 7.7 without, 6.9 every 8 MiB; peak RSS 107 against 139 MB.
+ */
+const COLLECT_EVERY = 2 * 1024 * 1024;
 
 /** A Transform that knows how many bytes went through it. */
 export interface CountingTransform extends Transform {
@@ -16,19 +23,6 @@ function toBuffer(chunk: unknown, encoding: BufferEncoding): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   return Buffer.from(String(chunk), encoding);
-}
-
-/** Counts the bytes that pass (`.bytes`), changing nothing. */
-export function byteCounter(): CountingTransform {
-  let bytes = 0;
-  const counter = new Transform({
-    transform(chunk: unknown, encoding, callback) {
-      const data = toBuffer(chunk, encoding);
-      bytes += data.length;
-      callback(null, data);
-    },
-  });
-  return Object.defineProperty(counter, 'bytes', { get: () => bytes, enumerable: true }) as CountingTransform;
 }
 
 /**
@@ -54,65 +48,40 @@ export function byteLimit(max: number, onExceed: (max: number) => Error): Counti
 }
 
 /**
- * Requires exactly `expected` bytes: errors with `onMismatch()` as soon as more arrive, or at the
- * end of the input when fewer did. Because the error comes before the end is passed on, a store
- * downstream never commits a wrongly sized object.
+ * Something that sees every accepted chunk of an upload, in order, before it moves on to the store:
+ * the digests, and whatever else needs the bytes once (a signature verifier, a format inspector).
+ * update() must not keep `chunk` beyond the call (copy what it needs); an exception fails the upload.
+ * finish() runs once after the last chunk, before the end reaches the store; throwing there (or
+ * returning a rejected promise) fails the upload as well, so a store never commits data it refused.
  */
-export function exactLength(expected: number, onMismatch: (actual: number, expected: number) => Error): CountingTransform {
-  if (!Number.isSafeInteger(expected) || expected < 0) {
-    throw new RangeError(`exactLength: expected must be a non-negative integer, got ${expected}`);
+export interface ChunkConsumer {
+  update(chunk: Buffer): void;
+  finish?(): void | Promise<void>;
+}
+
+/** Digests of several algorithms (node:crypto names) over the same bytes, as one ChunkConsumer. */
+export class Digests implements ChunkConsumer {
+  private readonly hashes: Array<[string, Hash]>;
+  private result: Record<string, string> | undefined;
+
+  /** Throws at once for an unknown algorithm. */
+  constructor(algorithms: readonly string[]) {
+    this.hashes = [...new Set(algorithms)].map((name) => [name, createHash(name)]);
   }
-  let bytes = 0;
-  const guard = new Transform({
-    transform(chunk: unknown, encoding, callback) {
-      const data = toBuffer(chunk, encoding);
-      bytes += data.length;
-      if (bytes > expected) {
-        callback(onMismatch(bytes, expected));
-        return;
-      }
-      callback(null, data);
-    },
-    flush(callback: TransformCallback) {
-      callback(bytes === expected ? null : onMismatch(bytes, expected));
-    },
-  });
-  return Object.defineProperty(guard, 'bytes', { get: () => bytes, enumerable: true }) as CountingTransform;
-}
 
-export interface HashTap extends CountingTransform {
-  /** Hex digests by algorithm name, as given to hashTap(); throws before the stream has ended. */
-  digests(): Record<string, string>;
-}
+  update(chunk: Buffer): void {
+    for (let i = 0; i < this.hashes.length; i++) this.hashes[i]![1].update(chunk);
+  }
 
-/**
- * Computes several digests (node:crypto names: `md5`, `sha512`, `sha3-256` …) in one pass over
- * the data. Digests are final once the stream has flushed (after 'end' / 'finish').
- */
-export function hashTap(algorithms: readonly string[]): HashTap {
-  const unique = [...new Set(algorithms)];
-  const hashes: Array<[string, Hash]> = unique.map((name) => [name, createHash(name)]);
-  let result: Record<string, string> | undefined;
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: unknown, encoding, callback) {
-      const data = toBuffer(chunk, encoding);
-      bytes += data.length;
-      for (const [, hash] of hashes) hash.update(data);
-      callback(null, data);
-    },
-    flush(callback: TransformCallback) {
-      result = Object.fromEntries(hashes.map(([name, hash]) => [name, hash.digest('hex')]));
-      callback();
-    },
-  });
-  Object.defineProperty(tap, 'bytes', { get: () => bytes, enumerable: true });
-  return Object.assign(tap, {
-    digests(): Record<string, string> {
-      if (result === undefined) throw new Error('hashTap: digests are available only after the stream has ended');
-      return { ...result };
-    },
-  }) as HashTap;
+  finish(): void {
+    this.result ??= Object.fromEntries(this.hashes.map(([name, hash]) => [name, hash.digest('hex')]));
+  }
+
+  /** Hex digests by algorithm name; throws before finish(). */
+  values(): Record<string, string> {
+    if (this.result === undefined) throw new Error('digests are available only after the stream has ended');
+    return { ...this.result };
+  }
 }
 
 export interface UploadTapOptions {
@@ -124,212 +93,96 @@ export interface UploadTapOptions {
   onMismatch?: (actual: number, expected: number) => Error;
   /** Digests to compute (node:crypto names). */
   algorithms: readonly string[];
-  /** Hash in this pool's worker threads instead of on the calling thread. */
-  pool?: HashPool;
-  /** Bytes per block (default: the pool's block size, else 1 MiB). */
-  blockSize?: number;
-  /** Blocks the stage owns (default 8): how far hashing and the consumer may lag behind receiving. */
-  blocks?: number;
+  /** Further consumers of every accepted chunk, called after the digests (see ChunkConsumer). */
+  consumers?: readonly ChunkConsumer[];
 }
 
-// ---- chunk release ------------------------------------------------------------------------------
-
-const releasers = new WeakMap<object, () => void>();
-const kReleasing = Symbol('glimpse.releasingConsumer');
-
-/**
- * Called by a consumer of an uploadTap stream before it reads: it promises to call releaseChunk()
- * for every chunk once it no longer uses its bytes, and to read in flowing mode (pipe/pipeline), so
- * it gets the chunks as pushed. The stage then hands out views of its own blocks and reuses each
- * once released (and hashed); otherwise it hands out a copy of each block. No effect on other streams.
- */
-export function willReleaseChunks(stream: object): void {
-  (stream as { [kReleasing]?: () => void })[kReleasing]?.();
+export interface UploadTap extends CountingTransform {
+  /** Hex digests by algorithm name, as given; throws before the stream has ended. */
+  digests(): Record<string, string>;
 }
 
-/** Gives a chunk back to the stage that produced it (see willReleaseChunks); a no-op for others. */
-export function releaseChunk(chunk: object): void {
-  const release = releasers.get(chunk);
-  if (release === undefined) return;
-  releasers.delete(chunk);
-  release();
-}
-
-/**
- * Minor collections run after every this many bytes received (see lib/young-gc.ts). 2 MiB against
- * 8 MiB, 1 GiB uploads (bench/README.md): peak RSS 117–125 against 136–141 MB, at the same rate and
- * CPU; 32 MiB was worse on both (160 MB, +40 % CPU).
- */
-const COLLECT_EVERY = 2 * 1024 * 1024;
-
-/**
- * byteLimit → exactLength → hashTap as ONE Transform, with the same semantics and errors in the
- * same order (limit first), that also re-blocks the data: each incoming chunk (a 64 KiB socket
- * read, typically) is copied at once into the stage's current block (1 MiB), and full blocks are
- * hashed and passed on. So the request's own buffers are garbage as soon as they arrive (a minor
- * collection every 2 MiB frees them: lib/young-gc.ts), the consumer gets 1/16 of the chunks, and
- * all the upload holds is the stage's blocks (8 MiB by default) and its consumer's buffers.
- * With `pool`, the blocks are the hash lane's shared ring and the worker hashes each block where it
- * lies (no copy); a block is refilled once hashed and — for a consumer that releases chunks
- * (willReleaseChunks) — once the consumer is done with it. With no free block, the stage waits,
- * which pushes back on the source like any slow stage. The bytes before a refused chunk are passed
- * on before the error, as by the separate stages, so downstream sees exactly what was accepted.
- */
-export function uploadTap(options: UploadTapOptions): HashTap {
-  const { maxBytes, onExceed, expectedSize, onMismatch, pool } = options;
-  if (!(maxBytes >= 0)) throw new RangeError(`uploadTap: maxBytes must be a non-negative number, got ${maxBytes}`);
-  if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
-    throw new RangeError(`uploadTap: expectedSize must be a non-negative integer, got ${expectedSize}`);
+/** The size rules of an upload: a byte limit, then (if announced) an exact length. */
+class SizeRule {
+  constructor(private readonly options: UploadTapOptions) {
+    const { maxBytes, expectedSize } = options;
+    if (!(maxBytes >= 0)) throw new RangeError(`uploadTap: maxBytes must be a non-negative number, got ${maxBytes}`);
+    if (expectedSize !== undefined && (!Number.isSafeInteger(expectedSize) || expectedSize < 0)) {
+      throw new RangeError(`uploadTap: expectedSize must be a non-negative integer, got ${expectedSize}`);
+    }
   }
-  const mismatch = (actual: number) => (onMismatch ?? ((a, e) => new Error(`expected ${e} bytes, got ${a}`)))(actual, expectedSize!);
-  const unique = [...new Set(options.algorithms)];
-  const blockCount = Math.max(2, options.blocks ?? 8);
-  const hashes: Array<[string, Hash]> = pool ? [] : unique.map((name) => [name, createHash(name)]);
-  const lane = pool?.lane(unique, { blocks: blockCount, recycle: 'manual' });
-  const blockSize = lane ? lane.ring.blockSize : Math.max(1, options.blockSize ?? 1024 * 1024);
-  const memory = lane ? lane.ring.memory : new ArrayBuffer(blockSize * blockCount);
-  /** busy: holds on the block (filling, hashing, consumer); 0 = free. */
-  const blocks = Array.from({ length: blockCount }, (_, slot) => ({ slot, busy: 0, view: Buffer.from(memory, slot * blockSize, blockSize) }));
-  type Block = typeof blocks[number];
-  let current: Block | undefined;
-  let fill = 0;
-  let releasing = false;
-  let failure: Error | undefined;
-  let resume: (() => void) | undefined;
-  let uncollected = 0;
-  let result: Record<string, string> | undefined;
+
+  /** The error for a stream that would reach `total` bytes, if any (the limit first). */
+  refuseAt(total: number): Error | undefined {
+    const { maxBytes, onExceed, expectedSize } = this.options;
+    if (total > maxBytes) return onExceed(maxBytes);
+    if (expectedSize !== undefined && total > expectedSize) return this.mismatch(total);
+    return undefined;
+  }
+
+  /** The error for a stream that ended at `total` bytes, if any. */
+  refuseEnd(total: number): Error | undefined {
+    const { expectedSize } = this.options;
+    return expectedSize !== undefined && total !== expectedSize ? this.mismatch(total) : undefined;
+  }
+
+  private mismatch(actual: number): Error {
+    const { onMismatch, expectedSize } = this.options;
+    return (onMismatch ?? ((a, e) => new Error(`expected ${e} bytes, got ${a}`)))(actual, expectedSize!);
+  }
+}
+
+/**
+ * The upload stage (DESIGN "Store writer"): byte limit, exact length and the digests as ONE
+ * pass-through Transform. Each chunk that arrives (a socket read, typically 64 KiB) is checked
+ * against the size rules, shown to the digests and to the extra consumers, and handed on as the
+ * same Buffer: no copy, no promise, no closure per chunk; the store's writer batches the chunks
+ * into large writes. A refused chunk is not passed on (the bytes before it were), and the error
+ * comes before the end is passed on, so a store downstream never commits a wrongly sized or
+ * refused object. Memory is the stream buffers of the pipeline, whatever the image size; a stalled
+ * upload holds nothing but its hash states (< 1 KiB).
+ */
+export function uploadTap(options: UploadTapOptions): UploadTap {
+  const rule = new SizeRule(options);
+  const digests = new Digests(options.algorithms);
+  const consumers: ChunkConsumer[] = [digests, ...options.consumers ?? []];
   let bytes = 0;
-
-  const wake = () => {
-    const next = resume;
-    resume = undefined;
-    if (next) process.nextTick(next);
-  };
-  /** Set when no more data will be copied in: the ring goes back to the pool once no block is held. */
-  let done = false;
-  const recycleWhenIdle = () => {
-    if (lane && done && blocks.every((b) => b.busy === 0)) lane.recycle(); // a block being filled is busy too
-  };
-  const release = (block: Block) => {
-    block.busy--;
-    if (block.busy === 0) {
-      wake();
-      recycleWhenIdle();
-    }
-  };
-  const fail = (error: Error) => {
-    failure ??= error;
-    wake();
-  };
-  /** Hands the current block (its first `fill` bytes) to the hasher and downstream. */
-  const emit = (stream: Transform) => {
-    const block = current!;
-    const length = fill;
-    current = undefined;
-    fill = 0;
-    block.busy = 0;
-    const data = block.view.subarray(0, length);
-    if (lane) {
-      block.busy++;
-      lane.hashBlock(block.slot, length).then(() => release(block), fail);
-    } else {
-      for (const [, hash] of hashes) hash.update(data);
-    }
-    let out = data;
-    if (releasing) {
-      block.busy++;
-      releasers.set(out, () => release(block));
-    } else {
-      out = Buffer.from(data); // a copy: the consumer may keep it
-    }
-    stream.push(out);
-    uncollected += length;
-    if (uncollected >= COLLECT_EVERY) {
-      uncollected = 0;
-      collectYoungGarbage();
-    }
-  };
-
+  let uncollected = 0;
   const tap = new Transform({
-    readableHighWaterMark: blockSize,
-    writableHighWaterMark: 64 * 1024,
-    transform(chunk: unknown, encoding, callback) {
+    transform(chunk: unknown, encoding, callback: TransformCallback) {
       const data = toBuffer(chunk, encoding);
-      let refusal: Error | undefined;
-      if (bytes + data.length > maxBytes) refusal = onExceed(maxBytes);
-      else if (expectedSize !== undefined && bytes + data.length > expectedSize) refusal = mismatch(bytes + data.length);
+      const refusal = rule.refuseAt(bytes + data.length);
       if (refusal !== undefined) {
-        if (bytes + data.length <= maxBytes) bytes += data.length; // counted as exactLength did
-        if (fill > 0) emit(this);
         callback(refusal);
         return;
       }
       bytes += data.length;
-      let offset = 0;
-      const copy = () => {
-        while (offset < data.length) {
-          if (failure) {
-            callback(failure);
-            return;
-          }
-          if (current === undefined) {
-            current = blocks.find((b) => b.busy === 0);
-            if (current === undefined) {
-              resume = copy;
-              return;
-            }
-            current.busy = 1;
-          }
-          const n = Math.min(data.length - offset, blockSize - fill);
-          data.copy(current.view, fill, offset, offset + n);
-          fill += n;
-          offset += n;
-          if (fill === blockSize) emit(this);
-        }
-        callback();
-      };
-      copy();
+      uncollected += data.length;
+      if (uncollected >= COLLECT_EVERY) {
+        uncollected = 0;
+        collectYoungGarbage();
+      }
+      try {
+        for (let i = 0; i < consumers.length; i++) consumers[i]!.update(data);
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
+      callback(null, data);
     },
     flush(callback: TransformCallback) {
-      if (expectedSize !== undefined && bytes !== expectedSize) {
-        callback(mismatch(bytes));
+      const refusal = rule.refuseEnd(bytes);
+      if (refusal !== undefined) {
+        callback(refusal);
         return;
       }
-      if (failure) {
-        callback(failure);
-        return;
-      }
-      if (fill > 0) emit(this);
-      if (!lane) {
-        result = Object.fromEntries(hashes.map(([name, hash]) => [name, hash.digest('hex')]));
-        callback();
-        return;
-      }
-      lane.digest().then((digests) => {
-        result = digests;
-        done = true;
-        recycleWhenIdle();
-        callback();
-      }, callback);
-    },
-    destroy(error, callback) {
-      resume = undefined;
-      lane?.close();
-      done = true;
-      // Failed: the upload's bytes are thrown away, so the ring may be reused at once (a store write
-      // still in flight only reads it). Otherwise the consumer may still be writing blocks of a
-      // complete upload: wait until it has given every one back.
-      if (error) lane?.recycle();
-      else recycleWhenIdle();
-      callback(error);
+      finishAll(consumers).then(() => callback(), callback);
     },
   });
-  Object.defineProperty(tap, kReleasing, { value: () => { releasing = true; } });
   Object.defineProperty(tap, 'bytes', { get: () => bytes, enumerable: true });
-  return Object.assign(tap, {
-    digests(): Record<string, string> {
-      if (result === undefined) throw new Error('uploadTap: digests are available only after the stream has ended');
-      return { ...result };
-    },
-  }) as HashTap;
+  return Object.assign(tap, { digests: () => digests.values() }) as UploadTap;
+}
+
+async function finishAll(consumers: readonly ChunkConsumer[]): Promise<void> {
+  for (const consumer of consumers) await consumer.finish?.();
 }

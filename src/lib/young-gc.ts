@@ -1,9 +1,10 @@
 // A young-generation collection on demand, for code that knows it has just dropped a lot of
 // short-lived buffers. An upload receives its body as fresh 64 KiB Buffers (one per socket read),
-// dropped as soon as they are copied or written; V8 frees their memory only when a collection
-// finds them dead, and a scavenge comes only when the young generation's small JS objects fill it,
-// i.e. after many MiB of buffers: RSS then carries up to ~60 MB of dead request bodies. A minor
-// collection every few MiB of upload (a fraction of a millisecond each) keeps that to a few MiB.
+// dropped as soon as they are written; V8 frees their memory only when a collection finds them
+// dead, and a scavenge comes only when the young generation's small JS objects fill it. Before
+// that, their external memory makes V8 start full mark-compacts (tens of ms each, several per GiB)
+// while RSS carries tens of MB of dead request bodies. A minor collection every few MiB of upload
+// (a fraction of a millisecond each) costs less CPU than those and keeps RSS flat (decision 0014).
 // V8's gc() is reached as a `--expose-gc` flag set at run time and taken from a fresh context, so
 // no global `gc` appears in the application's own context.
 import { setFlagsFromString } from 'node:v8';

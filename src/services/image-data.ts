@@ -18,6 +18,7 @@ import { isVersionConflict } from './images.ts';
 import { sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
+import { TRANSFER_WINDOW, releaseOnClose } from './transfer-budget.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -93,6 +94,17 @@ export class ImageDataService {
     const announced = options.expectedSize ?? options.contentLength;
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
+    // Room in the transfer budget first: a refused upload leaves the image as it was (queued).
+    const release = await this.deps.bufferBudget?.acquire(TRANSFER_WINDOW, ctx.signal);
+    try {
+      return await this.receive(ctx, image, driver, source, budget, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async receive(ctx: RequestContext, image: Image, driver: StoreDriver, source: Readable, budget: UploadBudget,
+    options: UploadOptions): Promise<Image> {
     const saving = await this.claim(image);
     const failedStatus = options.statusAfterFailure ?? 'queued';
     const transfer = await beginTransfer(this.deps.transfers, saving, 'upload', driver.id, failedStatus,
@@ -165,13 +177,20 @@ export class ImageDataService {
     }
     const range = pickRange(image.size);
     const { cache } = this.deps;
-    const hit = await cache?.read(image, range, ctx.log, ctx.signal);
-    if (hit) return { image, data: { ...hit, range } };
+    const release = await this.deps.bufferBudget?.acquire(TRANSFER_WINDOW, ctx.signal);
     try {
+      const hit = await cache?.read(image, range, ctx.log, ctx.signal);
+      if (hit) {
+        if (release) releaseOnClose(hit.stream, release);
+        return { image, data: { ...hit, range } };
+      }
       const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
       // A full download of an uncached image also fills the cache (src/cache/).
-      return { image, data: { stream: cache && !range ? await cache.fill(image, stream, ctx.log) : stream, size, range } };
+      const data = cache && !range ? await cache.fill(image, stream, ctx.log) : stream;
+      if (release) releaseOnClose(data, release);
+      return { image, data: { stream: data, size, range } };
     } catch (error) {
+      release?.();
       const failure = downloadFailure(error);
       if (failure === undefined) {
         ctx.log.warn({ image_id: id, store: driver.id }, 'image data is missing from its store');

@@ -21,6 +21,7 @@ import { writeImageData } from '../stores/writer.ts';
 import { IMPORT_PROPS, type ImportMethod } from '../domain/import.ts';
 import { buildImportTaskInput } from './import-input.ts';
 import { stagedExists } from './staging.ts';
+import { TRANSFER_WINDOW, type Release } from './transfer-budget.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import { uploadBudget, type UploadBudget } from './image-data.ts';
 import type { ImageServiceDeps } from './images.ts';
@@ -109,7 +110,9 @@ export class ImageImportService {
     const id = image.id;
     const tap = inspectingTap(this.deps.settings.inspection);
     let location: string | undefined;
+    let release: Release | undefined;
     try {
+      release = await this.deps.bufferBudget?.acquire(TRANSFER_WINDOW, ctx.signal);
       const written = await writeImageData({ driver: staging, imageId: id, source: tap.through(source), limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal });
       location = written.location;
@@ -130,6 +133,8 @@ export class ImageImportService {
       await this.unstage(ctx, uploading);
       if (isVersionConflict(error)) throw imageNotFound(id);
       throw error;
+    } finally {
+      release?.();
     }
   }
 

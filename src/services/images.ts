@@ -16,6 +16,7 @@ import type { ImageLocation } from '../domain/image.ts';
 import type { LocationProbe } from '../domain/locations.ts';
 import { digestBytes, type LocationProber } from './location-probe.ts';
 import { isInUse, removeLocationData, sortByStoreWeight } from './location-data.ts';
+import type { TransferBudget } from './transfer-budget.ts';
 import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
@@ -37,6 +38,8 @@ export interface ImageServiceDeps {
   cache?: ImageCache;
   /** Where the certificates of signed images are read (img_signature*); undefined = signatures are not verified. */
   keyManager?: KeyManager;
+  /** The process-wide budget for transfer buffers; absent: no limit. */
+  bufferBudget?: TransferBudget;
   now?: () => Date;
   newId?: () => string;
   log?: { warn(obj: unknown, msg?: string): void };

@@ -1,10 +1,11 @@
 // The one upload pipeline (DESIGN "Store writer"): source → byte limit (image_size_cap / quota
-// budget) → exact length (x-openstack-image-size) → md5 + os_hash_algo in one pass → driver.put.
-// Limit, length and hashing are one stream stage (lib/streams.ts uploadTap), which errors the stream
-// before its end is passed on, so a refused upload never reaches the driver's commit and the
-// driver's all-or-nothing put leaves nothing behind. The digests are computed in a worker thread
-// (lib/hash-pool.ts) on the stage's own 1 MiB blocks, which the file driver writes and gives back.
-// Backpressure runs end to end; no stage holds more than its blocks or stream buffer.
+// budget) → exact length (x-openstack-image-size) → md5 + os_hash_algo in one pass (+ any extra
+// per-chunk consumers) → driver.put. Limit, length and hashing are one pass-through stream stage
+// (lib/streams.ts uploadTap), which errors the stream before its end is passed on, so a refused
+// upload never reaches the driver's commit and the driver's all-or-nothing put leaves nothing
+// behind. The digests are computed on the calling thread over the request's own buffers, which go
+// on to the driver unchanged: no copy, no worker (decision 0014). Backpressure runs end to end;
+// no stage holds more than its stream buffer.
 import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 
@@ -12,8 +13,7 @@ import { nodeHashName } from '../config/hash-algorithms.ts';
 import { DomainError, badRequest } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import { StoreError, type PutResult, type StoreDriver } from '../ports/store.ts';
-import { HashPool } from '../lib/hash-pool.ts';
-import { uploadTap, type HashTap } from '../lib/streams.ts';
+import { uploadTap, type ChunkConsumer, type UploadTap } from '../lib/streams.ts';
 import { isStoreDuplicateError } from './errors.ts';
 
 export interface WriteImageDataOptions {
@@ -31,23 +31,12 @@ export interface WriteImageDataOptions {
   hashingAlgorithm: string;
   /** Aborts the upload (client gone); the promise then rejects with signal.reason. */
   signal?: AbortSignal;
-  /** Where the digests are computed: a pool's worker threads (default: the process-wide pool), or null
-   *  for the calling thread. */
-  hashPool?: HashPool | null;
-}
-
-let sharedPool: HashPool | undefined;
-
-/**
- * The process-wide hash pool: worker threads (at most one per core, started by the first upload,
- * stopped after 30 s without one) that every upload's digests are computed in. Hashing is most of
- * an upload's CPU; off the event loop it no longer delays other requests, one upload runs about a
- * quarter faster on 2 cores (the loop receives and writes while a worker hashes), and concurrent
- * uploads use every core of the process. The cost: one copy of the data (~0.2 CPU-s per GiB), ~10 MB
- * per running worker and an 8 MiB ring per upload. Numbers: bench/README.md.
- */
-export function defaultHashPool(): HashPool {
-  return sharedPool ??= new HashPool();
+  /**
+   * Further consumers of every accepted chunk, in order, after the digests and before the store
+   * (e.g. a signature verifier): see ChunkConsumer. A consumer that throws fails the upload and
+   * nothing is stored.
+   */
+  consumers?: readonly ChunkConsumer[];
 }
 
 export interface WrittenImageData {
@@ -69,14 +58,13 @@ export interface WrittenImageData {
 export async function writeImageData(options: WriteImageDataOptions): Promise<WrittenImageData> {
   const { driver, imageId, source, limit, expectedSize, hashingAlgorithm, signal } = options;
   let algorithm: string;
-  let hasher: HashTap;
+  let hasher: UploadTap;
   try {
     algorithm = nodeHashName(hashingAlgorithm);
     hasher = uploadTap({
       maxBytes: limit.maxBytes, onExceed: () => limit.error(),
       expectedSize, onMismatch: () => sizeMismatch(expectedSize!),
-      algorithms: ['md5', algorithm],
-      pool: options.hashPool === undefined ? defaultHashPool() : options.hashPool ?? undefined,
+      algorithms: ['md5', algorithm], consumers: options.consumers,
     });
   } catch (error) {
     source.destroy();

@@ -8,10 +8,10 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DomainError, payloadTooLarge } from '../../src/domain/errors.ts';
+import { DomainError, badRequest, payloadTooLarge } from '../../src/domain/errors.ts';
 import { StoreError, type PutResult, type StoreDriver } from '../../src/ports/store.ts';
 import { FileStoreDriver } from '../../src/stores/file/file-driver.ts';
-import { defaultHashPool, writeImageData, type WriteImageDataOptions } from '../../src/stores/writer.ts';
+import { writeImageData, type WriteImageDataOptions } from '../../src/stores/writer.ts';
 
 const EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 const hex = (algorithm: string, data: Buffer) => createHash(algorithm).update(data).digest('hex');
@@ -204,7 +204,7 @@ describe('writeImageData', () => {
   });
 
   test('backpressure: a slow store never makes the writer buffer the image', async () => {
-    const total = 64 * 1024 * 1024;
+    const total = 16 * 1024 * 1024;
     let produced = 0;
     let consumed = 0;
     let maxAhead = 0;
@@ -222,7 +222,7 @@ describe('writeImageData', () => {
       async put(_id, body) {
         for await (const chunk of body) {
           consumed += (chunk as Buffer).length;
-          if (consumed % (4 * 1024 * 1024) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+          if (consumed % (1024 * 1024) === 0) await new Promise((resolve) => setTimeout(resolve, 5));
         }
         return { location: 'fake://slow', bytesWritten: consumed };
       },
@@ -233,7 +233,7 @@ describe('writeImageData', () => {
     };
     const written = await write({ driver: slow, source });
     assert.equal(written.size, total);
-    assert.ok(maxAhead <= 2 * 1024 * 1024, `at most a few stream buffers in flight, saw ${maxAhead} bytes`);
+    assert.ok(maxAhead <= 1024 * 1024, `at most a few stream buffers in flight, saw ${maxAhead} bytes`);
   });
 
   test('an unknown hashing algorithm is refused before anything is written', async () => {
@@ -242,16 +242,21 @@ describe('writeImageData', () => {
     assert.deepEqual(await stored(), before);
   });
 
-  test('digests come from the process-wide worker pool by default, and the same inline; failures leave no lane open', async () => {
-    const data = randomBytes(5 * 1024 * 1024 + 17);
-    const pooled = await write({ source: sourceOf(data) });
-    const inline = await write({ source: sourceOf(data), hashPool: null });
-    assert.equal(pooled.checksum, hex('md5', data));
-    assert.equal(pooled.osHashValue, hex('sha512', data));
-    assert.deepEqual([inline.checksum, inline.osHashValue], [pooled.checksum, pooled.osHashValue]);
-    assert.ok(defaultHashPool().size >= 1, 'the default pool ran the hashing');
-    await assert.rejects(write({ source: sourceOf(data), limit: { maxBytes: 1000, error: capError } }), domainError('PayloadTooLarge'));
-    await assert.rejects(write({ source: sourceOf(data), expectedSize: 10 }), domainError('BadRequest'));
-    assert.equal(defaultHashPool().lanes, 0);
+  test('an extra chunk consumer sees exactly the accepted bytes; one that refuses stores nothing', async () => {
+    const data = randomBytes(2 * 1024 * 1024 + 17);
+    const seen = createHash('sha256');
+    let finished = 0;
+    const watcher = { update: (chunk: Buffer) => { seen.update(chunk); }, finish: () => { finished++; } };
+    const written = await write({ source: sourceOf(data), consumers: [watcher] });
+    assert.equal(written.checksum, hex('md5', data));
+    assert.equal(seen.digest('hex'), hex('sha256', data));
+    assert.equal(finished, 1);
+
+    const before = await stored();
+    const refusing = { update: () => undefined, finish: () => { throw badRequest('Signature verification failed', {}, 'test.refused'); } };
+    await assert.rejects(write({ source: sourceOf(data), consumers: [refusing] }), domainError('BadRequest', 'test.refused'));
+    const midway = { update: (chunk: Buffer) => { if (chunk.length > 0) throw badRequest('no', {}, 'test.midway'); } };
+    await assert.rejects(write({ source: sourceOf(data), consumers: [midway] }), domainError('BadRequest', 'test.midway'));
+    assert.deepEqual(await stored(), before, 'nothing stored, no temp file left');
   });
 });

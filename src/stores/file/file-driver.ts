@@ -13,7 +13,6 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { willReleaseChunks } from '../../lib/streams.ts';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { DEFAULT_SYNC_EVERY, FileSink } from './file-sink.ts';
@@ -247,7 +246,6 @@ export class FileStoreDriver implements StoreDriver {
   /** Pipes source into the open temp file; fs errors become StoreErrors, source errors stay as they are. */
   private async receive(handle: FileHandle, source: Readable, signal: AbortSignal | undefined): Promise<number> {
     const sink = new FileSink(handle, this.syncEvery);
-    willReleaseChunks(source); // the sink releases each chunk once written (file-sink.ts)
     // pipeline() destroys every stream with the first error, so both streams emit it; whichever
     // emitted first is where it came from, and only the sink's own errors are fs errors.
     // (Closing the handle afterwards is safe: FileHandle.close() waits for operations in flight.)

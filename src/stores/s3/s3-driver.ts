@@ -18,7 +18,6 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { lazyImport } from '../../lib/lazy-import.ts';
-import { releaseChunk, willReleaseChunks } from '../../lib/streams.ts';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus, type RemoteOperation } from '../remote-errors.ts';
@@ -118,7 +117,6 @@ export class S3StoreDriver implements StoreDriver {
     const onAbort = () => source.destroy(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
     signal?.addEventListener('abort', onAbort, { once: true });
     const single = sizeHint !== undefined && sizeHint <= this.options.largeObjectSize;
-    if (!single) willReleaseChunks(source); // each chunk is copied into a part buffer, then given back
     try {
       const { client, aws } = await this.connect();
       let bytes = 0;
@@ -207,7 +205,6 @@ export class S3StoreDriver implements StoreDriver {
           }
         }
         bytes += chunk.length;
-        releaseChunk(chunk);
       }
       // The last part may be short; an empty upload is one empty part.
       if (fill > 0 || partNumber === 0) send(current ?? await take(), fill);
