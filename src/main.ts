@@ -81,6 +81,8 @@ export interface Composed {
   database: Database;
   /** The in-process task worker, when `[task] run_worker_in_api` is on (and for `glimpse worker`). */
   worker?: TaskWorker;
+  /** This process's recovery sweep (tasks/recovery.ts). */
+  recovery: TransferRecovery;
   close(): Promise<void>;
 }
 
@@ -285,7 +287,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     worker?.start();
     recovery.start();
     return {
-      app, database, worker,
+      app, database, worker, recovery,
       async close() {
         await app.close();
         transfers.stop();
