@@ -93,6 +93,8 @@ export interface Composed {
   cache?: { local: LocalImageCache; prefetcher: CachePrefetcher };
   /** The in-process task worker, when `[task] run_worker_in_api` is on (and for `glimpse worker`). */
   worker?: TaskWorker;
+  /** This process's recovery sweep (tasks/recovery.ts). */
+  recovery: TransferRecovery;
   close(): Promise<void>;
 }
 
@@ -337,7 +339,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     recovery.start();
     cache?.prefetcher.start();
     return {
-      app, database, worker, cache,
+      app, database, worker, cache, recovery,
       async close() {
         await app.close();
         transfers.stop();
