@@ -150,8 +150,8 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
     const get: Measured[] = [];
     const create: Measured[] = [];
     for (const [i, target] of targets.entries()) {
-      get.push(await concurrent(target, member[i]!, 4000, 16, (client) => timed(client, 'GET', `/v2/images/${getIds[i]}`)));
-      create.push(await concurrent(target, member[i]!, 1000, 8, async (client) => {
+      get.push(await concurrent(target, member[i]!, 2000, 16, (client) => timed(client, 'GET', `/v2/images/${getIds[i]}`)));
+      create.push(await concurrent(target, member[i]!, 500, 8, async (client) => {
         const started = process.hrtime.bigint();
         const image = await client.json<{ id: string }>('POST', '/v2/images',
           { name: 'bench-create', disk_format: 'raw', container_format: 'bare', os_distro: 'ubuntu', tags: ['bench'] });
