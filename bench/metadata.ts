@@ -13,7 +13,7 @@ import { ImagesClient } from './client.ts';
 import { listCases, personaHeaders, personas, type ListCase } from './list-cases.ts';
 import { median, percentile } from './measure.ts';
 import { fmt } from './report.ts';
-import { seedImages } from './seed.ts';
+import { CALLER, seedImages } from './seed.ts';
 import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
 
 /** CPU time of the processes (all their threads, /proc/<pid>/task/<tid>/schedstat: ns on CPU), seconds. */
@@ -109,6 +109,12 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
   const created: string[] = [];
   try {
     const targets: Target[] = [];
+    let reference: Target | undefined;
+    if (refUrl) {
+      const port = Number(new URL(refUrl).port || 80);
+      const images = await seedReference(refUrl, options.refImages ?? 300, created);
+      reference = { label: `Glance ${fmt.count(images)}`, url: refUrl, pids: await listenerPids(port), images };
+    }
     for (const size of sizes) {
       const deployment = await createDeployment();
       deployments.push(deployment);
@@ -121,11 +127,7 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
       servers.push(server);
       targets.push({ label: `Glimpse ${fmt.count(sizes[i]!)}`, url: server.url, pids: [server.pid], images: sizes[i]! });
     }
-    if (refUrl) {
-      const port = Number(new URL(refUrl).port || 80);
-      const images = await seedReference(refUrl, options.refImages ?? 300, created);
-      targets.push({ label: `Glance ${fmt.count(images)}`, url: refUrl, pids: await listenerPids(port), images });
-    }
+    if (reference) targets.push(reference);
     const clientFor = (target: Target, c: ListCase) => {
       const client = new ImagesClient(target.url, c.persona.project ?? '');
       Object.assign(client.headers, personaHeaders(c.persona));
@@ -148,8 +150,8 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
     const get: Measured[] = [];
     const create: Measured[] = [];
     for (const [i, target] of targets.entries()) {
-      get.push(await concurrent(target, member[i]!, 4000, 16, (client) => timed(client, 'GET', `/v2/images/${getIds[i]}`)));
-      create.push(await concurrent(target, member[i]!, 1000, 8, async (client) => {
+      get.push(await concurrent(target, member[i]!, 2000, 16, (client) => timed(client, 'GET', `/v2/images/${getIds[i]}`)));
+      create.push(await concurrent(target, member[i]!, 500, 8, async (client) => {
         const started = process.hrtime.bigint();
         const image = await client.json<{ id: string }>('POST', '/v2/images',
           { name: 'bench-create', disk_format: 'raw', container_format: 'bare', os_distro: 'ubuntu', tags: ['bench'] });
@@ -175,8 +177,8 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
 
 /**
  * The reference gets a small catalogue through its API (seeding it is slow): `count` images of
- * seed.ts's shape owned by the bench's projects (the caller, the owner of many and others), so
- * each persona has something to see. Returns how many images it holds.
+ * seed.ts's shape owned by the bench's projects (the caller, the owner of many and others), the
+ * caller an accepted member of the shared ones, so each persona has something to see. Returns how many images it holds.
  */
 async function seedReference(url: string, count: number, created: string[]): Promise<number> {
   const { seededImage } = await import('./seed.ts');
@@ -185,13 +187,20 @@ async function seedReference(url: string, count: number, created: string[]): Pro
   await Promise.all(Array.from({ length: 4 }, async () => {
     while (next < count) {
       const image = seededImage(next++, '/nonexistent');
-      const client = new ImagesClient(url, image.owner!);
+      // Admin of the owner project: public images need the admin role (publicize_image).
+      const client = new ImagesClient(url, image.owner!, 'admin,member,reader');
       try {
         const made = await client.json<{ id: string }>('POST', '/v2/images', {
           name: image.name, disk_format: image.diskFormat, container_format: image.containerFormat,
           visibility: image.visibility, os_hidden: image.osHidden, tags: image.tags, ...image.properties,
         });
         created.push(made.id);
+        if (image.visibility === 'shared') {
+          // As in seed.ts: the caller is an accepted member of the shared images.
+          await client.json('POST', `/v2/images/${made.id}/members`, { member: CALLER });
+          const caller = new ImagesClient(url, CALLER);
+          await caller.json('PUT', `/v2/images/${made.id}/members/${CALLER}`, { status: 'accepted' }).finally(() => caller.close());
+        }
       } finally {
         client.close();
       }
