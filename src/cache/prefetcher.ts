@@ -15,8 +15,6 @@ export interface PrefetcherDeps {
   openData(image: Image): Promise<Readable | undefined>;
   log: CacheLog & { error?(obj: unknown, msg?: string): void };
   intervalSeconds: number;
-  /** Called after each image with how far the pass is (for a progress display). */
-  onProgress?: (done: number, total: number, imageId: string) => void;
 }
 
 export interface PrefetchResult {
@@ -34,12 +32,12 @@ export class CachePrefetcher {
   constructor(private readonly deps: PrefetcherDeps) {}
 
   /** One pass over the queue; concurrent calls share the pass in progress. */
-  runOnce(): Promise<PrefetchResult> {
-    this.running ??= this.pass().finally(() => { this.running = undefined; });
+  runOnce(onProgress?: (done: number, total: number, imageId: string) => void): Promise<PrefetchResult> {
+    this.running ??= this.pass(onProgress).finally(() => { this.running = undefined; });
     return this.running;
   }
 
-  private async pass(): Promise<PrefetchResult> {
+  private async pass(onProgress?: (done: number, total: number, imageId: string) => void): Promise<PrefetchResult> {
     const { cache, images, log } = this.deps;
     const result: PrefetchResult = { fetched: [], failed: [], dropped: [] };
     const queued = await cache.queuedImages();
@@ -67,7 +65,7 @@ export class CachePrefetcher {
         log.warn({ err: error, image_id: id }, 'prefetching an image into the cache failed');
         result.failed.push(id);
       }
-      this.deps.onProgress?.(index + 1, queued.length, id);
+      onProgress?.(index + 1, queued.length, id);
     }
     return result;
   }

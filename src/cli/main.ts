@@ -1,4 +1,4 @@
-// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, config check|sample.
+// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, cache …, config check|sample.
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
@@ -9,6 +9,7 @@ import { renderPolicySample } from '../policy/sample.ts';
 import { createLogger, runScrubber, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
+import { cacheCommands } from './cache-commands.ts';
 
 function load(file: string | undefined): GlimpseConfig {
   const { config, warnings } = loadConfig({ file, env: process.env });
@@ -90,6 +91,8 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (dir: string, opts: { configFile?: string }) => {
       for (const line of await metadefsExport(load(opts.configFile), dir)) process.stdout.write(`${line}\n`);
     });
+
+  cacheCommands(program, load);
 
   const config = program.command('config').description('configuration helpers');
   config.command('check').description('validate a configuration file and print what it resolves to')
