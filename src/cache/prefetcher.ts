@@ -28,6 +28,7 @@ const sink = () => new Writable({ write: (_chunk, _encoding, callback) => callba
 export class CachePrefetcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PrefetchResult> | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: PrefetcherDeps) {}
 
@@ -71,6 +72,7 @@ export class CachePrefetcher {
   }
 
   start(): void {
+    this.stopped = false;
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.poke();
@@ -90,10 +92,13 @@ export class CachePrefetcher {
 
   /** Runs a pass soon (an image was just queued on this node). */
   poke(): void {
+    if (this.stopped) return;
     this.runOnce().catch((error: unknown) => this.deps.log.warn({ err: error }, 'cache prefetcher pass failed'));
   }
 
+  /** No more passes, periodic or poked (runOnce still works, for commands and tests). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
