@@ -29,7 +29,8 @@ export class CacheFill extends Transform {
   readonly settled: Promise<void>;
   private settle!: () => void;
 
-  constructor(private readonly handle: FileHandle, algorithm: string, private readonly hooks: FillHooks) {
+  constructor(private readonly handle: FileHandle, algorithm: string, private readonly expectedSize: number,
+    private readonly hooks: FillHooks) {
     super();
     this.hash = createHash(algorithm);
     this.settled = new Promise((resolve) => { this.settle = resolve; });
@@ -41,20 +42,32 @@ export class CacheFill extends Transform {
     this.bytes += chunk.length;
     // The next chunk waits for this write, so a slow cache disk holds back the download instead of
     // piling up memory.
-    writeAll(this.handle, chunk).then(() => callback(null, chunk), (error: unknown) => {
+    writeAll(this.handle, chunk).then(() => {
+      // The image's last byte is held back until the entry is committed, so a client that saw its
+      // download complete finds the image in the cache list (Glance's caching iterator commits
+      // before its response ends, too).
+      if (this.bytes === this.expectedSize) this.complete(() => callback(null, chunk));
+      else callback(null, chunk);
+    }, (error: unknown) => {
       this.abandon(error);
       callback(null, chunk);
     });
   }
 
   override _flush(callback: TransformCallback): void {
-    if (this.state === 'writing') {
-      this.state = 'committing';
-      const result = { bytes: this.bytes, digest: this.hash.digest('hex') };
-      // In the background: the client's last byte does not wait for fsync, rename and the database.
-      this.hooks.onComplete(result, this.handle).catch(() => undefined).finally(() => this.settle());
-    }
-    callback();
+    // Fewer bytes than the image's size: onComplete refuses them.
+    if (this.state === 'writing') this.complete(() => callback());
+    else callback();
+  }
+
+  private complete(then: () => void): void {
+    this.state = 'committing';
+    const result = { bytes: this.bytes, digest: this.hash.digest('hex') };
+    // Commit errors are the cache's, never the client's.
+    this.hooks.onComplete(result, this.handle).catch(() => undefined).finally(() => {
+      this.settle();
+      then();
+    });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -129,7 +129,7 @@ export class LocalImageCache implements ImageCache, ImageCacheManager {
       if (errno(error) !== 'EEXIST') log.warn({ err: error, image_id: image.id }, 'image cache cannot start a fill');
       return source;
     }
-    const tee = new CacheFill(handle, digest.algorithm, {
+    const tee = new CacheFill(handle, digest.algorithm, image.size!, {
       onComplete: (result, h) => this.commit(image, digest.value, result, h, log),
       onAbandon: async (h, reason) => {
         await h.close().catch(() => undefined);

@@ -15,8 +15,6 @@ export interface PrefetcherDeps {
   openData(image: Image): Promise<Readable | undefined>;
   log: CacheLog & { error?(obj: unknown, msg?: string): void };
   intervalSeconds: number;
-  /** Called after each image with how far the pass is (for a progress display). */
-  onProgress?: (done: number, total: number, imageId: string) => void;
 }
 
 export interface PrefetchResult {
@@ -30,16 +28,17 @@ const sink = () => new Writable({ write: (_chunk, _encoding, callback) => callba
 export class CachePrefetcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<PrefetchResult> | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: PrefetcherDeps) {}
 
   /** One pass over the queue; concurrent calls share the pass in progress. */
-  runOnce(): Promise<PrefetchResult> {
-    this.running ??= this.pass().finally(() => { this.running = undefined; });
+  runOnce(onProgress?: (done: number, total: number, imageId: string) => void): Promise<PrefetchResult> {
+    this.running ??= this.pass(onProgress).finally(() => { this.running = undefined; });
     return this.running;
   }
 
-  private async pass(): Promise<PrefetchResult> {
+  private async pass(onProgress?: (done: number, total: number, imageId: string) => void): Promise<PrefetchResult> {
     const { cache, images, log } = this.deps;
     const result: PrefetchResult = { fetched: [], failed: [], dropped: [] };
     const queued = await cache.queuedImages();
@@ -67,12 +66,13 @@ export class CachePrefetcher {
         log.warn({ err: error, image_id: id }, 'prefetching an image into the cache failed');
         result.failed.push(id);
       }
-      this.deps.onProgress?.(index + 1, queued.length, id);
+      onProgress?.(index + 1, queued.length, id);
     }
     return result;
   }
 
   start(): void {
+    this.stopped = false;
     if (this.timer) return;
     this.timer = setInterval(() => {
       this.poke();
@@ -92,10 +92,13 @@ export class CachePrefetcher {
 
   /** Runs a pass soon (an image was just queued on this node). */
   poke(): void {
+    if (this.stopped) return;
     this.runOnce().catch((error: unknown) => this.deps.log.warn({ err: error }, 'cache prefetcher pass failed'));
   }
 
+  /** No more passes, periodic or poked (runOnce still works, for commands and tests). */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);

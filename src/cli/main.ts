@@ -1,5 +1,5 @@
-// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, migrate from-glance,
-// config check|sample.
+// The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, cache …,
+// migrate from-glance, config check|sample.
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
@@ -11,6 +11,7 @@ import { createLogger, runScrubber, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
 import { fromGlance, type FromGlanceOptions } from './migrate.ts';
+import { cacheCommands } from './cache-commands.ts';
 
 function load(file: string | undefined): GlimpseConfig {
   const { config, warnings } = loadConfig({ file, env: process.env });
@@ -108,6 +109,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (opts: FromGlanceOptions & { configFile?: string }) => {
       process.exitCode = await fromGlance(load(opts.configFile), opts);
     });
+  cacheCommands(program, load);
 
   const config = program.command('config').description('configuration helpers');
   config.command('check').description('validate a configuration file and print what it resolves to')

@@ -28,6 +28,7 @@ const unknownPath = () => new DomainError('NotFound', 'http.not_found', msg('The
 
 export class RouteTable {
   private readonly paths = new Map<string, Method[]>();
+  private readonly allowOverrides = new Map<string, string>();
 
   constructor(private readonly app: FastifyInstance) {}
 
@@ -52,12 +53,19 @@ export class RouteTable {
     return [...this.paths].flatMap(([url, methods]) => methods.map((method) => ({ method, url })));
   }
 
+  /** The Allow header of a path whose Glance router lists its methods in another order than allowOrder. */
+  allowAs(url: string, allow: string): this {
+    this.allowOverrides.set(url, allow);
+    return this;
+  }
+
   /** Registers the 405 answers; call once after every route of the table is added. */
   seal(): void {
     for (const [url, methods] of this.paths) {
       const others = allMethods.filter((m) => !methods.includes(m));
       if (others.length === 0) continue;
-      const allow = [...methods].sort((a, b) => allowOrder.indexOf(a) - allowOrder.indexOf(b)).join(', ');
+      const allow = this.allowOverrides.get(url)
+        ?? [...methods].sort((a, b) => allowOrder.indexOf(a) - allowOrder.indexOf(b)).join(', ');
       this.app.route({
         method: others, url, config: { public: false },
         handler: async (request) => {

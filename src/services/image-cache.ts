@@ -113,10 +113,12 @@ export class CacheService {
     return this.enforce(ctx, 'manage_image_cache').removeAllCached();
   }
 
-  /** The legacy queue call does not look the image up: the prefetcher drops what it cannot fetch. */
+  /**
+   * The legacy queue call does not look the image up (the prefetcher drops what it cannot fetch) and,
+   * as in Glance, leaves the image to the periodic prefetcher.
+   */
   async legacyQueue(ctx: RequestContext, id: string): Promise<void> {
     await this.enforce(ctx, 'manage_image_cache').queue(id);
-    this.deps.onQueued?.(id);
   }
 
   async legacyDequeue(ctx: RequestContext, id: string): Promise<void> {

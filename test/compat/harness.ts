@@ -59,6 +59,9 @@ function personaHeaders(run: Run, persona: Persona): Record<string, string> {
   return { 'x-identity-status': 'Confirmed', 'x-tenant-id': project, 'x-user-id': `${persona}-user`, 'x-roles': roles };
 }
 
+/** Times the cache API reports as epoch seconds. */
+const epochKeys = new Set(['last_accessed', 'last_modified']);
+
 /** Replaces run-specific strings with stable names, consistently within one scenario. */
 class Normalizer {
   private readonly ids = new Map<string, string>();
@@ -79,7 +82,8 @@ class Normalizer {
     if (typeof value === 'string') return this.text(value);
     if (Array.isArray(value)) return value.map((v) => this.value(v));
     if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [this.text(k), this.value(v)]));
+      return Object.fromEntries(Object.entries(value).map(([k, v]) =>
+        [this.text(k), epochKeys.has(k) && typeof v === 'number' ? '<epoch>' : this.value(v)]));
     }
     return value;
   }

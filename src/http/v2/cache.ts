@@ -33,16 +33,18 @@ export function cacheRoutes(routes: RouteTable, cache: CacheService, options: { 
     await cache.clearCache(request.ctx, (Array.isArray(target) ? target[0] : target) ?? '');
     return noContent(reply);
   });
-  routes.add('PUT', '/v2/cache/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
-    rejectBody(request);
-    await cache.cacheImage(request.ctx, request.params.id);
-    return reply.code(202).header('content-length', '0').type('text/html; charset=UTF-8').send();
-  });
   routes.add('DELETE', '/v2/cache/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
     rejectBody(request);
     await cache.deleteCacheEntry(request.ctx, request.params.id);
     return noContent(reply);
   });
+  routes.add('PUT', '/v2/cache/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    rejectBody(request);
+    await cache.cacheImage(request.ctx, request.params.id);
+    return reply.code(202).header('content-length', '0').type('text/html; charset=UTF-8').send();
+  });
+  // Glance's cache router lists DELETE before PUT.
+  routes.allowAs('/v2/cache/:id', 'DELETE, PUT');
   if (options.legacy) legacyRoutes(routes, cache);
 }
 
