@@ -28,6 +28,9 @@ import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
 import { inspectingTap, judgeInspection } from './inspection.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
+import { callerOf } from '../signature/check.ts';
+import { recordCertificate, type RecordedCertificate } from '../signature/recorded.ts';
+import { signatureProperties } from '../signature/verifier.ts';
 
 export interface ImportSettings {
   methods: string[];
@@ -174,11 +177,13 @@ export class ImageImportService {
     if (method === 'glance-download') {
       ({ remote, problem: remoteProblem } = await this.checkRemote(request, body));
     }
+    const signature = await this.signingCertificate(ctx, image);
     const now = this.now();
     const task: Task = {
       id: this.newId(), type: 'api_image_import', status: 'pending', owner: ctx.projectId ?? image.owner ?? '',
       imageId: id, requestId: ctx.requestId, userId: ctx.userId,
-      input: buildImportTaskInput(id, request.body as Record<string, unknown>, stores, held, ctx.roles, remote),
+      input: { ...buildImportTaskInput(id, request.body as Record<string, unknown>, stores, held, ctx.roles, remote),
+        ...(signature ? { signature_certificate: signature } : {}) },
       result: null, message: '', expiresAt: null, createdAt: now, updatedAt: now, deleted: false, deletedAt: null,
     };
     await this.deps.tasks.create(task);
@@ -197,6 +202,13 @@ export class ImageImportService {
     }
     this.deps.onTaskCreated?.(task.id);
     return task;
+  }
+
+  /** A signed image's certificate, read now with the caller's token for the task to verify with (signature/recorded.ts). */
+  private async signingCertificate(ctx: RequestContext, image: Image): Promise<RecordedCertificate | undefined> {
+    const props = signatureProperties(image.properties);
+    if (props === undefined || !this.deps.keyManager) return undefined;
+    return recordCertificate(this.deps.keyManager, callerOf(ctx), props.certificateId);
   }
 
   /** glance-download: the remote image, checked now with the caller's token (never stored). */

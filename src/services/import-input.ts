@@ -2,6 +2,7 @@
 // the POST /import body as given —, backend — the resolved target stores) plus what Glimpse's
 // runner needs to be restartable on any node: the stores that held a copy-image source before
 // the import, and the caller's roles (for plugins that depend on them).
+import { parseRecordedCertificate, type RecordedCertificate } from '../signature/recorded.ts';
 import type { Task } from '../domain/task.ts';
 import type { ImportMethod } from '../domain/import.ts';
 import type { RemoteImage } from '../ports/fetch.ts';
@@ -19,6 +20,8 @@ export interface ImportInput {
   roles: string[];
   /** glance-download: the remote image as checked at request time. */
   remote?: RemoteImage;
+  /** A signed image's certificate as the key manager gave it at request time. */
+  signatureCertificate?: RecordedCertificate;
 }
 
 export function buildImportTaskInput(imageId: string, importReq: Record<string, unknown>, stores: string[],
@@ -47,6 +50,7 @@ export function importInput(task: Task): ImportInput {
     allStoresMustSucceed: req.all_stores_must_succeed !== false,
     roles: strings(input.roles),
     remote: remoteOf(input.remote_image),
+    signatureCertificate: parseRecordedCertificate(input.signature_certificate),
   };
 }
 

@@ -21,7 +21,7 @@ export interface SignatureCheck {
  * img_signature* properties (then Glance does not verify). Rejects with Glance's 400 when the
  * verifier cannot be made (bad property, certificate missing or unreadable, wrong key type).
  */
-export async function signatureCheck(keyManager: KeyManager, caller: KeyManagerCaller & { log?: Logger },
+export async function signatureCheck(keyManager: KeyManager, caller: KeyManagerCaller & { log?: Pick<Logger, 'warn' | 'info'> },
   imageId: string, properties: Readonly<Record<string, string>>): Promise<SignatureCheck | undefined> {
   const props = signatureProperties(properties);
   if (props === undefined) return undefined;

@@ -28,6 +28,8 @@ import { uploadBudget } from '../services/image-data.ts';
 import { inspectingTap, judgeInspection } from '../services/inspection.ts';
 import type { ImageSettings } from '../services/settings.ts';
 import { writeImageData } from '../stores/writer.ts';
+import { signatureCheck } from '../signature/check.ts';
+import { RecordedKeyManager } from '../signature/recorded.ts';
 import { IMPORT_PROPS } from '../domain/import.ts';
 import { importInput, type ImportInput } from '../services/import-input.ts';
 import { stagedExists, stagedLocation } from '../services/staging.ts';
@@ -219,9 +221,14 @@ export class ImageImportRunner {
     if (leftover !== undefined && !image.locations.some((l) => l.url === leftover)) await driver.delete(leftover);
     const budget = input.method === 'copy-image' ? { maxBytes: Infinity, error: () => new Error('unreachable') as DomainError }
       : await uploadBudget(this.deps, image);
-    const written = await writeImageData({ driver, imageId: image.id, source: await source(), limit: budget,
+    // As Glance: a signed image is verified as it is written into each store (not when staged).
+    const signature = await signatureCheck(new RecordedKeyManager(input.signatureCertificate), { projectId: image.owner, log: run.log },
+      image.id, image.properties);
+    const data = await source();
+    const written = await writeImageData({ driver, imageId: image.id, source: signature ? signature.through(data) : data, limit: budget,
       hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
     try {
+      signature?.verify();
       return await this.update(run.task, image.id, (img) => {
         if (img.checksum !== null && img.checksum !== written.checksum) {
           throw new DomainError('Conflict', 'import.checksum', msg('The data copied to store {id} differs from the image data.', { id: storeId }));

@@ -5,7 +5,10 @@
 // is exercised in test/integration/signatures-cli.test.ts). Skipped, visibly, without both.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
@@ -30,6 +33,7 @@ describe('image signature verification (Barbican + Keystone)', { skip }, () => {
     t.app.inject({ method: method as 'GET', url, payload: payload as string,
       headers: { accept: 'application/json', ...(token ? { 'x-auth-token': token } : {}), ...headers } });
   const images = () => join(t.dir, 'images');
+
 
   async function upload(props: Record<string, string>, body = data) {
     const created = await call('POST', '/v2/images', { disk_format: 'raw', container_format: 'bare', ...props });
@@ -166,6 +170,131 @@ describe('image signature verification (Barbican + Keystone)', { skip }, () => {
     const head = await call('HEAD', `/v1/images/${badId}`);
     assert.equal(head.headers['x-image-meta-status'], 'killed');
     assert.equal(storedFiles(images()).length, before);
+  });
+});
+
+describe('signed imports: glance-direct, web-download, copy-image (Barbican + Keystone)', { skip }, () => {
+  let t: TestApp;
+  let server: Server;
+  let user: Awaited<ReturnType<typeof login>>;
+  let key: SigningKey;
+  let certId: string;
+  const data = Buffer.from('imported signed data\n'.repeat(20_000));
+  const call = (method: string, url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: method as 'GET', url, payload: payload as string,
+      headers: { accept: 'application/json', 'x-auth-token': user.token, ...headers } });
+  const files = () => storedFiles(join(t.dir, 'fast')).length + storedFiles(join(t.dir, 'cheap')).length;
+
+  const tasksOf = async (id: string) => (await call('GET', `/v2/images/${id}/tasks`)).json().tasks as Record<string, unknown>[];
+  /** The task that is not among `seen` (the import just asked for), once every task has finished. */
+  async function waitTask(id: string, seen: string[] = []) {
+    for (let i = 0; i < 600; i++) {
+      const tasks = await tasksOf(id);
+      const fresh = tasks.filter((task) => !seen.includes(String(task.id)));
+      if (fresh.length > 0 && tasks.every((task) => task.status === 'success' || task.status === 'failure')) return fresh[0]!;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail(`the import of ${id} did not finish`);
+  }
+
+  async function imported(props: Record<string, string>, method: 'glance-direct' | 'web-download', body = data) {
+    const created = await call('POST', '/v2/images', { disk_format: 'raw', container_format: 'bare', ...props });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id as string;
+    if (method === 'glance-direct') {
+      const staged = await call('PUT', `/v2/images/${id}/stage`, body, { 'content-type': 'application/octet-stream' });
+      assert.equal(staged.statusCode, 204, staged.body);
+    }
+    const port = (server.address() as AddressInfo).port;
+    const res = await call('POST', `/v2/images/${id}/import`, { method: method === 'glance-direct' ? { name: method }
+      : { name: method, uri: `http://127.0.0.1:${port}/${body === data ? 'good' : 'bad'}` } }, { 'content-type': 'application/json' });
+    assert.equal(res.statusCode, 202, res.body);
+    const task = await waitTask(id);
+    return { id, task, image: (await call('GET', `/v2/images/${id}`)).json() };
+  }
+
+  before(async () => {
+    const tampered = Buffer.from(data);
+    tampered[100] = tampered[100]! ^ 1;
+    server = createServer((req, res) => res.end(req.url === '/good' ? data : tampered));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t = await startTestApp(keystoneEnv(keystoneUrl!, {
+      GLIMPSE_BARBICAN__AUTH_ENDPOINT: keystoneUrl!,
+      GLIMPSE_DEFAULT__ENABLED_BACKENDS: 'fast:file, cheap:file',
+      GLIMPSE_GLANCE_STORE__DEFAULT_BACKEND: 'fast',
+      GLIMPSE_FAST__FILESYSTEM_STORE_DATADIR: join(tmpdir(), `glimpse-sig-fast-${process.pid}`),
+      GLIMPSE_CHEAP__FILESYSTEM_STORE_DATADIR: join(tmpdir(), `glimpse-sig-cheap-${process.pid}`),
+      GLIMPSE_IMPORT_FILTERING_OPTS__ALLOWED_HOSTS: '127.0.0.1',
+      GLIMPSE_IMPORT_FILTERING_OPTS__ALLOWED_PORTS: String((server.address() as AddressInfo).port),
+    }));
+    user = await login('demo1-member', 'demo1');
+    key = makeSigningKey('RSA-PSS');
+    certId = await storeCertificate(user.token, key.certificatePem);
+  });
+  after(async () => {
+    await t?.close();
+    server?.close();
+    for (const store of ['fast', 'cheap']) rmSync(join(tmpdir(), `glimpse-sig-${store}-${process.pid}`), { recursive: true, force: true });
+  });
+
+  test('glance-direct and web-download: a signed image becomes active', async () => {
+    for (const method of ['glance-direct', 'web-download'] as const) {
+      const { task, image } = await imported(signatureProps(key, 'SHA-256', data, certId), method);
+      assert.equal(task.status, 'success', `${method}: ${String(task.message)}`);
+      assert.equal(image.status, 'active');
+    }
+  });
+
+  test('glance-direct and web-download: tampered data fails the import, the image goes back to queued, nothing stored', async () => {
+    const tampered = Buffer.from(data);
+    tampered[100] = tampered[100]! ^ 1;
+    for (const method of ['glance-direct', 'web-download'] as const) {
+      const before = files();
+      const { id, task, image } = await imported(signatureProps(key, 'SHA-256', data, certId), method, tampered);
+      assert.equal(task.status, 'failure');
+      assert.match(String(task.message), new RegExp(escape(`Signature verification failed for image ${id}: Signature verification failed`)));
+      assert.equal(image.status, 'queued');
+      assert.match(String(image.os_glance_import_error), /Signature verification failed/);
+      assert.equal(files(), before, `${method}: no data left in the stores`);
+    }
+  });
+
+  test('a missing certificate fails the import with cursive\'s reason', async () => {
+    const missing = randomUUID();
+    const { task, image } = await imported(signatureProps(key, 'SHA-256', data, missing), 'glance-direct');
+    assert.equal(task.status, 'failure');
+    assert.match(String(task.message), new RegExp(escape(`Certificate not found with ID: ${missing}`)));
+    assert.equal(image.status, 'queued');
+  });
+
+  test('copy-image verifies the copy: a signature changed after upload fails the copy, the image stays active', async () => {
+    const { id, image } = await imported(signatureProps(key, 'SHA-256', data, certId), 'glance-direct');
+    assert.equal(image.status, 'active');
+    // copy_image is admin-only by default: the project's admin asks (and the certificate is read with its token)
+    const admin = await login('demo1-admin', 'demo1');
+    const copy = async () => {
+      const seen = (await tasksOf(id)).map((task) => String(task.id));
+      const res = await call('POST', `/v2/images/${id}/import`, { method: { name: 'copy-image' }, stores: ['cheap'] },
+        { 'content-type': 'application/json', 'x-auth-token': admin.token });
+      assert.equal(res.statusCode, 202, res.body);
+      return waitTask(id, seen);
+    };
+    const patched = await call('PATCH', `/v2/images/${id}`, [{ op: 'replace', path: '/img_signature', value: Buffer.alloc(256, 9).toString('base64') }],
+      { 'content-type': 'application/openstack-images-v2.1-json-patch' });
+    assert.equal(patched.statusCode, 200, patched.body);
+    const before = files();
+    const failed = await copy();
+    assert.equal(failed.status, 'failure');
+    assert.match(String(failed.message), /Signature verification failed/);
+    const after = (await call('GET', `/v2/images/${id}`)).json();
+    assert.equal(after.status, 'active');
+    assert.deepEqual(after.stores.split(','), ['fast']);
+    assert.equal(files(), before);
+    await call('PATCH', `/v2/images/${id}`, [{ op: 'replace', path: '/img_signature', value: signatureProps(key, 'SHA-256', data, certId).img_signature }],
+      { 'content-type': 'application/openstack-images-v2.1-json-patch' });
+    const ok = await copy();
+    assert.equal(ok.status, 'success', String(ok.message));
+    assert.deepEqual((await call('GET', `/v2/images/${id}`)).json().stores.split(',').sort(), ['cheap', 'fast']);
   });
 });
 
