@@ -46,8 +46,9 @@ const IMAGE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 const WRITES_IN_FLIGHT = 4;
 /** Growth step ceiling for uploads of unknown size (glance_store: 8 GiB). */
 const MAX_RESIZE_STEP = 8 * 1024 ** 3;
-/** Bytes per read when serving an image. */
+/** Bytes per read when serving an image, and reads in flight beyond the one being sent. */
 const READ_PIECE = 4 * 1024 * 1024;
+const READ_AHEAD = 2;
 
 export class RbdStoreDriver implements StoreDriver {
   readonly id: string;
@@ -359,7 +360,7 @@ function storeError(error: unknown, op: 'read' | 'write' | 'delete'): unknown {
   return new StoreError('StoreUnavailable', `RBD ${op} failed: ${error.message}`, { cause: error });
 }
 
-/** The bytes [start, end) of an open image, read ahead by one piece; the image is closed when the stream ends or is destroyed. */
+/** The bytes [start, end) of an open image, read READ_AHEAD pieces ahead; the image is closed when the stream ends or is destroyed. */
 function imageStream(image: RbdImage, start: number, end: number, piece: number): Readable {
   let position = start;
   const pending = new Set<Promise<unknown>>();
@@ -372,17 +373,20 @@ function imageStream(image: RbdImage, start: number, end: number, piece: number)
     pending.add(settled);
     return reading;
   };
-  let next: Promise<Buffer> | undefined;
+  const ahead: Array<Promise<Buffer>> = [];
   return new Readable({
     highWaterMark: piece,
     read() {
-      const current = next ?? fetch();
-      next = undefined;
+      const current = ahead.shift() ?? fetch();
       if (!current) {
         this.push(null);
         return;
       }
-      next = fetch();
+      while (ahead.length < READ_AHEAD) {
+        const next = fetch();
+        if (!next) break;
+        ahead.push(next);
+      }
       current.then((data) => { this.push(data.length > 0 ? data : null); },
         (error: unknown) => this.destroy(storeError(error, 'read') as Error));
     },
