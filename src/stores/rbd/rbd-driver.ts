@@ -48,7 +48,7 @@ const WRITES_IN_FLIGHT = 4;
 const MAX_RESIZE_STEP = 8 * 1024 ** 3;
 /** Bytes per read when serving an image, and reads in flight beyond the one being sent. */
 const READ_PIECE = 4 * 1024 * 1024;
-const READ_AHEAD = 2;
+const READ_AHEAD = 1;
 
 export class RbdStoreDriver implements StoreDriver {
   readonly id: string;
