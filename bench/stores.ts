@@ -12,7 +12,7 @@ import { SwiftStoreDriver } from '../src/stores/swift/swift-driver.ts';
 import { locationBase } from '../src/stores/swift/swift-location.ts';
 import { ImagesClient } from './client.ts';
 import { rbdReference, type RbdReference } from './rbd-reference.ts';
-import { transfer, type TransferResult } from './measure.ts';
+import { median, transfer, type TransferResult } from './measure.ts';
 import { CALLER } from './seed.ts';
 import { createDeployment, resetPeak, startGlimpse } from './server.ts';
 
@@ -77,13 +77,27 @@ export async function benchStores(options: { size: number; rounds: number; store
     const client = new ImagesClient(server.url, CALLER);
     try {
       console.log(`  [${store}] upload/download ${options.size / 2 ** 20} MiB × ${options.rounds} (server pid ${server.pid})`);
-      const moved = await transfer(client, options.size, {
-        rounds: options.rounds, watch: [server.pid],
+      const once = (rounds: number) => transfer(client, options.size, {
+        rounds, watch: [server.pid],
         beforeUpload: () => resetPeak(server.pid),
         afterUpload: async () => (await server.memory()).hwm,
       });
-      const reference = store === 'rbd' ? await rbdReference(options.size, options.rounds) : undefined;
-      results.push({ store, transfer: moved, ...(reference ? { reference } : {}) });
+      if (store !== 'rbd') {
+        results.push({ store, transfer: await once(options.rounds) });
+        continue;
+      }
+      // rbd: API and `rbd import/export` alternate round by round, so both see the same machine load.
+      const moved: TransferResult[] = [];
+      const references: RbdReference[] = [];
+      for (let round = 0; round < options.rounds; round++) {
+        moved.push(await once(1));
+        references.push(await rbdReference(options.size, 1));
+      }
+      const uploads = moved.flatMap((m) => m.uploads);
+      const downloads = moved.flatMap((m) => m.downloads);
+      results.push({ store, transfer: { ...moved.at(-1)!, uploads, downloads, uploadMiBps: median(uploads),
+        downloadMiBps: median(downloads), uploadHwm: Math.max(...moved.map((m) => m.uploadHwm)) },
+      reference: { importMiBps: median(references.map((r) => r.importMiBps)), exportMiBps: median(references.map((r) => r.exportMiBps)) } });
     } finally {
       client.close();
       await server.stop();

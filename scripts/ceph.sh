@@ -17,7 +17,9 @@
 # exports: CEPH_CONF (ceph.conf; names the keyrings), CEPH_USER (glance: the client name without
 #          "client."), CEPH_KEYRING (that client's keyring), CEPH_POOL (images), CEPH_POOL2 (a second
 #          pool, images2, for multi-store tests), CEPH_ADMIN_KEYRING (client.admin, for the rbd CLI
-#          in tests: rbd -c $CEPH_CONF --id admin ...), CEPH_FSID
+#          in tests: rbd -c $CEPH_CONF --id admin ...), CEPH_FSID. The ceph and rbd commands read
+#          CEPH_KEYRING too: with these variables exported, --id admin also needs
+#          --keyring "$CEPH_ADMIN_KEYRING".
 #
 # env: CEPH_DIR (/tmp/ceph)              configuration, keyrings, mon and osd data, logs, PID files
 #      CEPH_MON_PORT (3300)              monitor port (msgr2 only)
@@ -27,6 +29,8 @@
 set -euo pipefail
 export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH"
 unset PYTHONPATH PYTHONHOME VIRTUAL_ENV
+# the exported variables of an earlier start must not steer this script's own ceph/rbd calls
+unset CEPH_KEYRING CEPH_ARGS
 
 DIR=${CEPH_DIR:-/tmp/ceph}
 case "$DIR" in /*) ;; *) DIR="$PWD/$DIR" ;; esac
@@ -193,6 +197,8 @@ create_cluster() {
   ceph -c "$CONF" --id admin auth get-or-create "client.$USER_NAME" mon 'profile rbd' osd "${osd_caps%, }" \
     -o "$KEYS/ceph.client.$USER_NAME.keyring" >/dev/null 2>&1 || die "creating client.$USER_NAME failed"
   chmod 600 "$KEYS"/*.keyring
+  # no manager runs (rbd needs none): keep its absence out of the health summary
+  ceph -c "$CONF" --id admin health mute MGR_DOWN --sticky >/dev/null 2>&1 || true
   stamp > "$DIR/stamp"
 }
 

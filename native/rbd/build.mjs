@@ -3,9 +3,10 @@
 // installed (Debian: librbd-dev), with the node-gyp that ships with npm. `npm ci` runs this (the
 // `prepare` script): without the headers it says so and succeeds, so a machine without Ceph installs
 // and runs exactly as before (the rbd store is then unavailable). A failed compile is a warning
-// there too; `npm run build:rbd` (--required) makes both an error, for CI and Ceph hosts.
+// there too; `npm run build:rbd` (--required) makes both an error, for CI and Ceph hosts. A binding
+// newer than its sources is kept (--force rebuilds).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,15 @@ try {
   createRequire(import.meta.url).resolve('node-addon-api');
 } catch {
   give('node-addon-api is not installed; the rbd store driver is not built');
+}
+
+// Node-API is ABI-stable: a binding newer than its sources needs no rebuild (CI builds twice otherwise).
+const built = join(here, 'build', 'Release', 'glimpse_rbd.node');
+const mtime = (p) => statSync(p).mtimeMs;
+if (!process.argv.includes('--force') && existsSync(built)
+  && ['rbd.cc', 'binding.gyp', 'build.mjs'].every((f) => mtime(join(here, f)) < mtime(built))) {
+  process.stdout.write('glimpse: native/rbd is up to date\n');
+  process.exit(0);
 }
 
 // npm sets npm_config_node_gyp for scripts; otherwise the node-gyp bundled with npm next to node.

@@ -82,9 +82,10 @@ Image data goes to one of two configurations, as in Glance:
 - **Single store** (legacy): without \`enabled_backends\`, \`[glance_store]
   filesystem_store_datadir\` is used as one backend with id \`file\`.
 
-Only \`file\` stores have a driver so far. A backend of another type (\`http\`, \`swift\`, \`s3\`,
-\`rbd\`, \`cinder\`, \`vmware\`) is accepted with a warning and is unavailable, unless it is the
-default backend: then Glimpse refuses to start, because every upload would fail.
+\`file\`, \`http\` (read-only), \`swift\`, \`s3\` and \`rbd\` stores have a driver (\`rbd\` needs the
+librbd binding, built by \`npm ci\` where librbd-dev is installed; see docs/operations.md). A
+backend of another type (\`cinder\`, \`vmware\`) is accepted with a warning and is unavailable,
+unless it is the default backend: then Glimpse refuses to start, because every upload would fail.
 
 ## Authentication
 

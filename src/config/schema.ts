@@ -239,7 +239,7 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Single-store form: store types to load. Ignored when `enabled_backends` is set.' },
   { section: 'glance_store', name: 'default_store', type: 'enum', default: 'file', deprecatedFor: '[glance_store] default_backend',
     choices: ['file', 'filesystem', 'http', 'https', 'swift', 'swift+http', 'swift+https', 'swift+config', 'rbd', 'cinder', 'vsphere', 's3'],
-    help: 'Single-store form: store type new image data is written to. Only `file` works so far.' },
+    help: 'Single-store form: store type new image data is written to (`file`, `swift`, `s3` or `rbd`; `http` is read-only; `cinder` and `vsphere` have no driver).' },
   { section: 'glance_store', name: 'default_backend', type: 'string', sample: 'fast',
     help: 'Multi-store form: id from `enabled_backends` that receives image data when a request names no store. Required when `enabled_backends` is set.' },
   { section: 'glance_store', name: 'filesystem_store_datadir', type: 'path', default: './data/images', glanceDefault: '/var/lib/glance/images',

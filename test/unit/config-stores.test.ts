@@ -27,16 +27,19 @@ test('legacy single store: one backend "file" from [glance_store] filesystem_sto
   ]);
 });
 
-test('legacy store types: filesystem is file; http, swift and s3 load; unknown types are refused or warned about', () => {
+test('legacy store types: filesystem is file; http, swift, s3 and rbd load; unknown types are refused or warned about', () => {
   assert.equal(load('[glance_store]\ndefault_store = filesystem\n').config.stores.defaultBackend, 'file');
-  const listed = load('[glance_store]\nstores = file, http, rbd\n');
+  const listed = load('[glance_store]\nstores = file, http, cinder\n');
   assert.deepEqual(listed.warnings, [
     '[glance_store] stores is deprecated; use [DEFAULT] enabled_backends instead',
-    '[glance_store] stores: store type "rbd" is not supported yet; ignored',
+    '[glance_store] stores: store type "cinder" is not supported yet; ignored',
   ]);
   assert.deepEqual(listed.config.stores.backends.map((b) => [b.id, b.type]), [['file', 'file'], ['http', 'http']]);
-  assert.match(loadError('[glance_store]\ndefault_store = rbd\n').message,
-    /store type "rbd" \(\[glance_store\] default_store\) is not supported yet/);
+  assert.match(loadError('[glance_store]\ndefault_store = cinder\n').message,
+    /store type "cinder" \(\[glance_store\] default_store\) is not supported yet/);
+  const rbd = load('[glance_store]\nstores = rbd\ndefault_store = rbd\nrbd_store_user = glance\n').config.stores;
+  assert.deepEqual([rbd.defaultBackend, rbd.backends[0]!.rbd], ['rbd', { pool: 'images', user: 'glance', confFile: '',
+    chunkSize: 8 * 1024 * 1024, connectTimeout: -1, thinProvisioning: false }], 'glance_store\'s defaults');
   assert.match(loadError('[glance_store]\nstores = swift\n').message, /\[glance_store\] stores must include "file"/);
   assert.match(loadError('[glance_store]\nstores = file, ftp\n').message, /invalid value for \[glance_store\] stores: "ftp" is not one of/);
   assert.match(loadError('[glance_store]\nstores = swift\ndefault_store = swift\n').message, /\[glance_store\] swift_store_auth_address must be set/);
@@ -84,15 +87,31 @@ test('multi-store: bad values in backend sections name the backend section', () 
 });
 
 test('multi-store: store types without a driver warn, unless they are the default backend', () => {
-  const withRbd = twoFileStores.replace('fast:file, cheap:file', 'fast:file, cheap:file, obj:rbd')
-    + '\n[obj]\nrbd_store_pool = images\n';
-  const { config, warnings } = load(withRbd);
-  assert.deepEqual(config.stores.backends.map((b) => [b.id, b.type]), [['fast', 'file'], ['cheap', 'file'], ['obj', 'rbd']]);
-  assert.deepEqual(config.stores.backends[2]!.options, { rbd_store_pool: 'images' });
-  assert.deepEqual(warnings, ['store type "rbd" of backend "obj" is not supported yet (supported: file, swift, s3, http); the backend is unavailable']);
+  const withCinder = twoFileStores.replace('fast:file, cheap:file', 'fast:file, cheap:file, obj:cinder')
+    + '\n[obj]\ncinder_volume_type = fast\n';
+  const { config, warnings } = load(withCinder);
+  assert.deepEqual(config.stores.backends.map((b) => [b.id, b.type]), [['fast', 'file'], ['cheap', 'file'], ['obj', 'cinder']]);
+  assert.deepEqual(config.stores.backends[2]!.options, { cinder_volume_type: 'fast' });
+  assert.deepEqual(warnings, ['store type "cinder" of backend "obj" is not supported yet (supported: file, swift, s3, http, rbd); the backend is unavailable']);
 
-  const err = loadError(withRbd.replace('default_backend = fast', 'default_backend = obj'));
-  assert.match(err.message, /store type "rbd" of the default backend "obj" is not supported yet/);
+  const err = loadError(withCinder.replace('default_backend = fast', 'default_backend = obj'));
+  assert.match(err.message, /store type "cinder" of the default backend "obj" is not supported yet/);
+});
+
+test('multi-store: rbd backends read glance_store\'s rbd options from their own sections', () => {
+  const twoPools = twoFileStores.replace('fast:file, cheap:file', 'fast:file, cheap:file, ceph:rbd, ceph2:rbd')
+    + '\n[ceph]\nrbd_store_pool = images\nrbd_store_user = glance\nrbd_store_ceph_conf = etc/ceph.conf\n'
+    + 'rbd_store_chunk_size = 4\nrados_connect_timeout = 10\nrbd_thin_provisioning = true\n'
+    + '\n[ceph2]\nrbd_store_pool = fast-images\nrbd_store_chunk_size = 6\n';
+  const { config, warnings, dir } = load(twoPools);
+  const [ceph, ceph2] = config.stores.backends.slice(2);
+  assert.deepEqual(ceph!.rbd, { pool: 'images', user: 'glance', confFile: join(dir, 'etc/ceph.conf'),
+    chunkSize: 4 * 1024 * 1024, connectTimeout: 10, thinProvisioning: true });
+  assert.deepEqual(ceph2!.rbd, { pool: 'fast-images', user: undefined, confFile: '', chunkSize: 6 * 1024 * 1024,
+    connectTimeout: -1, thinProvisioning: false });
+  assert.deepEqual(warnings, ['[ceph2] rbd_store_chunk_size = 6 is not a power of two; RBD objects of 4 MB are used']);
+  assert.match(loadError(twoPools.replace('rbd_store_chunk_size = 4', 'rbd_store_chunk_size = 64')).message,
+    /invalid value for \[ceph\] rbd_store_chunk_size/);
 });
 
 test('multi-store: bad ids and types in enabled_backends', () => {

@@ -46,8 +46,9 @@ const IMAGE_ID = /^[A-Za-z0-9_-]{1,200}$/;
 const WRITES_IN_FLIGHT = 4;
 /** Growth step ceiling for uploads of unknown size (glance_store: 8 GiB). */
 const MAX_RESIZE_STEP = 8 * 1024 ** 3;
-/** Bytes per read when serving an image. */
+/** Bytes per read when serving an image, and reads in flight beyond the one being sent. */
 const READ_PIECE = 4 * 1024 * 1024;
+const READ_AHEAD = 1;
 
 export class RbdStoreDriver implements StoreDriver {
   readonly id: string;
@@ -229,6 +230,11 @@ export class RbdStoreDriver implements StoreDriver {
     const chunkSize = this.options.chunkSize;
     const zero = this.options.thinProvisioning ? Buffer.alloc(chunkSize) : undefined;
     const inFlight = new Set<Promise<void>>();
+    // Chunk buffers are reused once their write is done: at most WRITES_IN_FLIGHT + 1 exist, and
+    // fresh 8 MiB allocations (page faults, zeroing) stay out of the upload's CPU time.
+    const spare: Buffer[] = [];
+    const takeChunk = () => spare.pop() ?? Buffer.allocUnsafeSlow(chunkSize);
+    const release = (data: Buffer) => { if (data.length === chunkSize) spare.push(data); };
     let failure: unknown;
     let size = sizeHint;
     let step = chunkSize;
@@ -243,8 +249,11 @@ export class RbdStoreDriver implements StoreDriver {
         size = Math.max(size + step, offset);
         await image.resize(size);
       }
-      if (zero && data.equals(zero.subarray(0, data.length))) return;
-      const writing = image.write(data, at).catch((error: unknown) => { failure ??= error; })
+      if (zero && data.equals(zero.subarray(0, data.length))) {
+        release(data);
+        return;
+      }
+      const writing = image.write(data, at).then(() => release(data), (error: unknown) => { failure ??= error; })
         .finally(() => inFlight.delete(writing));
       inFlight.add(writing);
       while (inFlight.size >= WRITES_IN_FLIGHT && failure === undefined) await Promise.race(inFlight);
@@ -252,7 +261,7 @@ export class RbdStoreDriver implements StoreDriver {
     };
 
     try {
-      let chunk = Buffer.allocUnsafe(chunkSize);
+      let chunk = takeChunk();
       let fill = 0;
       for await (const piece of source as AsyncIterable<Buffer>) {
         for (let at = 0; at < piece.length;) {
@@ -261,7 +270,7 @@ export class RbdStoreDriver implements StoreDriver {
           at += n;
           if (fill === chunkSize) {
             await write(chunk);
-            chunk = Buffer.allocUnsafe(chunkSize);
+            chunk = takeChunk();
             fill = 0;
           }
         }
@@ -351,7 +360,7 @@ function storeError(error: unknown, op: 'read' | 'write' | 'delete'): unknown {
   return new StoreError('StoreUnavailable', `RBD ${op} failed: ${error.message}`, { cause: error });
 }
 
-/** The bytes [start, end) of an open image, read ahead by one piece; the image is closed when the stream ends or is destroyed. */
+/** The bytes [start, end) of an open image, read READ_AHEAD pieces ahead; the image is closed when the stream ends or is destroyed. */
 function imageStream(image: RbdImage, start: number, end: number, piece: number): Readable {
   let position = start;
   const pending = new Set<Promise<unknown>>();
@@ -364,17 +373,20 @@ function imageStream(image: RbdImage, start: number, end: number, piece: number)
     pending.add(settled);
     return reading;
   };
-  let next: Promise<Buffer> | undefined;
+  const ahead: Array<Promise<Buffer>> = [];
   return new Readable({
     highWaterMark: piece,
     read() {
-      const current = next ?? fetch();
-      next = undefined;
+      const current = ahead.shift() ?? fetch();
       if (!current) {
         this.push(null);
         return;
       }
-      next = fetch();
+      while (ahead.length < READ_AHEAD) {
+        const next = fetch();
+        if (!next) break;
+        ahead.push(next);
+      }
       current.then((data) => { this.push(data.length > 0 ? data : null); },
         (error: unknown) => this.destroy(storeError(error, 'read') as Error));
     },
