@@ -128,14 +128,14 @@ function options(config: GlimpseConfig, source: string, extra: Partial<MigrateOp
 }
 
 /** The scenario for one Glance source database; `fresh()` gives an empty Glimpse database URL. */
-function scenario(name: string, source: () => string) {
+function scenario(name: string, source: () => string, target?: () => string) {
   describe(name, () => {
     let dir: string;
     let config: GlimpseConfig;
     let connection: string;
     before(() => {
       dir = mkdtempSync(join(work, 'glimpse-'));
-      connection = `sqlite:///${join(dir, 'glimpse.db')}`;
+      connection = target?.() ?? `sqlite:///${join(dir, 'glimpse.db')}`;
       config = glimpseConfig(dir, connection).config;
     });
 
@@ -174,24 +174,32 @@ function scenario(name: string, source: () => string) {
   });
 }
 
-/** The scenario from a Glance schema that `glance-manage db_sync` creates in a fresh database on a server. */
+/**
+ * The scenario from a Glance schema that `glance-manage db_sync` creates in a fresh database on a
+ * server, into a Glimpse database on the same server.
+ */
 function serverScenario(label: string, env: string, create: (name: string) => RawBuilder<unknown>,
   drop: (name: string) => RawBuilder<unknown>): void {
   describe(`from Glance on ${label}`, () => {
     const base = process.env[env];
     if (!base) { test(label, { skip: `${env} not set` }, () => {}); return; }
-    let url = '';
+    const urls: Record<'glance' | 'glimpse', string> = { glance: '', glimpse: '' };
     let cleanup: () => Promise<void> = async () => undefined;
     before(async () => {
-      const name = `glance_migrate_${process.pid}_${randomBytes(3).toString('hex')}`;
+      const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`;
       const admin = await openDatabase(base, { maxPoolSize: 1 });
-      await create(name).execute(admin.db);
-      const u = new URL(base); u.pathname = `/${name}`; url = u.toString();
-      cleanup = async () => { await drop(name).execute(admin.db); await admin.close(); };
-      await copyToServer(state, url, work);
+      for (const side of ['glance', 'glimpse'] as const) {
+        await create(`${side}_migrate_${suffix}`).execute(admin.db);
+        const u = new URL(base); u.pathname = `/${side}_migrate_${suffix}`; urls[side] = u.toString();
+      }
+      cleanup = async () => {
+        for (const side of ['glance', 'glimpse']) await drop(`${side}_migrate_${suffix}`).execute(admin.db);
+        await admin.close();
+      };
+      await copyToServer(state, urls.glance, work);
     }, { timeout: 300_000 });
     after(() => cleanup());
-    scenario(`${label} source`, () => url);
+    scenario(`${label} source, ${label} target`, () => urls.glance, () => urls.glimpse);
   });
 }
 
