@@ -69,6 +69,14 @@ function storeFiles(): string {
   })).join('\n');
 }
 
+/** The Glance SQLite file's bytes (server databases are opened in read-only sessions instead). */
+function glanceFingerprint(url: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const file = url.replace(/^sqlite:\/\//, '');
+  return ['', '-journal', '-wal'].map((ext) => (existsSync(file + ext) ? createHash('sha256').update(readFileSync(file + ext)).digest('hex') : '-'))
+    .join(':');
+}
+
 const IGNORED = new Set(['self', 'file', 'schema']);
 
 function normalise(image: Json): Json {
@@ -145,6 +153,7 @@ function scenario(name: string, source: () => string, target?: () => string) {
       await database.close();
       const empty = await dump(connection);
       const filesBefore = storeFiles();
+      const glanceBefore = glanceFingerprint(source());
       const dry = await migrateFromGlance(options(config, source(), { dryRun: true }));
       assert.equal(dry.locationProblems.length, 0, dry.render());
       assert.ok(dry.tables.get('images')!.inserted >= 14, dry.render());
@@ -163,6 +172,7 @@ function scenario(name: string, source: () => string, target?: () => string) {
         await composed.close();
       }
       assert.equal(storeFiles(), filesBefore, 'image data was copied or touched');
+      assert.equal(glanceFingerprint(source()), glanceBefore, 'the Glance database was written to');
     });
 
     test('running it again changes nothing', async () => {
