@@ -93,6 +93,10 @@ async function checkAgainstGlance(app: Composed['app']): Promise<void> {
     const res = await app.inject({ method: 'GET', url: `/v2/images/${id}`, headers: ADMIN });
     if (glance === null) {
       assert.equal(res.statusCode, 404, `image ${id} is deleted in Glance`);
+      // Its row came over as deleted, so its id cannot be taken again (OSSN-0075).
+      const reuse = await app.inject({ method: 'POST', url: '/v2/images', headers: { ...ADMIN, 'content-type': 'application/json' },
+        payload: { id, name: 'reused id' } });
+      assert.equal(reuse.statusCode, 409, `image id ${id} of a deleted image was reused: ${reuse.body}`);
       continue;
     }
     assert.equal(res.statusCode, 200, `image ${id}: ${res.body}`);

@@ -1,5 +1,5 @@
 // `glimpse migrate from-glance` pieces that need no reference Glance: schema revision detection,
-// location metadata mapping and the store check's messages, Glance's value formats.
+// location metadata mapping and the store check's messages, Glance's value formats, task leases.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,11 @@ import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { loadConfig } from '../../src/config/load.ts';
 import { createStoreRegistry } from '../../src/stores/registry.ts';
-import { requiredList } from '../../src/migrate/catalogue-sync.ts';
+import { openDatabase } from '../../src/db/connect.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+import { SqlTaskRepository } from '../../src/db/task-repository.ts';
+import { MIGRATION_LEASE_OWNER, requiredList, syncTaskBatch } from '../../src/migrate/catalogue-sync.ts';
+import { MigrationReport } from '../../src/migrate/report.ts';
 import type { GlanceImage, GlanceLocation } from '../../src/migrate/glance-model.ts';
 import { openGlance } from '../../src/migrate/glance-reader.ts';
 import { UnsupportedGlanceSchema } from '../../src/migrate/glance-schema.ts';
@@ -118,5 +122,32 @@ describe('values and locations', () => {
     assert.match(String(await check(location(`swift+https://auth/v3/glance/${id}`, { store: 'swift1' }))),
       /Glance's store "swift1" is not configured in Glimpse/);
     assert.match(String(await check(location(`file:///elsewhere/${id}`, {}))), /outside every filesystem_store_datadir/);
+  });
+});
+
+describe('tasks', () => {
+  test('a task Glance left pending or processing is never claimed by a Glimpse worker; finished ones carry as they are', async () => {
+    const glimpse = await openDatabase(`sqlite:///${join(dir, 'tasks-glimpse.db')}`);
+    try {
+      await migrateToLatest(glimpse);
+      const task = (id: string, status: string) => ({
+        id, type: 'api_image_import', status, owner: 'p1', imageId: null, requestId: null, userId: null,
+        input: '{"image_id": "x"}', result: null, message: '', expiresAt: null, createdAt: new Date(1000),
+        updatedAt: new Date(2000), deleted: false, deletedAt: null,
+      });
+      const report = new MigrationReport(false);
+      await syncTaskBatch(glimpse, [task('t-pending', 'pending'), task('t-processing', 'processing'), task('t-done', 'success')],
+        report, true);
+      assert.equal(report.tables.get('tasks')!.inserted, 3);
+      const rows = await glimpse.db.selectFrom('tasks').select(['id', 'lease_owner', 'input']).orderBy('id').execute();
+      assert.deepEqual(rows.map((r) => [r.id, r.lease_owner]),
+        [['t-done', null], ['t-pending', MIGRATION_LEASE_OWNER], ['t-processing', MIGRATION_LEASE_OWNER]]);
+      assert.equal(await new SqlTaskRepository(glimpse).claim('worker-1', new Date(), new Date(Date.now() + 60_000)), undefined);
+      const again = new MigrationReport(false);
+      await syncTaskBatch(glimpse, [task('t-pending', 'pending'), task('t-done', 'success')], again, true);
+      assert.equal(again.tables.get('tasks')!.unchanged, 2, again.render());
+    } finally {
+      await glimpse.close();
+    }
   });
 });
