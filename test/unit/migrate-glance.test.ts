@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { sql } from 'kysely';
 import { loadConfig } from '../../src/config/load.ts';
 import { createStoreRegistry } from '../../src/stores/registry.ts';
 import { openDatabase } from '../../src/db/connect.ts';
@@ -68,6 +69,21 @@ describe('Glance schema detection', () => {
       await source.close();
     }
   });
+});
+
+describe('read-only sessions on the database servers', () => {
+  for (const env of ['GLIMPSE_TEST_POSTGRES_URL', 'GLIMPSE_TEST_MYSQL_URL']) {
+    const url = process.env[env];
+    test(env, { skip: url ? false : `${env} not set` }, async () => {
+      const database = await openDatabase(url!, { readOnly: true, maxPoolSize: 1 });
+      try {
+        await assert.rejects(sql`CREATE TABLE glimpse_migrate_must_fail (x integer)`.execute(database.db), /read.only/i);
+        await sql`SELECT 1`.execute(database.db);
+      } finally {
+        await database.close();
+      }
+    });
+  }
 });
 
 describe('values and locations', () => {
