@@ -218,6 +218,7 @@ export async function syncImageBatch(glimpse: Database, images: GlanceImage[], r
       if (bad) {
         report.skip('images', bad);
         skipChildren(report, t, `image skipped: ${bad}`);
+        report.count('image_members', 'read', image.members.length);
         report.skip('image_members', `image skipped: ${bad}`, image.members.length);
         continue;
       }
