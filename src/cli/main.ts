@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<void> {
   program.command('migrate').description('take over an existing Glance deployment')
     .command('from-glance')
     .description("copy a Glance database's images, members, locations, tasks and metadefs into Glimpse's (the data stays where it is)")
-    .requiredOption('--source <url>', 'the Glance database, as in glance-api.conf [database] connection')
+    .requiredOption('--source <url>', 'the Glance database, as in glance-api.conf [database] connection (schemas of Glance Queens to master)')
     .option(...configOption)
     .option('--dry-run', 'check and count everything, write nothing')
     .option('--since <time>', 'only what changed in Glance at or after this time (UTC), for the final catch-up')

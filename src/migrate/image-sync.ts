@@ -139,9 +139,20 @@ function invalid(image: GlanceImage): string | undefined {
   return undefined;
 }
 
-async function syncMembers(db: Db, report: MigrationReport, image: GlanceImage, write: boolean): Promise<void> {
-  const existing = new Map((await db.selectFrom('image_members').selectAll().where('image_id', '=', image.id).execute())
-    .map((m) => [m.member, m]));
+type MemberRow = Selectable<ImageMembersTable>;
+
+/** Glimpse's members of a batch of images, by image id then member (one query a batch). */
+async function loadMembers(db: Db, ids: string[]): Promise<Map<string, Map<string, MemberRow>>> {
+  const out = new Map<string, Map<string, MemberRow>>(ids.map((id) => [id, new Map()]));
+  if (ids.length === 0) return out;
+  for (const m of await db.selectFrom('image_members').selectAll().where('image_id', 'in', ids).execute()) {
+    out.get(m.image_id)?.set(m.member, m);
+  }
+  return out;
+}
+
+async function syncMembers(db: Db, report: MigrationReport, image: GlanceImage, existing: Map<string, MemberRow>,
+  write: boolean): Promise<void> {
   const live = new Map<string, GlanceMember>();
   const gone = new Map<string, GlanceMember>();
   for (const m of image.members) {
@@ -194,6 +205,7 @@ export async function syncImageBatch(glimpse: Database, images: GlanceImage[], r
   options: SyncOptions): Promise<void> {
   const run = async (db: Db) => {
     const current = await loadCurrent(db, images.map((i) => i.id));
+    const members = await loadMembers(db, images.map((i) => i.id));
     for (const image of images) {
       report.count('images', 'read');
       const t = target(image, options.registry, options.multiStore);
@@ -206,6 +218,7 @@ export async function syncImageBatch(glimpse: Database, images: GlanceImage[], r
       if (bad) {
         report.skip('images', bad);
         skipChildren(report, t, `image skipped: ${bad}`);
+        report.count('image_members', 'read', image.members.length);
         report.skip('image_members', `image skipped: ${bad}`, image.members.length);
         continue;
       }
@@ -232,16 +245,7 @@ export async function syncImageBatch(glimpse: Database, images: GlanceImage[], r
         report.count('images', before ? 'updated' : 'inserted');
         countChildren(report, before, t);
       }
-      if (!before && !options.write) {
-        // Dry run of a new image: its members would all be new.
-        for (const m of image.members) {
-          report.count('image_members', 'read');
-          if (m.deleted) report.skip('image_members', 'deleted in Glance');
-          else report.count('image_members', 'inserted');
-        }
-        continue;
-      }
-      await syncMembers(db, report, image, options.write);
+      await syncMembers(db, report, image, members.get(image.id)!, options.write);
     }
   };
   if (options.write) await glimpse.db.transaction().execute(run);

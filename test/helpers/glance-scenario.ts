@@ -61,7 +61,7 @@ async function call(base: string, method: string, path: string, headers: Record<
   return { status: res.status, json };
 }
 
-async function until(what: string, check: () => Promise<boolean>, ms = 60000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, ms = 180000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > end) throw new Error(`Glance did not reach: ${what}`);
@@ -169,7 +169,7 @@ async function record(base: string, ids: Record<string, string>, dir: string): P
 /** Runs the reference Glance once, builds and records the scenario, stops Glance. ~1–2 minutes. */
 export async function recordGlanceState(dir: string): Promise<GlanceState> {
   const port = await freePort();
-  execFileSync(REFGLANCE, [String(port), dir], {
+  execFileSync('bash', [REFGLANCE, String(port), dir], {
     env: { ...process.env, GLANCE_STORES: '2', GLANCE_LOCATIONS: '1', GLANCE_METADEFS: '1', GLANCE_IMPORT_ALLOWED_HOSTS: '127.0.0.1' }, stdio: 'pipe', timeout: 300000,
   });
   const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));

@@ -69,6 +69,14 @@ function storeFiles(): string {
   })).join('\n');
 }
 
+/** The Glance SQLite file's bytes (server databases are opened in read-only sessions instead). */
+function glanceFingerprint(url: string): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const file = url.replace(/^sqlite:\/\//, '');
+  return ['', '-journal', '-wal'].map((ext) => (existsSync(file + ext) ? createHash('sha256').update(readFileSync(file + ext)).digest('hex') : '-'))
+    .join(':');
+}
+
 const IGNORED = new Set(['self', 'file', 'schema']);
 
 function normalise(image: Json): Json {
@@ -85,6 +93,10 @@ async function checkAgainstGlance(app: Composed['app']): Promise<void> {
     const res = await app.inject({ method: 'GET', url: `/v2/images/${id}`, headers: ADMIN });
     if (glance === null) {
       assert.equal(res.statusCode, 404, `image ${id} is deleted in Glance`);
+      // Its row came over as deleted, so its id cannot be taken again (OSSN-0075).
+      const reuse = await app.inject({ method: 'POST', url: '/v2/images', headers: { ...ADMIN, 'content-type': 'application/json' },
+        payload: { id, name: 'reused id' } });
+      assert.equal(reuse.statusCode, 409, `image id ${id} of a deleted image was reused: ${reuse.body}`);
       continue;
     }
     assert.equal(res.statusCode, 200, `image ${id}: ${res.body}`);
@@ -128,14 +140,14 @@ function options(config: GlimpseConfig, source: string, extra: Partial<MigrateOp
 }
 
 /** The scenario for one Glance source database; `fresh()` gives an empty Glimpse database URL. */
-function scenario(name: string, source: () => string) {
+function scenario(name: string, source: () => string, target?: () => string) {
   describe(name, () => {
     let dir: string;
     let config: GlimpseConfig;
     let connection: string;
     before(() => {
       dir = mkdtempSync(join(work, 'glimpse-'));
-      connection = `sqlite:///${join(dir, 'glimpse.db')}`;
+      connection = target?.() ?? `sqlite:///${join(dir, 'glimpse.db')}`;
       config = glimpseConfig(dir, connection).config;
     });
 
@@ -145,6 +157,7 @@ function scenario(name: string, source: () => string) {
       await database.close();
       const empty = await dump(connection);
       const filesBefore = storeFiles();
+      const glanceBefore = glanceFingerprint(source());
       const dry = await migrateFromGlance(options(config, source(), { dryRun: true }));
       assert.equal(dry.locationProblems.length, 0, dry.render());
       assert.ok(dry.tables.get('images')!.inserted >= 14, dry.render());
@@ -163,6 +176,7 @@ function scenario(name: string, source: () => string) {
         await composed.close();
       }
       assert.equal(storeFiles(), filesBefore, 'image data was copied or touched');
+      assert.equal(glanceFingerprint(source()), glanceBefore, 'the Glance database was written to');
     });
 
     test('running it again changes nothing', async () => {
@@ -174,24 +188,32 @@ function scenario(name: string, source: () => string) {
   });
 }
 
-/** The scenario from a Glance schema that `glance-manage db_sync` creates in a fresh database on a server. */
+/**
+ * The scenario from a Glance schema that `glance-manage db_sync` creates in a fresh database on a
+ * server, into a Glimpse database on the same server.
+ */
 function serverScenario(label: string, env: string, create: (name: string) => RawBuilder<unknown>,
   drop: (name: string) => RawBuilder<unknown>): void {
   describe(`from Glance on ${label}`, () => {
     const base = process.env[env];
     if (!base) { test(label, { skip: `${env} not set` }, () => {}); return; }
-    let url = '';
+    const urls: Record<'glance' | 'glimpse', string> = { glance: '', glimpse: '' };
     let cleanup: () => Promise<void> = async () => undefined;
     before(async () => {
-      const name = `glance_migrate_${process.pid}_${randomBytes(3).toString('hex')}`;
+      const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`;
       const admin = await openDatabase(base, { maxPoolSize: 1 });
-      await create(name).execute(admin.db);
-      const u = new URL(base); u.pathname = `/${name}`; url = u.toString();
-      cleanup = async () => { await drop(name).execute(admin.db); await admin.close(); };
-      await copyToServer(state, url, work);
+      for (const side of ['glance', 'glimpse'] as const) {
+        await create(`${side}_migrate_${suffix}`).execute(admin.db);
+        const u = new URL(base); u.pathname = `/${side}_migrate_${suffix}`; urls[side] = u.toString();
+      }
+      cleanup = async () => {
+        for (const side of ['glance', 'glimpse']) await drop(`${side}_migrate_${suffix}`).execute(admin.db);
+        await admin.close();
+      };
+      await copyToServer(state, urls.glance, work);
     }, { timeout: 300_000 });
     after(() => cleanup());
-    scenario(`${label} source`, () => url);
+    scenario(`${label} source, ${label} target`, () => urls.glance, () => urls.glimpse);
   });
 }
 
