@@ -83,6 +83,23 @@ forEachDatabase('task repository', (getDb, target) => {
     assert.deepEqual((await repo().listForImage(imageId, T0, 'a')).map((t) => t.id), [a.id]);
   });
 
+  test('internal tasks (v1_copy_from) are left out of list and listForImage, but get and claim see them', async () => {
+    const imageId = randomUUID();
+    const owner = `internal-${randomUUID()}`;
+    const shown = await repo().create(task({ imageId, owner, createdAt: at(1) }));
+    const internal = await repo().create(task({ imageId, owner, type: 'v1_copy_from', createdAt: at(2), input: { url: 'http://x/' } }));
+    assert.deepEqual((await repo().listForImage(imageId, T0)).map((t) => t.id), [shown.id]);
+    const listed = await repo().list({ owner, sortKey: 'created_at', sortDir: 'desc', limit: 10, now: T0 });
+    assert.deepEqual(listed.map((t) => t.id), [shown.id]);
+    assert.equal((await repo().get(internal.id, T0))?.type, 'v1_copy_from');
+    const claimed = await repo().claim('w-internal', at(1), at(60), internal.id);
+    assert.equal(claimed?.task.id, internal.id);
+    // Leave nothing runnable for the claim tests below.
+    const done = { status: 'success' as const, result: null, message: '', now: at(2), expiresAt: at(3600) };
+    assert.ok(await repo().finish(internal.id, 'w-internal', done));
+    assert.ok(await repo().finish(shown.id, null, done));
+  });
+
   test('claim: a pending task once; a live lease is never taken; an expired one is taken over', async () => {
     const t = await repo().create(task({ createdAt: new Date('2000-01-01T00:00:00Z') }));
     const first = await repo().claim('w1', T0, at(30), t.id);
