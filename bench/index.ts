@@ -19,6 +19,8 @@ import { benchReference, type ReferenceResults } from './reference.ts';
 import { benchStores, storeRows, type StoreBenchResult } from './stores.ts';
 import { benchScaleOut, printScaleOut } from './scale-out.ts';
 import { runMetadataBench } from './metadata.ts';
+import { benchTransferCpu, printTransferCpu } from './transfer.ts';
+import { benchMemory, printMemory } from './memory.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -107,6 +109,17 @@ const rows: Row[] = [
 ];
 console.log(`\n== results (medians of ${rounds} rounds; MiB = 2^20 bytes, MB = 10^6 bytes) ==`);
 printTable(rows, refUrl !== undefined);
+
+// CPU per byte of upload and download against the ceilings measured in the same run (issue 22), and
+// RSS under mixed load (issue 13): bench/transfer.ts, bench/memory.ts; BENCH_TRANSFER=0 / BENCH_MEMORY=0 skip.
+if (process.env.BENCH_TRANSFER !== '0') {
+  console.log('\n== CPU-seconds per GB (10^9 bytes), server side, and the ceilings (bench/transfer.ts) ==');
+  printTransferCpu(await benchTransferCpu({ bytes: size, rounds }));
+}
+if (process.env.BENCH_MEMORY !== '0') {
+  console.log('\n== RSS under 3 × 60 s of mixed load at 16 connections (bench/memory.ts) ==');
+  printMemory(await benchMemory({ seconds: Number(process.env.BENCH_MEMORY_SECONDS ?? 60) }));
+}
 
 // Several API nodes: two vs one on PostgreSQL (issue 7). Needs a PostgreSQL base URL.
 const pgUrl = process.env.BENCH_POSTGRES_URL ?? process.env.GLIMPSE_TEST_POSTGRES_URL;
