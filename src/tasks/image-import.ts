@@ -55,6 +55,8 @@ export interface ImportDeps {
 class LockLost extends Error {}
 const quietLog: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => quietLog };
 const CAS_RETRIES = 8;
+/** How long a new task waits for its import lock to appear on the image. */
+const LOCK_WAIT_MS = 5000;
 
 export class ImageImportRunner {
   private readonly now: () => Date;
@@ -70,7 +72,7 @@ export class ImageImportRunner {
 
   /** Runs one import described by `input` on an image that carries the task's lock. */
   async runImport(run: TaskRun, input: ImportInput): Promise<TaskOutcome> {
-    const image = await this.deps.images.get(input.imageId);
+    const image = await this.lockedImage(input.imageId, run);
     if (!image || !this.holdsLock(image, run.task)) {
       return { status: 'failure', result: null,
         message: image ? 'The image is locked by another import; this import was abandoned.' : 'The image was deleted.' };
@@ -87,6 +89,19 @@ export class ImageImportRunner {
       run.log.warn({ err: error, method: input.method }, 'image import failed; reverting');
       await this.revert(run.task, input, message, error instanceof LockLost);
       return { status: 'failure', result: null, message };
+    }
+  }
+
+  /**
+   * The image, once it carries the task's lock: POST /import creates the task a moment before it
+   * takes the lock, and a worker polling at that moment may claim the task in between.
+   */
+  private async lockedImage(imageId: string, run: TaskRun): Promise<Image | undefined> {
+    const until = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      const image = await this.deps.images.get(imageId);
+      if (!image || this.holdsLock(image, run.task) || Date.now() > until || run.signal.aborted) return image;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
@@ -269,7 +284,7 @@ export class ImageImportRunner {
       : { imageId, method: 'web-download', glanceServiceInterface: 'public', stores: [], heldBefore: [],
           allStoresMustSucceed: true, roles: [] };
     const lock = task ?? { id: lockTaskId } as Task;
-    await this.revert(lock, input, message, false, { keepStaged: true });
+    if (!await this.revert(lock, input, message, false, { keepStaged: true, abandoning: true })) return;
     const image = await this.deps.images.get(imageId, { includeDeleted: true });
     await removePartialData(this.deps, imageId, this.deps.stores.ids(), undefined,
       image ? image.locations.filter((l) => l.status !== 'deleted').map((l) => l.url) : []);
@@ -277,14 +292,19 @@ export class ImageImportRunner {
 
   /** Puts the image back in a clear state and says why; removes what this import wrote. */
   private async revert(task: Task, input: ImportInput, message: string, lockLost: boolean,
-    options: { keepStaged?: boolean } = {}): Promise<void> {
+    options: { keepStaged?: boolean; abandoning?: boolean } = {}): Promise<boolean> {
     const copying = input.method === 'copy-image';
     const removed: string[] = [];
+    let skipped = false;
     const stagedSize = options.keepStaged && input.method === 'glance-direct'
       ? await this.deps.staging.size(stagedLocation(this.deps.staging, input.imageId)).catch(() => undefined) : undefined;
     try {
       await this.update(task, input.imageId, (img) => {
         removed.length = 0;
+        // Sweepers on several nodes may abandon the same import: only the first finds it still locked.
+        skipped = options.abandoning === true && (img.properties[IMPORT_PROPS.lock] !== (task.id || undefined)
+          || (task.id === '' && img.status !== 'importing'));
+        if (skipped) return img;
         const properties = { ...img.properties };
         delete properties[IMPORT_PROPS.lock];
         delete properties[IMPORT_PROPS.stageHost];
@@ -311,8 +331,10 @@ export class ImageImportRunner {
     } catch (error) {
       if (!(error instanceof DomainError && error.kind === 'NotFound')) throw error;
     }
+    if (skipped) return false;
     for (const url of removed) await this.deps.stores.forLocation(url)?.delete(url).catch(() => {});
     if (!copying && !lockLost && stagedSize === undefined) await this.removeStaged(input.imageId);
+    return true;
   }
 
   private async removeStaged(imageId: string, run?: TaskRun): Promise<void> {

@@ -62,11 +62,14 @@ export async function slowServer(): Promise<{ port: number; add(id: string, data
     close: () => { server.closeAllConnections(); server.close(); } };
 }
 
-async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+type ImageJson = Record<string, unknown> & { id: string; status: string; checksum: string | null };
+
+async function api(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: ImageJson }> {
   const res = await fetch(`${base}${path}`, { method, headers: { ...owner, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  return { status: res.status, json: text ? (() => { try { return JSON.parse(text); } catch { return text; } })() : undefined };
+  const json = text ? (() => { try { return JSON.parse(text) as unknown; } catch { return text; } })() : undefined;
+  return { status: res.status, json: json as ImageJson };
 }
 
 /** PUT of `data` in 64 KiB pieces with short gaps, so that a kill lands in the middle; the status, or the error. */
