@@ -14,7 +14,7 @@ import { transfer, type TransferResult } from './measure.ts';
 import { CALLER } from './seed.ts';
 import { createDeployment, resetPeak, startGlimpse } from './server.ts';
 
-type Store = 'file' | 'swift' | 's3';
+export type Store = 'file' | 'swift' | 's3';
 
 export interface StoreBenchResult {
   store: Store;
@@ -22,7 +22,7 @@ export interface StoreBenchResult {
   skipped?: string;
 }
 
-function storeConfig(store: Store, name: string): string[] | string {
+export function storeConfig(store: Store, name: string): string[] | string {
   const env = process.env;
   if (store === 'file') return [];
   const head = ['[DEFAULT]', `enabled_backends = obj:${store}`, '[glance_store]', 'default_backend = obj', '[obj]'];
