@@ -16,7 +16,7 @@ import { median, transfer, type TransferResult } from './measure.ts';
 import { CALLER } from './seed.ts';
 import { createDeployment, resetPeak, startGlimpse } from './server.ts';
 
-type Store = 'file' | 'swift' | 's3' | 'rbd';
+export type Store = 'file' | 'swift' | 's3' | 'rbd';
 
 export interface StoreBenchResult {
   store: Store;
@@ -26,7 +26,7 @@ export interface StoreBenchResult {
   skipped?: string;
 }
 
-function storeConfig(store: Store, name: string): string[] | string {
+export function storeConfig(store: Store, name: string): string[] | string {
   const env = process.env;
   if (store === 'file') return [];
   const head = ['[DEFAULT]', `enabled_backends = obj:${store}`, '[glance_store]', 'default_backend = obj', '[obj]'];

@@ -315,7 +315,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
           imports, tasks,
           locations: new LocationService(deps),
-          cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.poke() }),
+          cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.pokeSoon() }),
             legacy: config.auth.flavorSuffixes.includes('cachemanagement') },
           discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,

@@ -96,6 +96,14 @@ export class CachePrefetcher {
     this.runOnce().catch((error: unknown) => this.deps.log.warn({ err: error }, 'cache prefetcher pass failed'));
   }
 
+  /**
+   * A pass after a short delay: an image just queued through the API is listed as queued first (tempest's
+   * caching test checks that), then fetched without waiting for the next periodic pass.
+   */
+  pokeSoon(delayMs = 1000): void {
+    setTimeout(() => this.poke(), delayMs).unref();
+  }
+
   /** No more passes, periodic or poked (runOnce still works, for commands and tests). */
   async stop(): Promise<void> {
     this.stopped = true;
