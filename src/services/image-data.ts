@@ -91,8 +91,9 @@ export class ImageDataService {
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
     let virtualSize: number | null;
+    let signature: SignatureCheck | undefined;
     try {
-      const signature = await this.signatureCheck(ctx, saving, source);
+      signature = await this.signatureCheck(ctx, saving, source);
       const inspected = inspection ? inspection.through(source) : source;
       written = await writeImageData({
         driver, imageId: id, source: signature ? signature.through(inspected) : inspected, limit: budget,
@@ -107,6 +108,7 @@ export class ImageDataService {
         ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
         : virtualSizeOf(saving, written.size);
     } catch (error) {
+      signature?.close();
       await this.revert(ctx, saving, error, options.failedStatus ?? 'queued');
       throw error;
     }
@@ -166,7 +168,7 @@ export class ImageDataService {
 
   private async verifyOrDiscard(signature: SignatureCheck, driver: StoreDriver, location: string, ctx: RequestContext): Promise<void> {
     try {
-      signature.verify();
+      await signature.verify();
     } catch (error) {
       await this.discard(driver, location, ctx);
       throw error;
