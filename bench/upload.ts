@@ -11,6 +11,10 @@ import { hashCeiling } from './hash.ts';
 import { median } from './measure.ts';
 import { CALLER } from './seed.ts';
 import { createDeployment, resetPeak, startGlimpse } from './server.ts';
+import { benchSigner } from './signing.ts';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 256);
@@ -44,15 +48,19 @@ async function machineBusySeconds(): Promise<number> {
   return (total - cpu[3]! - cpu[4]!) / 100;
 }
 
-const deployment = await createDeployment();
+// BENCH_SIGNED=1: signed images (RSA-PSS / SHA-256), verified by the server (bench/signing.ts)
+const signer = process.env.BENCH_SIGNED === '1' ? await benchSigner(await mkdtemp(join(tmpdir(), 'glimpse-bench-sign-'))) : undefined;
+const deployment = await createDeployment(signer?.config);
 const server = await startGlimpse(deployment);
 const client = new ImagesClient(server.url, CALLER);
+if (signer) client.headers['x-auth-token'] = 'bench-token';
+const signature = signer?.properties(sizeMiB * MiB);
 const rows: Array<{ rate: number; ceiling: number; hwm: number; cpu: number }> = [];
 try {
-  console.log(`upload ${sizeMiB} MiB × ${rounds}; server pid ${server.pid}, idle RSS ${(await server.memory()).rss / 1e6 | 0} MB`);
+  console.log(`upload ${sizeMiB} MiB × ${rounds}${signer ? ', signed (RSA-PSS/SHA-256, verified)' : ''}; server pid ${server.pid}, idle RSS ${(await server.memory()).rss / 1e6 | 0} MB`);
   for (let i = 0; i < rounds; i++) {
     const ceiling = hashCeiling(Math.min(sizeMiB, 512), 1).samples[0]!;
-    const id = await client.createImage(`bench-upload-${i}`);
+    const id = await client.createImage(`bench-upload-${i}`, signature);
     await resetPeak(server.pid);
     const cpu = await cpuSeconds(server.pid);
     const threadsBefore = await threadSeconds(server.pid);
@@ -82,4 +90,5 @@ try {
   client.close();
   await server.stop();
   await deployment.remove();
+  signer?.close();
 }

@@ -125,8 +125,9 @@ export class ImageDataService {
     const inspection = image.containerFormat === 'bare' ? inspectingTap(this.deps.settings.inspection) : undefined;
     let written: Awaited<ReturnType<typeof writeImageData>>;
     let virtualSize: number | null;
+    let signature: SignatureCheck | undefined;
     try {
-      const signature = await this.signatureCheck(ctx, saving, source);
+      signature = await this.signatureCheck(ctx, saving, source);
       const inspected = inspection ? inspection.through(source) : source;
       written = await writeImageData({
         driver, imageId: id, source: signature ? signature.through(inspected) : inspected, limit: budget,
@@ -142,6 +143,7 @@ export class ImageDataService {
         ? await this.judge(ctx, saving, inspection.finish(written.size), driver, written.location)
         : virtualSizeOf(saving, written.size);
     } catch (error) {
+      signature?.close();
       const status = options.resumable && ctx.signal.aborted ? 'queued' : options.statusAfterFailure ?? 'queued';
       await this.revert(ctx, saving, error, status);
       throw error;
@@ -213,7 +215,7 @@ export class ImageDataService {
 
   private async verifyOrDiscard(signature: SignatureCheck, driver: StoreDriver, location: string, ctx: RequestContext): Promise<void> {
     try {
-      signature.verify();
+      await signature.verify();
     } catch (error) {
       await this.discard(driver, location, ctx);
       throw error;

@@ -12,8 +12,10 @@ import { SignatureVerificationError, createVerifier, signatureProperties } from 
 export interface SignatureCheck {
   /** The data, passed on unchanged after the verifier has seen it. */
   through(source: Readable): Readable;
-  /** After the last byte: throws Glance's 400 when the signature does not match the data. */
-  verify(): void;
+  /** After the last byte: rejects with Glance's 400 when the signature does not match the data. */
+  verify(): Promise<void>;
+  /** Releases the verifier when the data will not be verified (the write failed). */
+  close(): void;
 }
 
 /**
@@ -38,21 +40,27 @@ export async function signatureCheck(keyManager: KeyManager, caller: KeyManagerC
     through(source: Readable): Readable {
       const tap = new Transform({
         transform(chunk: Buffer, _encoding, done) {
-          verifier.update(chunk);
-          done(null, chunk);
+          const wait = verifier.update(chunk);
+          if (wait === undefined) done(null, chunk);
+          else wait.then(() => done(null, chunk), done);
+        },
+        destroy(error, callback) {
+          if (error) verifier.close();
+          callback(error);
         },
       });
       pipeline(source, tap, () => {});
       return tap;
     },
-    verify(): void {
+    async verify(): Promise<void> {
       try {
-        verifier.verify();
+        await verifier.verify();
       } catch (error) {
         throw signatureFailure(imageId, error);
       }
       caller.log?.info({ image_id: imageId }, 'Successfully verified signature for image');
     },
+    close: () => verifier.close(),
   };
 }
 

@@ -3,7 +3,7 @@
 // method and a key type; the signature is over the hash (that hash method) of the image data, so it
 // is checked in one pass as the data streams, and judged once the last byte has passed.
 // Checks, reasons and their order are cursive's; the cryptography is node:crypto's (OpenSSL).
-import { X509Certificate, constants, createVerify, type KeyObject, type Verify } from 'node:crypto';
+import { X509Certificate, constants, createVerify, type KeyObject } from 'node:crypto';
 import { KeyManagerFailure, ManagedObjectNotFound, type KeyManager, type KeyManagerCaller } from '../ports/key-manager.ts';
 
 /** cursive's property names. */
@@ -63,9 +63,12 @@ export class SignatureVerificationError extends Error {
 
 /** Sees every byte of the image data in order (update), then says whether the signature holds. */
 export interface ImageVerifier {
-  update(chunk: Buffer): void;
-  /** Throws SignatureVerificationError when the signature does not match the data. */
-  verify(): void;
+  /** A promise when the verifier lags behind: the caller waits for it before passing more data. */
+  update(chunk: Buffer): Promise<void> | undefined;
+  /** Rejects with SignatureVerificationError when the signature does not match the data. */
+  verify(): Promise<void>;
+  /** Releases the verifier without a verdict (the upload failed). */
+  close(): void;
 }
 
 /**
@@ -86,29 +89,26 @@ export async function createVerifier(keyManager: KeyManager, caller: KeyManagerC
     throw new SignatureVerificationError(`Invalid public key type for signature key type: ${props.keyType}`);
   }
   if (signature.length === 0) throw new SignatureVerificationError('Error occurred while creating the verifier');
-  return new StreamingVerifier(createVerify(hash), key, signature, keyKind === 'rsa' ? pssSaltLength(key, hash) : undefined);
-}
-
-class StreamingVerifier implements ImageVerifier {
-  constructor(private readonly verifier: Verify, private readonly key: KeyObject, private readonly signature: Buffer,
-    private readonly saltLength: number | undefined) {}
-
-  update(chunk: Buffer): void {
-    this.verifier.update(chunk);
-  }
-
-  verify(): void {
-    let valid: boolean;
-    try {
-      valid = this.saltLength === undefined
-        ? this.verifier.verify({ key: this.key, dsaEncoding: 'der' }, this.signature)
-        : this.verifier.verify({ key: this.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: this.saltLength },
-          this.signature);
-    } catch {
-      valid = false; // a malformed signature (bad DER, wrong length) is a signature that does not match
-    }
-    if (!valid) throw new SignatureVerificationError(undefined);
-  }
+  const verifier = createVerify(hash);
+  const saltLength = keyKind === 'rsa' ? pssSaltLength(key, hash) : undefined;
+  return {
+    update(chunk) {
+      verifier.update(chunk);
+      return undefined;
+    },
+    async verify() {
+      let valid: boolean;
+      try {
+        valid = saltLength === undefined
+          ? verifier.verify({ key, dsaEncoding: 'der' }, signature)
+          : verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, signature);
+      } catch {
+        valid = false; // a malformed signature (bad DER, wrong length) is a signature that does not match
+      }
+      if (!valid) throw new SignatureVerificationError(undefined);
+    },
+    close() { /* nothing held */ },
+  };
 }
 
 /**

@@ -239,11 +239,17 @@ export class ImageImportRunner {
     // As Glance: a signed image is verified as it is written into each store (not when staged).
     const signature = await signatureCheck(new RecordedKeyManager(input.signatureCertificate), { projectId: image.owner, log: run.log },
       image.id, image.properties);
-    const data = await source();
-    const written = await writeImageData({ driver, imageId: image.id, source: signature ? signature.through(data) : data, limit: budget,
-      hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    let written: Awaited<ReturnType<typeof writeImageData>>;
     try {
-      signature?.verify();
+      const data = await source();
+      written = await writeImageData({ driver, imageId: image.id, source: signature ? signature.through(data) : data, limit: budget,
+        hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    } catch (error) {
+      signature?.close();
+      throw error;
+    }
+    try {
+      await signature?.verify();
       return await this.update(run.task, image.id, (img) => {
         if (img.checksum !== null && img.checksum !== written.checksum) {
           throw new DomainError('Conflict', 'import.checksum', msg('The data copied to store {id} differs from the image data.', { id: storeId }));

@@ -28,8 +28,8 @@ async function verdict(km: KeyManager, props: Record<string, string>, chunks: Bu
   assert.ok(parsed);
   try {
     const verifier = await createVerifier(km, caller, parsed);
-    for (const chunk of chunks) verifier.update(chunk);
-    verifier.verify();
+    for (const chunk of chunks) await verifier.update(chunk);
+    await verifier.verify();
     return 'ok';
   } catch (error) {
     assert.ok(error instanceof SignatureVerificationError, String(error));
