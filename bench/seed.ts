@@ -81,7 +81,8 @@ export function seededImage(n: number, dataDir: string): Image {
     deletedAt: null,
     deleted: false,
     properties: {
-      os_distro: distros[n % distros.length]!,
+      // By n / 10, so that every visibility (n % 10) has every distro.
+      os_distro: distros[Math.floor(n / 10) % distros.length]!,
       os_version: String(10 + (n % 14)),
       hw_disk_bus: n % 2 === 0 ? 'virtio' : 'scsi',
       description: `Seeded image ${n} for the list benchmark`,

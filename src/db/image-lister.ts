@@ -91,7 +91,7 @@ export class SqlImageLister implements ImageLister {
 
   async list(query: ImageListQuery): Promise<Image[]> {
     if (!(query.limit > 0)) return [];
-    const branches = visibilityBranches(query);
+    const branches = visibilityBranches(query, this.database.dialect);
     if (branches.length === 0) return [];
     return readTransaction(this.database).execute(async (trx) => {
       const limit = Math.min(Math.floor(query.limit), Number.MAX_SAFE_INTEGER);
