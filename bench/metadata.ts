@@ -162,16 +162,22 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
     }
     return { targets, list, get, create };
   } finally {
-    if (refUrl && created.length > 0) {
-      const client = new ImagesClient(refUrl, 'glimpse-bench-metadata');
-      log(`deleting the ${created.length} images the bench created on the reference`);
-      let next = 0;
-      await Promise.all(Array.from({ length: 4 }, async () => { while (next < created.length) await client.deleteImage(created[next++]!); }));
-      client.close();
-    }
     for (const cs of clients) for (const c of cs) c.close();
     for (const s of servers) await s.stop();
     for (const d of deployments) await d.remove();
+    if (refUrl && created.length > 0) {
+      // Admin: the images belong to several projects.
+      const client = new ImagesClient(refUrl, 'glimpse-bench-metadata', 'admin,member,reader');
+      log(`deleting the ${created.length} images the bench created on the reference`);
+      let next = 0;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (next < created.length) {
+          const id = created[next++]!;
+          await client.deleteImage(id).catch((error: unknown) => log(`could not delete ${id}: ${String(error)}`));
+        }
+      }));
+      client.close();
+    }
   }
 }
 
