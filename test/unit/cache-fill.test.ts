@@ -12,7 +12,7 @@ import { CacheFill, type FillResult } from '../../src/cache/fill.ts';
 function fakeFileHandle(failWrites: boolean): FileHandle & { written: number } {
   const fake = {
     written: 0,
-    async write(buffer: Buffer, offset = 0, length = buffer.length) {
+    async write(buffer: Buffer, _offset = 0, length = buffer.length) {
       if (failWrites) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
       fake.written += length;
       return { bytesWritten: length, buffer };
