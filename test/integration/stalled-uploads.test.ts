@@ -2,8 +2,9 @@
 // each start an upload of a declared 100 MB, send 10 bytes and then hold their sockets. The server
 // keeps answering requests that move no image data in under a second, its RSS grows by less than
 // 256 MiB, the transfer budget admits what fits ([glimpse_transfers] buffer_budget / 2 MiB) and
-// refuses the rest with 503 + Retry-After in Glance's error shape, and everything returns when the
-// clients go: the images are back to queued and a new upload goes through.
+// refuses the rest with 503 + Retry-After in Glance's error shape. With client_socket_timeout = 30
+// (Glance's option; src/http/app.ts) every admitted upload is ended while its socket is still open:
+// the image is back to queued within a minute and no temp file is left.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { freePort, startGlimpse, trusted, type Child } from '../helpers/processe
 const STALLED = 1000;
 const BUDGET_MB = 1024;
 const ADMITTED = BUDGET_MB / 2; // each transfer reserves 2 MiB (src/services/transfer-budget.ts)
+const SOCKET_TIMEOUT_S = 30;
 const owner = trusted('p-stall');
 
 let dir: string;
@@ -60,7 +62,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'glimpse-stalled-'));
   port = await freePort();
   server = await startGlimpse(dir, 'stalled', 'serve', [
-    '[DEFAULT]', `bind_port = ${port}`,
+    '[DEFAULT]', `bind_port = ${port}`, `client_socket_timeout = ${SOCKET_TIMEOUT_S}`,
     '[database]', `connection = sqlite:///${join(dir, 'glimpse.db')}`,
     '[glance_store]', `filesystem_store_datadir = ${join(dir, 'images')}`,
     '[paste_deploy]', 'flavor = trusted-auth',
@@ -73,7 +75,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test(`${STALLED} stalled uploads: other requests stay fast, RSS grows < 256 MiB, the budget admits ${ADMITTED} and refuses the rest with 503`, async (t) => {
+test(`${STALLED} stalled uploads: other requests stay fast, RSS grows < 256 MiB, the budget admits ${ADMITTED} and refuses the rest with 503, client_socket_timeout ends the rest`, async (t) => {
   const ids = await createImages(STALLED + 1);
   const spare = ids.pop()!;
   // Warm up the paths measured below, then take the baseline.
@@ -81,6 +83,7 @@ test(`${STALLED} stalled uploads: other requests stay fast, RSS grows < 256 MiB,
   const pid = server.child.pid!;
   const idle = rssOf(pid);
 
+  const stalledAt = Date.now();
   const uploads = ids.map((id) => stalledUpload(id));
   try {
     // Every upload has either been admitted (image saving) or refused (503 after budget_wait = 1 s).
@@ -118,19 +121,32 @@ test(`${STALLED} stalled uploads: other requests stay fast, RSS grows < 256 MiB,
     const grown = rssOf(pid) - idle;
     t.diagnostic(`RSS ${(idle / 1048576).toFixed(0)} MiB idle, +${(grown / 1048576).toFixed(0)} MiB with ${STALLED} stalled uploads`);
     assert.ok(grown < 256 * 1024 * 1024, `RSS grew by ${(grown / 1048576).toFixed(0)} MiB for ${STALLED} stalled uploads`);
+
+    // The sockets stay open; client_socket_timeout ends the stalled bodies: back to queued within a minute.
+    const deadline = stalledAt + 60_000;
+    let stillSaving = Infinity;
+    while (stillSaving > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const list = await (await fetch(`${server.url}/v2/images?status=saving&limit=1000`, { headers: owner })).json() as { images: unknown[] };
+      stillSaving = list.images.length;
+    }
+    assert.equal(stillSaving, 0, `images still saving ${((Date.now() - stalledAt) / 1000).toFixed(0)} s after the uploads stalled`);
+    // The clients never closed their sockets (they are destroyed only below): the server ended the bodies.
+    let queued = 0;
+    let marker = '';
+    for (;;) {
+      const page = await (await fetch(`${server.url}/v2/images?status=queued&name=stalled&limit=500${marker}`, { headers: owner }))
+        .json() as { images: Array<{ id: string }> };
+      queued += page.images.length;
+      if (page.images.length < 500) break;
+      marker = `&marker=${page.images.at(-1)!.id}`;
+    }
+    assert.equal(queued, STALLED + 1, 'every stalled image (and the spare) is queued');
+    assert.deepEqual(readdirSync(join(dir, 'images')).filter((n) => n.endsWith('.tmp')), [], 'no temp file left');
   } finally {
     for (const u of uploads) u.socket.destroy();
   }
 
-  // The clients are gone: their uploads end, their images go back to queued, the budget is free again.
-  const until = Date.now() + 60_000;
-  let stillSaving = Infinity;
-  while (stillSaving > 0 && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 500));
-    const list = await (await fetch(`${server.url}/v2/images?status=saving&limit=1000`, { headers: owner })).json() as { images: unknown[] };
-    stillSaving = list.images.length;
-  }
-  assert.equal(stillSaving, 0);
   const put = await timed(`/v2/images/${spare}/file`, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' },
     body: Buffer.from('data') });
   assert.equal(put.status, 204);
