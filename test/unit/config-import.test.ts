@@ -9,7 +9,8 @@ test('defaults: three import methods, ./data/staging, a worker in every API proc
   assert.deepEqual(config.imageImport.methods, ['glance-direct', 'web-download', 'copy-image']);
   assert.equal(config.imageImport.stagingDir, join(dir, 'data', 'staging'));
   assert.equal(config.imageImport.selfReferenceUrl, undefined);
-  assert.deepEqual(config.tasks, { timeToLiveHours: 48, runWorkerInApi: true, leaseSeconds: 60, pollIntervalSeconds: 2 });
+  assert.deepEqual(config.tasks, { timeToLiveHours: 48, runWorkerInApi: true, leaseSeconds: 60, pollIntervalSeconds: 2,
+    recoveryIntervalSeconds: 30 });
   assert.equal(config.imageFormat.requireFormatMatch, true);
 });
 
@@ -29,8 +30,9 @@ test('staging directory: [os_glance_staging_store] wins over node_staging_uri; t
 
 test('[task] options and worker_self_reference_url', () => {
   const { config } = load('[DEFAULT]\nworker_self_reference_url = http://node1:9292\n[task]\ntask_time_to_live = 2\n'
-    + 'run_worker_in_api = false\nlease_duration = 10\npoll_interval = 0.5\n');
+    + 'run_worker_in_api = false\nlease_duration = 10\npoll_interval = 0.5\nrecovery_interval = 7\n');
   assert.equal(config.imageImport.selfReferenceUrl, 'http://node1:9292');
-  assert.deepEqual(config.tasks, { timeToLiveHours: 2, runWorkerInApi: false, leaseSeconds: 10, pollIntervalSeconds: 0.5 });
+  assert.deepEqual(config.tasks, { timeToLiveHours: 2, runWorkerInApi: false, leaseSeconds: 10, pollIntervalSeconds: 0.5,
+    recoveryIntervalSeconds: 7 });
   assert.match(loadError('[task]\nlease_duration = 1\n').message, /lease_duration/);
 });
