@@ -9,21 +9,11 @@ import { maxJsonDepth } from '../../src/http/body.ts';
 import type { RouteTable } from '../../src/http/routes.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { admin, createActive, createImage, ownerMember } from '../helpers/v2.ts';
+import { prng } from '../helpers/prng.ts';
 
 const SEED = 0x5eed1;
 const REQUESTS = Number(process.env.GLIMPSE_FUZZ_REQUESTS ?? 3000);
 
-/** mulberry32: a small seeded PRNG, so a failure replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let t: TestApp;
 let routes: Array<{ method: string; url: string }>;

@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openDatabase, type Database } from '../../src/db/connect.ts';
 import { freePort, startGlimpse, trusted, type Child } from '../helpers/processes.ts';
+import { prng } from '../helpers/prng.ts';
+
+export { prng };
 
 const owner = trusted('faults');
 const CHUNK = 64 * 1024;
@@ -25,17 +28,6 @@ export interface Transfer {
   outcome?: number | string;
 }
 
-/** mulberry32, seeded: the kill moments and sizes replay exactly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -9,21 +9,11 @@ import { createInspector, MAX_RETAINED_BYTES, type InspectionResult } from '../.
 import {
   KiB, MiB, gpt, iso, luks, mbr, qcow2, qed, vdi, vhdDynamic, vhdFixed, vhdx, vmdkDescriptor, vmdkSparse,
 } from './formats-images.ts';
+import { prng } from '../helpers/prng.ts';
 
 /** A hang guard, not a timing assertion: generous on a loaded machine. */
 const FUZZ_LIMIT = { timeout: 120_000 };
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FORMATS = new Set(['raw', 'qcow2', 'qed', 'vmdk', 'vhd', 'vhdx', 'vdi', 'iso', 'gpt', 'luks', 'ambiguous']);
 
@@ -53,14 +43,14 @@ function randomBytes(random: () => number, length: number): Buffer {
 }
 
 test('random bytes of varying lengths never throw and stay within the memory bound', FUZZ_LIMIT, () => {
-  const random = rng(20250101);
+  const random = prng(20250101);
   const lengths = [0, 1, 3, 4, 7, 63, 64, 511, 512, 513, 1535, 1536, 4096, 34 * KiB, 70 * KiB, 300 * KiB];
   for (let i = 0; i < 60; i += 1) lengths.push(Math.floor(random() * 80 * KiB));
   for (const length of lengths) feedRandomly(randomBytes(random, length), random);
 });
 
 test('random bytes behind every known magic never throw', FUZZ_LIMIT, () => {
-  const random = rng(7);
+  const random = prng(7);
   const magics: Array<[number, Buffer]> = [
     [0, Buffer.from('QFI\xfb', 'latin1')], [0, Buffer.from('QED\0', 'latin1')], [0, Buffer.from('KDMV')],
     [0, Buffer.from('COWD')], [0, Buffer.from('conectix')], [0, Buffer.from('vhdxfile')],
@@ -80,7 +70,7 @@ test('random bytes behind every known magic never throw', FUZZ_LIMIT, () => {
 });
 
 test('mutated valid images (header bytes flipped, truncated) never throw', FUZZ_LIMIT, () => {
-  const random = rng(42);
+  const random = prng(42);
   const seeds = [
     qcow2(), qcow2({ version: 2, backingFile: '/etc/passwd' }), qed(), vhdDynamic(1n << 30n), vhdFixed(Buffer.alloc(4 * KiB)),
     vhdx({ metadataOffset: 256 * KiB }), vdi(1n << 30n), luks(1, 8, 16 * KiB), iso(40), gpt(),
@@ -106,7 +96,7 @@ test('mutated valid images (header bytes flipped, truncated) never throw', FUZZ_
 });
 
 test('the full VHDX walk under mutation never throws', FUZZ_LIMIT, () => {
-  const random = rng(99);
+  const random = prng(99);
   const seed = vhdx();
   const table = MiB;
   for (let round = 0; round < 8; round += 1) {
