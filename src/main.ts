@@ -124,9 +124,9 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 }
 
 function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
   return new ImageImportRunner({
-    images: deps.images, stores, staging: stagingStore(config), settings: deps.settings,
+    images: deps.images, stores, staging: stagingStore(config), settings: deps.settings, bufferBudget: deps.bufferBudget,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
   });
@@ -157,7 +157,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
 
 /** The recovery sweep of this process (tasks/recovery.ts), owner id shared with its task worker and transfers. */
 export function createRecovery(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings'> & { safeFetcher: SafeFetcher }, owner: string,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }, owner: string,
   options: { keepProcessAlive?: boolean } = {}): TransferRecovery {
   const runner = importRunner(config, logger, stores, deps);
   return new TransferRecovery({

@@ -18,6 +18,9 @@ import { msg } from '../i18n/message.ts';
  */
 export const TRANSFER_WINDOW = 2 * 1024 * 1024;
 
+/** The error code of a refusal when the budget stays used up (503 + Retry-After). */
+export const BUDGET_EXHAUSTED = 'transfer.budget_exhausted';
+
 export interface TransferBudgetOptions {
   /** Bytes all transfers together may reserve; 0 or Infinity: no limit. */
   bytes: number;
@@ -114,7 +117,7 @@ export class TransferBudget {
 
   private busy(): DomainError {
     const retryAfter = String(Math.max(1, Math.ceil(this.waitMs / 1000)));
-    return new DomainError('ServiceUnavailable', 'transfer.budget_exhausted',
+    return new DomainError('ServiceUnavailable', BUDGET_EXHAUSTED,
       msg('The server is moving as much image data as it may at once; try again later.'),
       { headers: { 'retry-after': retryAfter } });
   }

@@ -28,6 +28,7 @@ import { uploadBudget } from '../services/image-data.ts';
 import { inspectingTap, judgeInspection } from '../services/inspection.ts';
 import type { ImageSettings } from '../services/settings.ts';
 import { writeImageData } from '../stores/writer.ts';
+import { BUDGET_EXHAUSTED, TRANSFER_WINDOW, type Release, type TransferBudget } from '../services/transfer-budget.ts';
 import { signatureCheck } from '../signature/check.ts';
 import { RecordedKeyManager } from '../signature/recorded.ts';
 import { IMPORT_PROPS } from '../domain/import.ts';
@@ -47,6 +48,8 @@ export interface ImportDeps {
   /** Resolves a glance-download source (the remote image's data URL and metadata). */
   remoteGlance?: RemoteGlance;
   plugins: ImportPlugin[];
+  /** The process's transfer buffer budget (decision 0014): each store write of a task holds a reservation. */
+  bufferBudget?: TransferBudget;
   /** The plugins' logger (they log tool output and decisions with the image id). */
   pluginLog?: Logger;
   now?: () => Date;
@@ -176,9 +179,30 @@ export class ImageImportRunner {
       data = await this.deps.remoteGlance.openData(remote.endpoint, input.glanceImageId!, run.signal);
     }
     const budget = await uploadBudget(this.deps, image);
-    await writeImageData({ driver: staging, imageId: image.id, source: data, limit: budget,
-      hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    const release = await this.reserveBuffers(run.signal);
+    try {
+      await writeImageData({ driver: staging, imageId: image.id, source: data, limit: budget,
+        hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    } finally {
+      release?.();
+    }
     return image;
+  }
+
+  /**
+   * A reservation in the process's transfer buffer budget for one store write. A task has no client
+   * to answer 503, so it waits for room as long as its run lasts (its signal: worker stopping, lease lost).
+   */
+  private async reserveBuffers(signal: AbortSignal): Promise<Release | undefined> {
+    const budget = this.deps.bufferBudget;
+    if (!budget) return undefined;
+    for (;;) {
+      try {
+        return await budget.acquire(TRANSFER_WINDOW, signal);
+      } catch (error) {
+        if (signal.aborted || !(error instanceof DomainError && error.code === BUDGET_EXHAUSTED)) throw error;
+      }
+    }
   }
 
   /**
@@ -240,6 +264,7 @@ export class ImageImportRunner {
     const signature = await signatureCheck(new RecordedKeyManager(input.signatureCertificate), { projectId: image.owner, log: run.log },
       image.id, image.properties);
     let written: Awaited<ReturnType<typeof writeImageData>>;
+    const release = await this.reserveBuffers(run.signal);
     try {
       const data = await source();
       written = await writeImageData({ driver, imageId: image.id, source: signature ? signature.through(data) : data, limit: budget,
@@ -247,6 +272,8 @@ export class ImageImportRunner {
     } catch (error) {
       signature?.close();
       throw error;
+    } finally {
+      release?.();
     }
     try {
       await signature?.verify();
