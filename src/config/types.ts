@@ -28,15 +28,17 @@ export interface BackendConfig {
 
 /** An rbd backend (glance_store's rbd_store_* options). */
 export interface RbdBackendConfig {
+  /** rbd_store_pool */
   pool: string;
-  /** Without `client.`; undefined = librados' default. */
+  /** rbd_store_user: the client name without `client.`; undefined = librados' default (admin). */
   user?: string;
-  /** '' = librados' default search path. */
+  /** rbd_store_ceph_conf; '' = librados' search path (/etc/ceph/ceph.conf …). */
   confFile: string;
-  /** Bytes. */
+  /** rbd_store_chunk_size in bytes (a power of two: the object size). */
   chunkSize: number;
-  /** Seconds; < 0 = librados' defaults. */
+  /** rados_connect_timeout in seconds; < 0 keeps librados' defaults. */
   connectTimeout: number;
+  /** rbd_thin_provisioning: all-zero chunks are not written (they read back as zeros). */
   thinProvisioning: boolean;
 }
 

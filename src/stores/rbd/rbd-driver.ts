@@ -17,23 +17,13 @@ import { Readable, addAbortSignal } from 'node:stream';
 
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
+import type { RbdBackendConfig } from '../../config/types.ts';
 import { isCephError, loadLibrbd, type Librbd, type RadosCluster, type RbdImage, type RbdPool } from './librbd.ts';
 import { formatRbdLocation, parseRbdLocation, type RbdLocation } from './rbd-location.ts';
 
-export interface RbdStoreDriverOptions {
+/** One rbd backend's options (glance_store's rbd_store_* names, config/types.ts) and its store id. */
+export interface RbdStoreDriverOptions extends RbdBackendConfig {
   id: string;
-  /** rbd_store_pool */
-  pool: string;
-  /** rbd_store_user: the client name without `client.`; unset = librados' choice (admin). */
-  user?: string;
-  /** rbd_store_ceph_conf; '' = librados' search path (/etc/ceph/ceph.conf …). */
-  confFile: string;
-  /** rbd_store_chunk_size in bytes (a power of two: the object size). */
-  chunkSize: number;
-  /** rados_connect_timeout in seconds; < 0 keeps librados' defaults. */
-  connectTimeout: number;
-  /** rbd_thin_provisioning: all-zero chunks are not written (they read back as zeros). */
-  thinProvisioning: boolean;
   /** The binding (tests); default: native/rbd. */
   lib?: Librbd;
 }
