@@ -60,6 +60,6 @@ test('405 needs authentication first, as in Glance', async () => {
 
 test('405 messages are localized', async () => {
   const res = await app.inject({ method: 'PATCH', url: '/v2/things',
-    headers: { ...admin, accept: 'application/json', 'accept-language': 'zh' } });
+    headers: { ...admin, accept: 'application/json', 'accept-language': 'zh-CN' } });
   assert.equal(res.json().message, '此资源不允许使用方法 PATCH。 <br /><br />\n');
 });
