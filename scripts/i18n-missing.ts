@@ -1,9 +1,15 @@
 // Lists, per catalogue (src/i18n/locales/<name>.json), the message ids used in the code or held
-// by zh_CN that have no entry there, the entries whose placeholders differ from their id, and the entries no
-// code uses any more. Exit status 1 when an id is missing or a placeholder differs.
+// by zh_CN that have no entry there, the entries whose placeholders differ from their id, and
+// the entries no code uses any more. Exit status 1 when an id is missing or a placeholder differs.
 // usage: npm run i18n:missing [-- --json]
 import { catalogueEntry, catalogueIds, catalogueNames } from '../src/i18n/catalogue.ts';
 import { messagesInSource, placeholders } from './i18n-messages.ts';
+
+// `npm run i18n:missing | head` closes the pipe early: not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 interface Report { missing: string[]; placeholders: string[]; unused: string[] }
 
