@@ -45,24 +45,19 @@ interface Pushed {
   bytes: number;
 }
 
-export class FileRangeStream extends Readable implements SinkAware {
-  private position: number;
-  private readonly end: number;
-  private readonly chunkSize: number;
+/**
+ * The buffers of a stream that reuses its chunks' memory (see the module comment): take() a buffer
+ * for the next read, handedOn() each chunk as it is pushed (in order), giveBack() a slot whose read
+ * produced nothing. A slot is reused only once its chunk is known to be written.
+ */
+export class ChunkRing {
   private readonly ring: Array<Buffer | undefined>;
   private readonly free: boolean[];
-  /** Chunks pushed and not yet known to be released, oldest first. */
+  /** Chunks pushed and not yet known to be written, oldest first. */
   private readonly pushed: Pushed[] = [];
   private sink: Writable | undefined;
-  private reading = false;
-  private closeWhenRead: (() => void) | undefined;
 
-  constructor(private readonly handle: FileHandle, options: FileRangeOptions) {
-    super({ highWaterMark: options.chunkSize });
-    this.position = options.start;
-    this.end = options.end;
-    this.chunkSize = options.chunkSize;
-    const slots = options.slots ?? 2;
+  constructor(slots: number, private readonly size: number) {
     this.ring = new Array<Buffer | undefined>(slots).fill(undefined);
     this.free = new Array<boolean>(slots).fill(true);
   }
@@ -71,21 +66,67 @@ export class FileRangeStream extends Readable implements SinkAware {
     this.sink = sink;
   }
 
+  /**
+   * A buffer for a read of up to `want` (≤ size) bytes: a free ring buffer, else a fresh one.
+   * `buffered`: the bytes the stream itself still holds (its readableLength).
+   */
+  take(want: number, buffered: number): { buffer: Buffer; slot: number } {
+    this.releaseWritten(buffered);
+    const slot = this.free.indexOf(true);
+    if (slot < 0) return { buffer: Buffer.allocUnsafeSlow(want), slot };
+    this.free[slot] = false;
+    return { buffer: this.ring[slot] ??= Buffer.allocUnsafeSlow(this.size), slot };
+  }
+
+  /** The chunk read into `slot` (`bytes` long) has been pushed, after all chunks handed on before it. */
+  handedOn(slot: number, bytes: number): void {
+    this.pushed.push({ slot, bytes });
+  }
+
+  /** A slot whose read was not pushed (the end, an error) is free again. */
+  giveBack(slot: number): void {
+    if (slot >= 0) this.free[slot] = true;
+  }
+
+  /** Frees the slots of chunks the sink has written. */
+  private releaseWritten(buffered: number): void {
+    if (this.sink === undefined || this.pushed.length === 0) return;
+    let waiting = buffered + this.sink.writableLength;
+    let newest = this.pushed.length - 1;
+    for (; newest >= 0 && waiting > 0; newest--) waiting -= this.pushed[newest]!.bytes;
+    // pushed[0..newest] were all handed on before the bytes still waiting: written.
+    for (let i = 0; i <= newest; i++) this.giveBack(this.pushed[i]!.slot);
+    this.pushed.splice(0, newest + 1);
+  }
+}
+
+export class FileRangeStream extends Readable implements SinkAware {
+  private position: number;
+  private readonly end: number;
+  private readonly chunkSize: number;
+  private readonly ring: ChunkRing;
+  private reading = false;
+  private closeWhenRead: (() => void) | undefined;
+
+  constructor(private readonly handle: FileHandle, options: FileRangeOptions) {
+    super({ highWaterMark: options.chunkSize });
+    this.position = options.start;
+    this.end = options.end;
+    this.chunkSize = options.chunkSize;
+    this.ring = new ChunkRing(options.slots ?? 2, options.chunkSize);
+  }
+
+  drainsInto(sink: Writable): void {
+    this.ring.drainsInto(sink);
+  }
+
   override _read(): void {
     const want = Math.min(this.chunkSize, this.end + 1 - this.position);
     if (want <= 0) {
       this.push(null);
       return;
     }
-    this.releaseWritten();
-    const slot = this.free.indexOf(true);
-    let buffer: Buffer;
-    if (slot >= 0) {
-      this.free[slot] = false;
-      buffer = this.ring[slot] ??= Buffer.allocUnsafeSlow(this.chunkSize);
-    } else {
-      buffer = Buffer.allocUnsafeSlow(want);
-    }
+    const { buffer, slot } = this.ring.take(want, this.readableLength);
     this.reading = true;
     read(this.handle.fd, buffer, 0, want, this.position, (error, bytesRead) => {
       this.reading = false;
@@ -93,33 +134,17 @@ export class FileRangeStream extends Readable implements SinkAware {
         this.closeWhenRead();
         return;
       }
-      if (error) {
-        this.destroy(error);
-        return;
-      }
-      if (bytesRead === 0) {
-        // The file is shorter than the range (it changed under us): end here, as createReadStream does.
-        this.push(null);
+      if (error || bytesRead === 0) {
+        this.ring.giveBack(slot);
+        // A file shorter than the range (it changed under us) ends here, as createReadStream does.
+        if (error) this.destroy(error);
+        else this.push(null);
         return;
       }
       this.position += bytesRead;
-      this.pushed.push({ slot, bytes: bytesRead });
+      this.ring.handedOn(slot, bytesRead);
       this.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
     });
-  }
-
-  /** Frees the ring slots of chunks that the sink has written (see the module comment). */
-  private releaseWritten(): void {
-    if (this.sink === undefined || this.pushed.length === 0) return;
-    let waiting = this.readableLength + this.sink.writableLength;
-    let newest = this.pushed.length - 1;
-    for (; newest >= 0 && waiting > 0; newest--) waiting -= this.pushed[newest]!.bytes;
-    // pushed[0..newest] were all handed on before the bytes still waiting: written.
-    for (let i = 0; i <= newest; i++) {
-      const slot = this.pushed[i]!.slot;
-      if (slot >= 0) this.free[slot] = true;
-    }
-    this.pushed.splice(0, newest + 1);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
