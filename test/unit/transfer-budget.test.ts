@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 
 import { DomainError } from '../../src/domain/errors.ts';
 import { TRANSFER_WINDOW, TransferBudget, putReservation, releaseOnClose } from '../../src/services/transfer-budget.ts';
+import { RbdStoreDriver } from '../../src/stores/rbd/rbd-driver.ts';
 import { S3StoreDriver } from '../../src/stores/s3/s3-driver.ts';
 
 test('grants while there is room, then queues in order and grants as room comes back', async () => {
@@ -95,4 +96,10 @@ test('an S3 put reserves its part buffers on top of the window; one PutObject an
   assert.equal(putReservation(s3, 1024 * 1024 * MiB), TRANSFER_WINDOW + 10 * Math.ceil(1024 * 1024 * MiB / 1000),
     'a size that needs larger parts reserves those');
   assert.equal(putReservation({}, 1e9), TRANSFER_WINDOW);
+  // rbd: a chunk per write in flight (4) and one filling, plus the zero chunk with thin provisioning.
+  const rbd = (thinProvisioning: boolean) => new RbdStoreDriver({
+    id: 'rbd', pool: 'images', confFile: '/nonexistent/ceph.conf', chunkSize: 8 * MiB, connectTimeout: -1, thinProvisioning,
+  });
+  assert.equal(putReservation(rbd(false), 1e9), TRANSFER_WINDOW + 5 * 8 * MiB);
+  assert.equal(putReservation(rbd(true)), TRANSFER_WINDOW + 6 * 8 * MiB);
 });

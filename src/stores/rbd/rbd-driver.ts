@@ -66,6 +66,11 @@ export class RbdStoreDriver implements StoreDriver {
     return this.locate(location) !== undefined;
   }
 
+  /** Chunk buffers of a put: one per write in flight and one filling (reused; thin provisioning adds a zero chunk). */
+  putBuffers(): number {
+    return (WRITES_IN_FLIGHT + 1 + (this.options.thinProvisioning ? 1 : 0)) * this.options.chunkSize;
+  }
+
   async put(imageId: string, source: Readable, options: { sizeHint?: number; signal?: AbortSignal } = {}): Promise<PutResult> {
     const { signal } = options;
     let pool: RbdPool;
