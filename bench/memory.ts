@@ -41,7 +41,9 @@ export async function benchMemory(options: { seconds?: number; phases?: number; 
   const client = new ImagesClient(server.url, CALLER);
   try {
     for (let i = 0; i < 20; i++) await cycle(client);
-    await sleep(2000);
+    // The server runs a full collection 5 s after it goes quiet (src/lib/idle-reclaim.ts): idle is
+    // read after that, in the same state as the value 30 s after the load.
+    await sleep(8000);
     const idle = (await server.memory()).rss;
     const results: MemoryBenchResult['phases'] = [];
     for (let p = 0; p < phases; p++) {

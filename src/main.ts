@@ -66,6 +66,10 @@ import { CachePrefetcher } from './cache/prefetcher.ts';
 import { CacheService } from './services/image-cache.ts';
 import { sortByStoreWeight } from './services/location-data.ts';
 import type { Image } from './domain/image.ts';
+import { reclaimWhenIdle } from './lib/idle-reclaim.ts';
+
+/** Quiet time after which a server runs one full collection to give memory back (lib/idle-reclaim.ts). */
+const IDLE_RECLAIM_MS = 5000;
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
 const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
@@ -385,6 +389,7 @@ export async function serve(config: GlimpseConfig, logger: Logger): Promise<void
 async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   const composed = await compose(config, logger, { migrate: false });
   const url = await composed.app.listen({ host: config.bindHost, port: config.bindPort });
+  const stopReclaiming = reclaimWhenIdle(composed.app.server, { quietMs: IDLE_RECLAIM_MS });
   if (cluster.isPrimary) {
     process.stdout.write(`Glimpse is serving the Images API at ${url}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
   }
@@ -394,6 +399,7 @@ async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining in-flight requests');
+    stopReclaiming();
     if (config.gracefulShutdownTimeout > 0) {
       setTimeout(() => {
         logger.warn('graceful shutdown timed out; exiting with requests still in flight');

@@ -136,6 +136,7 @@ class Image : public Napi::ObjectWrap<Image> {
     return DefineClass(env, "Image", {
       InstanceMethod<&Image::Write>("write"),
       InstanceMethod<&Image::Read>("read"),
+      InstanceMethod<&Image::ReadInto>("readInto"),
       InstanceMethod<&Image::Resize>("resize"),
       InstanceMethod<&Image::Size>("size"),
       InstanceMethod<&Image::Flush>("flush"),
@@ -191,6 +192,27 @@ class Image : public Napi::ObjectWrap<Image> {
       auto buffer = kept.Get(1u).As<Napi::Buffer<char>>();
       if (static_cast<uint64_t>(*got) == length) return buffer;
       return Napi::Buffer<char>::Copy(env, buffer.Data(), static_cast<size_t>(*got));
+    });
+  }
+
+  // readInto(offset, target) → bytes read: fills the caller's buffer (reused across reads, so a
+  // download allocates no memory per read); fewer bytes than its length only at the image's end.
+  Napi::Value ReadInto(const Napi::CallbackInfo& info) {
+    uint64_t offset = SizeArg(info, 0, "offset");
+    if (info.Length() < 2 || !info[1].IsBuffer()) throw Napi::TypeError::New(info.Env(), "target must be a Buffer");
+    auto target = info[1].As<Napi::Buffer<char>>();
+    if (image_ == nullptr) return Rejected(info.Env(), "rbd_read", -EBADF);
+    rbd_image_t image = image_;
+    char* bytes = target.Data();
+    size_t length = target.Length();
+    auto got = std::make_shared<ssize_t>(0);
+    return Call::Run(info.Env(), "rbd_read", {info.This(), target}, [=]() -> int {
+      ssize_t n = rbd_read2(image, offset, length, bytes, LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL);
+      if (n < 0) return static_cast<int>(n);
+      *got = n;
+      return 0;
+    }, [got](Napi::Env env, Napi::Array) -> Napi::Value {
+      return Napi::Number::New(env, static_cast<double>(*got));
     });
   }
 

@@ -15,6 +15,7 @@ import type {
 } from '../ports/image-cache.ts';
 import type { ByteRange } from '../ports/store.ts';
 import { CacheFill, type FillResult } from './fill.ts';
+import { FileRangeStream } from '../lib/file-range-stream.ts';
 
 export interface LocalImageCacheOptions {
   dir: string;
@@ -106,7 +107,7 @@ export class LocalImageCache implements ImageCache, ImageCacheManager {
       }
       const start = range?.start ?? 0;
       const end = Math.min(range?.end ?? size - 1, size - 1);
-      const stream = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK });
+      const stream = new FileRangeStream(handle, { start, end, chunkSize: READ_CHUNK });
       if (signal) addAbortSignal(signal, stream);
       this.options.metadata.recordHit(this.node, image.id, this.now())
         .catch((error: unknown) => log.warn({ err: error, image_id: image.id }, 'could not count a cache hit'));

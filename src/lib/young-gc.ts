@@ -13,8 +13,7 @@ import { runInNewContext } from 'node:vm';
 type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 let gc: Gc | null | undefined;
 
-/** Runs a minor (scavenge) collection; does nothing where V8's gc() cannot be had. */
-export function collectYoungGarbage(): void {
+function v8Gc(): Gc | null {
   if (gc === undefined) {
     try {
       setFlagsFromString('--expose-gc');
@@ -23,5 +22,19 @@ export function collectYoungGarbage(): void {
       gc = null;
     }
   }
-  gc?.({ type: 'minor' });
+  return gc;
+}
+
+/** Runs a minor (scavenge) collection; does nothing where V8's gc() cannot be had. */
+export function collectYoungGarbage(): void {
+  v8Gc()?.({ type: 'minor' });
+}
+
+/**
+ * Runs a full (mark-compact) collection; does nothing where V8's gc() cannot be had. For a process
+ * that has gone quiet (lib/idle-reclaim.ts): V8 collects only when JavaScript allocates, so after a
+ * burst of load the old generation's emptied pages stay committed until the next burst.
+ */
+export function collectAllGarbage(): void {
+  v8Gc()?.({ type: 'major', execution: 'sync' });
 }

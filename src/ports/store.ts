@@ -43,6 +43,12 @@ export interface StoreDriver {
    * when no put of the image runs anywhere (its owner is gone): a live put's partial data goes too.
    */
   removePartial?(imageId: string): Promise<number>;
+  /**
+   * Bytes of memory a put of about `sizeHint` bytes (undefined: unknown) holds in the driver's own
+   * buffers, beyond the stream's (S3: its multipart part buffers), for the process's transfer
+   * buffer budget. Absent: none.
+   */
+  putBuffers?(sizeHint?: number): number;
 }
 
 /**

@@ -18,7 +18,7 @@ import { isVersionConflict } from './images.ts';
 import { sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
-import { TRANSFER_WINDOW, releaseOnClose } from './transfer-budget.ts';
+import { TRANSFER_WINDOW, putReservation, releaseOnClose } from './transfer-budget.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -95,7 +95,7 @@ export class ImageDataService {
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
     // Room in the transfer budget first: a refused upload leaves the image as it was (queued).
-    const release = await this.deps.bufferBudget?.acquire(TRANSFER_WINDOW, ctx.signal);
+    const release = await this.deps.bufferBudget?.acquire(putReservation(driver, announced), ctx.signal);
     try {
       return await this.receive(ctx, image, driver, source, budget, options);
     } finally {

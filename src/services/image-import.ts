@@ -21,7 +21,7 @@ import { writeImageData } from '../stores/writer.ts';
 import { IMPORT_PROPS, type ImportMethod } from '../domain/import.ts';
 import { buildImportTaskInput } from './import-input.ts';
 import { stagedExists } from './staging.ts';
-import { TRANSFER_WINDOW, type Release } from './transfer-budget.ts';
+import { putReservation, type Release } from './transfer-budget.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import { uploadBudget, type UploadBudget } from './image-data.ts';
 import type { ImageServiceDeps } from './images.ts';
@@ -115,7 +115,7 @@ export class ImageImportService {
     let location: string | undefined;
     let release: Release | undefined;
     try {
-      release = await this.deps.bufferBudget?.acquire(TRANSFER_WINDOW, ctx.signal);
+      release = await this.deps.bufferBudget?.acquire(putReservation(staging), ctx.signal);
       const written = await writeImageData({ driver: staging, imageId: id, source: tap.through(source), limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal });
       location = written.location;

@@ -10,6 +10,7 @@
 import type { Readable } from 'node:stream';
 
 import { DomainError } from '../domain/errors.ts';
+import type { StoreDriver } from '../ports/store.ts';
 import { msg } from '../i18n/message.ts';
 
 /**
@@ -17,6 +18,14 @@ import { msg } from '../i18n/message.ts';
  * socket chunks) and the file store's 1 MiB write batch or read chunk, one in flight and one filling.
  */
 export const TRANSFER_WINDOW = 2 * 1024 * 1024;
+
+/**
+ * The reservation of one transfer that writes about `sizeHint` bytes into `driver`: the window, plus
+ * whatever the driver itself buffers for such a put (S3's multipart part buffers).
+ */
+export function putReservation(driver: Pick<StoreDriver, 'putBuffers'>, sizeHint?: number): number {
+  return TRANSFER_WINDOW + (driver.putBuffers?.(sizeHint) ?? 0);
+}
 
 /** The error code of a refusal when the budget stays used up (503 + Retry-After). */
 export const BUDGET_EXHAUSTED = 'transfer.budget_exhausted';

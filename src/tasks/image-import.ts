@@ -28,7 +28,7 @@ import { uploadBudget } from '../services/image-data.ts';
 import { inspectingTap, judgeInspection } from '../services/inspection.ts';
 import type { ImageSettings } from '../services/settings.ts';
 import { writeImageData } from '../stores/writer.ts';
-import { BUDGET_EXHAUSTED, TRANSFER_WINDOW, type Release, type TransferBudget } from '../services/transfer-budget.ts';
+import { BUDGET_EXHAUSTED, putReservation, type Release, type TransferBudget } from '../services/transfer-budget.ts';
 import { signatureCheck } from '../signature/check.ts';
 import { RecordedKeyManager } from '../signature/recorded.ts';
 import { IMPORT_PROPS } from '../domain/import.ts';
@@ -179,7 +179,7 @@ export class ImageImportRunner {
       data = await this.deps.remoteGlance.openData(remote.endpoint, input.glanceImageId!, run.signal);
     }
     const budget = await uploadBudget(this.deps, image);
-    const release = await this.reserveBuffers(run.signal);
+    const release = await this.reserveBuffers(run.signal, putReservation(staging));
     try {
       await writeImageData({ driver: staging, imageId: image.id, source: data, limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
@@ -193,12 +193,12 @@ export class ImageImportRunner {
    * A reservation in the process's transfer buffer budget for one store write. A task has no client
    * to answer 503, so it waits for room as long as its run lasts (its signal: worker stopping, lease lost).
    */
-  private async reserveBuffers(signal: AbortSignal): Promise<Release | undefined> {
+  private async reserveBuffers(signal: AbortSignal, bytes: number): Promise<Release | undefined> {
     const budget = this.deps.bufferBudget;
     if (!budget) return undefined;
     for (;;) {
       try {
-        return await budget.acquire(TRANSFER_WINDOW, signal);
+        return await budget.acquire(bytes, signal);
       } catch (error) {
         if (signal.aborted || !(error instanceof DomainError && error.code === BUDGET_EXHAUSTED)) throw error;
       }
@@ -264,7 +264,7 @@ export class ImageImportRunner {
     const signature = await signatureCheck(new RecordedKeyManager(input.signatureCertificate), { projectId: image.owner, log: run.log },
       image.id, image.properties);
     let written: Awaited<ReturnType<typeof writeImageData>>;
-    const release = await this.reserveBuffers(run.signal);
+    const release = await this.reserveBuffers(run.signal, putReservation(driver, image.size ?? undefined));
     try {
       const data = await source();
       written = await writeImageData({ driver, imageId: image.id, source: signature ? signature.through(data) : data, limit: budget,

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { DomainError } from '../../src/domain/errors.ts';
-import { TransferBudget, releaseOnClose } from '../../src/services/transfer-budget.ts';
+import { TRANSFER_WINDOW, TransferBudget, putReservation, releaseOnClose } from '../../src/services/transfer-budget.ts';
+import { RbdStoreDriver } from '../../src/stores/rbd/rbd-driver.ts';
+import { S3StoreDriver } from '../../src/stores/s3/s3-driver.ts';
 
 test('grants while there is room, then queues in order and grants as room comes back', async () => {
   const budget = new TransferBudget({ bytes: 10, waitMs: 5000 });
@@ -81,4 +83,23 @@ test('releaseOnClose gives the reservation back when a download stream ends or i
   destroyed.destroy();
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(budget.used, 0);
+});
+
+test('an S3 put reserves its part buffers on top of the window; one PutObject and the file store only the window', () => {
+  const MiB = 1024 * 1024;
+  const s3 = new S3StoreDriver({
+    id: 's3', endpoint: '127.0.0.1:1', accessKey: 'a', secretKey: 's', region: 'r', bucket: 'b', forcePathStyle: true,
+    largeObjectSize: 100 * MiB, largeObjectChunkSize: 10 * MiB, threadPools: 10, maxParts: 1000,
+  });
+  assert.equal(putReservation(s3, 50 * MiB), TRANSFER_WINDOW, 'a single PutObject streams');
+  assert.equal(putReservation(s3, undefined), TRANSFER_WINDOW + 10 * 10 * MiB, 'unknown size: thread_pools parts of the chunk size');
+  assert.equal(putReservation(s3, 1024 * 1024 * MiB), TRANSFER_WINDOW + 10 * Math.ceil(1024 * 1024 * MiB / 1000),
+    'a size that needs larger parts reserves those');
+  assert.equal(putReservation({}, 1e9), TRANSFER_WINDOW);
+  // rbd: a chunk per write in flight (4) and one filling, plus the zero chunk with thin provisioning.
+  const rbd = (thinProvisioning: boolean) => new RbdStoreDriver({
+    id: 'rbd', pool: 'images', confFile: '/nonexistent/ceph.conf', chunkSize: 8 * MiB, connectTimeout: -1, thinProvisioning,
+  });
+  assert.equal(putReservation(rbd(false), 1e9), TRANSFER_WINDOW + 5 * 8 * MiB);
+  assert.equal(putReservation(rbd(true)), TRANSFER_WINDOW + 6 * 8 * MiB);
 });

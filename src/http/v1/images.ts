@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest } from '../../domain/errors.ts';
 import type { Image } from '../../domain/image.ts';
+import { drainInto } from '../../lib/file-range-stream.ts';
 import type { LegacySource, LegacyWrite } from '../../services/legacy-images.ts';
 import { hasBody, rawBody } from '../body.ts';
 import { queryPairs } from '../query.ts';
@@ -78,6 +79,7 @@ export function imageRoutes(routes: RouteTable, v1: V1Options): void {
     const { image, data } = await images.downloadImage(request.ctx, request.params.id);
     reply.headers(imageMetaHeaders(image, uriOf(request, image.id))).type('application/octet-stream');
     if (!data) return reply.header('content-length', '0').send('');
+    drainInto(data.stream, reply.raw);
     return reply.header('content-length', String(data.size)).send(data.stream);
   });
 

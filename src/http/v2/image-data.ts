@@ -2,6 +2,7 @@
 // downloads stream from the store, with Glance's Range handling.
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../../domain/errors.ts';
+import { drainInto } from '../../lib/file-range-stream.ts';
 import { parseRange } from '../../lib/range.ts';
 import type { ByteRange } from '../../ports/store.ts';
 import { rawBody } from '../body.ts';
@@ -42,6 +43,8 @@ export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
     } else {
       reply.header('content-length', String(data.size));
     }
+    // The response is where the chunks go: a store stream that can reuse its buffers learns when it may.
+    drainInto(data.stream, reply.raw);
     return reply.send(data.stream);
   });
 }

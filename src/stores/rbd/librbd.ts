@@ -17,6 +17,8 @@ export interface RbdImage {
   write(data: Buffer, offset: number): Promise<void>;
   /** Up to `length` bytes at `offset` (fewer at the end of the image). */
   read(offset: number, length: number): Promise<Buffer>;
+  /** Fills `target` from `offset` (fewer bytes at the end of the image); the bytes read. */
+  readInto(offset: number, target: Buffer): Promise<number>;
   resize(size: number): Promise<void>;
   size(): Promise<number>;
   flush(): Promise<void>;

@@ -13,8 +13,9 @@
 // librbd is reached through the native binding in native/rbd (decision 0019); every call runs on
 // libuv's thread pool.
 import { readFileSync } from 'node:fs';
-import { Readable, addAbortSignal } from 'node:stream';
+import { Readable, addAbortSignal, type Writable } from 'node:stream';
 
+import { ChunkRing, type SinkAware } from '../../lib/file-range-stream.ts';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import type { RbdBackendConfig } from '../../config/types.ts';
@@ -63,6 +64,11 @@ export class RbdStoreDriver implements StoreDriver {
   /** True for rbd:// locations of this cluster (when its fsid is known) and pool. */
   owns(location: string): boolean {
     return this.locate(location) !== undefined;
+  }
+
+  /** Chunk buffers of a put: one per write in flight and one filling (reused; thin provisioning adds a zero chunk). */
+  putBuffers(): number {
+    return (WRITES_IN_FLIGHT + 1 + (this.options.thinProvisioning ? 1 : 0)) * this.options.chunkSize;
   }
 
   async put(imageId: string, source: Readable, options: { sizeHint?: number; signal?: AbortSignal } = {}): Promise<PutResult> {
@@ -114,7 +120,7 @@ export class RbdStoreDriver implements StoreDriver {
     }
     const start = options.range?.start ?? 0;
     const end = Math.min(options.range?.end ?? size - 1, size - 1) + 1;
-    const stream = imageStream(image, start, Math.max(start, end), Math.min(READ_PIECE, this.options.chunkSize));
+    const stream = new ImageStream(image, start, Math.max(start, end), Math.min(READ_PIECE, this.options.chunkSize));
     if (options.signal) addAbortSignal(options.signal, stream);
     return { stream, size };
   }
@@ -350,39 +356,64 @@ function storeError(error: unknown, op: 'read' | 'write' | 'delete'): unknown {
   return new StoreError('StoreUnavailable', `RBD ${op} failed: ${error.message}`, { cause: error });
 }
 
-/** The bytes [start, end) of an open image, read READ_AHEAD pieces ahead; the image is closed when the stream ends or is destroyed. */
-function imageStream(image: RbdImage, start: number, end: number, piece: number): Readable {
-  let position = start;
-  const pending = new Set<Promise<unknown>>();
-  const fetch = (): Promise<Buffer> | undefined => {
-    if (position >= end) return undefined;
-    const n = Math.min(piece, end - position);
-    const reading = image.read(position, n);
-    position += n;
-    const settled = reading.catch(() => undefined).finally(() => pending.delete(settled));
-    pending.add(settled);
+/**
+ * The bytes [start, end) of an open image, read READ_AHEAD pieces ahead, into a ring of reused
+ * buffers once the consumer names its sink (lib/file-range-stream.ts: no fresh 4 MiB buffer per
+ * read, so no full GCs for external memory pressure); the image is closed when the stream ends or
+ * is destroyed.
+ */
+class ImageStream extends Readable implements SinkAware {
+  private position: number;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly ahead: Array<Promise<{ data: Buffer; slot: number }>> = [];
+  private readonly ring: ChunkRing;
+
+  constructor(private readonly image: RbdImage, start: number, private readonly end: number, private readonly piece: number) {
+    super({ highWaterMark: piece });
+    this.position = start;
+    this.ring = new ChunkRing(READ_AHEAD + 2, piece);
+  }
+
+  drainsInto(sink: Writable): void {
+    this.ring.drainsInto(sink);
+  }
+
+  private fetch(): Promise<{ data: Buffer; slot: number }> | undefined {
+    if (this.position >= this.end) return undefined;
+    const n = Math.min(this.piece, this.end - this.position);
+    const { buffer, slot } = this.ring.take(n, this.readableLength);
+    const target = buffer.length === n ? buffer : buffer.subarray(0, n);
+    const reading = this.image.readInto(this.position, target).then((got) => ({ data: target.subarray(0, got), slot }));
+    this.position += n;
+    const settled = reading.catch(() => undefined).finally(() => this.pending.delete(settled));
+    this.pending.add(settled);
     return reading;
-  };
-  const ahead: Array<Promise<Buffer>> = [];
-  return new Readable({
-    highWaterMark: piece,
-    read() {
-      const current = ahead.shift() ?? fetch();
-      if (!current) {
+  }
+
+  override _read(): void {
+    const current = this.ahead.shift() ?? this.fetch();
+    if (!current) {
+      this.push(null);
+      return;
+    }
+    while (this.ahead.length < READ_AHEAD) {
+      const next = this.fetch();
+      if (!next) break;
+      this.ahead.push(next);
+    }
+    current.then(({ data, slot }) => {
+      if (data.length === 0) {
+        this.ring.giveBack(slot);
         this.push(null);
         return;
       }
-      while (ahead.length < READ_AHEAD) {
-        const next = fetch();
-        if (!next) break;
-        ahead.push(next);
-      }
-      current.then((data) => { this.push(data.length > 0 ? data : null); },
-        (error: unknown) => this.destroy(storeError(error, 'read') as Error));
-    },
-    destroy(error, callback) {
-      // No read may still be using the image when it is closed.
-      Promise.allSettled([...pending]).then(() => image.close()).catch(() => undefined).finally(() => callback(error));
-    },
-  });
+      this.ring.handedOn(slot, data.length);
+      this.push(data);
+    }, (error: unknown) => this.destroy(storeError(error, 'read') as Error));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // No read may still be using the image when it is closed.
+    Promise.allSettled([...this.pending]).then(() => this.image.close()).catch(() => undefined).finally(() => callback(error));
+  }
 }

@@ -151,10 +151,22 @@ export class S3StoreDriver implements StoreDriver {
    * as many parts in flight; the source waits while all buffers are taken. Returns the bytes sent.
    * `multipart.uploadId` is set as soon as the upload exists, for abandon() to abort it.
    */
+  /** Part buffers of a multipart put (none for one PutObject): at most thread-pools parts of the part size. */
+  putBuffers(sizeHint?: number): number {
+    if (sizeHint !== undefined && sizeHint <= this.options.largeObjectSize) return 0;
+    return this.partSize(sizeHint) * Math.max(1, this.options.threadPools);
+  }
+
+  /** Bytes per part: the chunk size, larger when a known size would need more than maxParts parts. */
+  private partSize(sizeHint: number | undefined): number {
+    const maxParts = this.options.maxParts ?? 10_000;
+    return Math.max(MIN_PART, this.options.largeObjectChunkSize, Math.ceil((sizeHint ?? 0) / maxParts));
+  }
+
   private async putParts(client: S3Client, aws: Sdk, params: { Bucket: string; Key: string; Metadata: Record<string, string>; ContentType: string },
     source: Readable, sizeHint: number | undefined, signal: AbortSignal | undefined, multipart: { uploadId?: string }): Promise<number> {
     const maxParts = this.options.maxParts ?? 10_000;
-    const partSize = Math.max(MIN_PART, this.options.largeObjectChunkSize, Math.ceil((sizeHint ?? 0) / maxParts));
+    const partSize = this.partSize(sizeHint);
     const created = await client.send(new aws.CreateMultipartUploadCommand(params), { abortSignal: signal });
     const UploadId = created.UploadId!;
     multipart.uploadId = UploadId;
