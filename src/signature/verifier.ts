@@ -63,8 +63,8 @@ export class SignatureVerificationError extends Error {
 
 /** Sees every byte of the image data in order (update), then says whether the signature holds. */
 export interface ImageVerifier {
-  /** A promise when the verifier lags behind: the caller waits for it before passing more data. */
-  update(chunk: Buffer): Promise<void> | undefined;
+  /** Shows the next chunk to the verifier (synchronously). */
+  update(chunk: Buffer): void;
   /** Rejects with SignatureVerificationError when the signature does not match the data. */
   verify(): Promise<void>;
   /** Releases the verifier without a verdict (the upload failed). */
@@ -94,7 +94,6 @@ export async function createVerifier(keyManager: KeyManager, caller: KeyManagerC
   return {
     update(chunk) {
       verifier.update(chunk);
-      return undefined;
     },
     async verify() {
       let valid: boolean;
