@@ -65,7 +65,7 @@ test('openstack image create --sign-key-path --sign-cert-id: the CLI\'s signatur
     const user = await login('demo1-member', 'demo1');
     const key = makeSigningKey('RSA-PSS');
     const stranger = makeSigningKey('RSA-PSS');
-    const certId = await storeCertificate(user.token, key.certificatePem);
+    const certId = await storeCertificate(user.token, key.certificatePem, { binary: true });
     writeFileSync(join(dir, 'key.pem'), key.privateKeyPem);
     writeFileSync(join(dir, 'stranger.pem'), stranger.privateKeyPem);
     const data = join(dir, 'disk.img');
