@@ -48,19 +48,27 @@ async function machineBusySeconds(): Promise<number> {
   return (total - cpu[3]! - cpu[4]!) / 100;
 }
 
-// BENCH_SIGNED=1: signed images (RSA-PSS / SHA-256), verified by the server (bench/signing.ts)
-const signer = process.env.BENCH_SIGNED === '1' ? await benchSigner(await mkdtemp(join(tmpdir(), 'glimpse-bench-sign-'))) : undefined;
+// BENCH_SIGNED=1: signed images (RSA-PSS / SHA-256), verified by the server (bench/signing.ts).
+// BENCH_SIGNED=both: each round uploads one unsigned and one signed image to the same server (order
+// alternating per round), and the medians of both and their ratio are printed: the side-by-side figure.
+const signedMode = process.env.BENCH_SIGNED === 'both' ? 'both' : process.env.BENCH_SIGNED === '1' ? 'signed' : 'unsigned';
+const signer = signedMode !== 'unsigned' ? await benchSigner(await mkdtemp(join(tmpdir(), 'glimpse-bench-sign-'))) : undefined;
 const deployment = await createDeployment(signer?.config);
 const server = await startGlimpse(deployment);
 const client = new ImagesClient(server.url, CALLER);
 if (signer) client.headers['x-auth-token'] = 'bench-token';
 const signature = signer?.properties(sizeMiB * MiB);
-const rows: Array<{ rate: number; ceiling: number; hwm: number; cpu: number }> = [];
+type Variant = 'unsigned' | 'signed';
+const rows: Array<{ variant: Variant; rate: number; ceiling: number; hwm: number; cpu: number }> = [];
+/** The variants of round i: one, or both with the order alternating. */
+const variantsOf = (i: number): Variant[] => signedMode === 'both' ? (i % 2 === 0 ? ['unsigned', 'signed'] : ['signed', 'unsigned'])
+  : [signedMode];
 try {
-  console.log(`upload ${sizeMiB} MiB × ${rounds}${signer ? ', signed (RSA-PSS/SHA-256, verified)' : ''}; server pid ${server.pid}, idle RSS ${(await server.memory()).rss / 1e6 | 0} MB`);
-  for (let i = 0; i < rounds; i++) {
+  console.log(`upload ${sizeMiB} MiB × ${rounds}${signedMode === 'unsigned' ? '' : signedMode === 'signed' ? ', signed (RSA-PSS/SHA-256, verified)'
+    : ', unsigned and signed (RSA-PSS/SHA-256, verified) interleaved'}; server pid ${server.pid}, idle RSS ${(await server.memory()).rss / 1e6 | 0} MB`);
+  for (let i = 0; i < rounds; i++) for (const variant of variantsOf(i)) {
     const ceiling = hashCeiling(Math.min(sizeMiB, 512), 1).samples[0]!;
-    const id = await client.createImage(`bench-upload-${i}`, signature);
+    const id = await client.createImage(`bench-upload-${i}`, variant === 'signed' ? signature : undefined);
     await resetPeak(server.pid);
     const cpu = await cpuSeconds(server.pid);
     const threadsBefore = await threadSeconds(server.pid);
@@ -76,16 +84,27 @@ try {
       .filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
     const { hwm } = await server.memory();
     await client.deleteImage(id);
-    const row = { rate: sizeMiB / seconds, ceiling, hwm, cpu: (used / sizeMiB) * 1024 };
+    const row = { variant, rate: sizeMiB / seconds, ceiling, hwm, cpu: (used / sizeMiB) * 1024 };
     rows.push(row);
-    console.log(`  round ${i + 1}: ${row.rate.toFixed(0)} MiB/s (ceiling ${ceiling.toFixed(0)}, ${((row.rate / ceiling) * 100).toFixed(0)} %), `
+    console.log(`  round ${i + 1}${signedMode === 'both' ? ` ${variant}` : ''}: ${row.rate.toFixed(0)} MiB/s (ceiling ${ceiling.toFixed(0)}, ${((row.rate / ceiling) * 100).toFixed(0)} %), `
       + `peak RSS ${(hwm / 1e6).toFixed(0)} MB, server CPU ${row.cpu.toFixed(2)} s/GiB`);
     console.log(`    CPU s/GiB: machine ${machine.toFixed(2)} (of ${((availableParallelism() * seconds / sizeMiB) * 1024).toFixed(2)} on ${availableParallelism()} cores), `
       + `bench client ${clientCpu.toFixed(2)}; server by thread: ${threads.map(([name, s]) => `${name} ${s.toFixed(2)}`).join(', ')}`);
   }
-  const m = (f: (r: typeof rows[number]) => number) => median(rows.map(f));
-  console.log(`median: ${m((r) => r.rate).toFixed(0)} MiB/s, ${(m((r) => r.rate / r.ceiling) * 100).toFixed(0)} % of ceiling, `
-    + `peak RSS ${(m((r) => r.hwm) / 1e6).toFixed(0)} MB, server CPU ${m((r) => r.cpu).toFixed(2)} s/GiB`);
+  const medians = new Map<Variant, { rate: number; share: number; cpu: number }>();
+  for (const variant of new Set(rows.map((r) => r.variant))) {
+    const some = rows.filter((r) => r.variant === variant);
+    const m = (f: (r: typeof rows[number]) => number) => median(some.map(f));
+    medians.set(variant, { rate: m((r) => r.rate), share: m((r) => r.rate / r.ceiling), cpu: m((r) => r.cpu) });
+    console.log(`median${signedMode === 'both' ? ` ${variant}` : ''}: ${m((r) => r.rate).toFixed(0)} MiB/s, ${(m((r) => r.rate / r.ceiling) * 100).toFixed(0)} % of ceiling, `
+      + `peak RSS ${(m((r) => r.hwm) / 1e6).toFixed(0)} MB, server CPU ${m((r) => r.cpu).toFixed(2)} s/GiB`);
+  }
+  const [plain, signed] = [medians.get('unsigned'), medians.get('signed')];
+  if (plain && signed) {
+    const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(0)} %`;
+    console.log(`signed vs unsigned: rate ${pct(signed.rate, plain.rate)}, ceiling share ${pct(signed.share, plain.share)}, `
+      + `server CPU ${pct(signed.cpu, plain.cpu)}`);
+  }
 } finally {
   client.close();
   await server.stop();

@@ -130,7 +130,7 @@ export class ImageDataService {
       signature = await this.signatureCheck(ctx, saving, source);
       const inspected = inspection ? inspection.through(source) : source;
       written = await writeImageData({
-        driver, imageId: id, source: signature ? signature.through(inspected) : inspected, limit: budget,
+        driver, imageId: id, source: inspected, consumers: signature ? [signature.consumer] : undefined, limit: budget,
         expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm,
         signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal,
       });

@@ -1,17 +1,18 @@
-// The upload pipeline's signature step: a pass-through tap that shows every chunk to the image's
-// verifier (as glance_store feeds cursive's verifier while it writes), and the verdict once the
-// data is stored. Callers: every path that writes an image's data into a store (v2 upload, v1
+// The upload pipeline's signature step: a chunk consumer of the store writer (stores/writer.ts
+// `consumers`) that shows every chunk to the image's verifier in the same pass as the md5 and
+// os_hash digests (as glance_store feeds cursive's verifier while it writes), and the verdict once
+// the data is stored. Callers: every path that writes an image's data into a store (v2 upload, v1
 // create/update with data, the import task's store writes, copy-image). Failures are Glance's 400.
-import { Transform, pipeline, type Readable } from 'node:stream';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import type { KeyManager, KeyManagerCaller } from '../ports/key-manager.ts';
 import type { Logger, RequestContext } from '../ports/context.ts';
+import type { ChunkConsumer } from '../lib/streams.ts';
 import { SignatureVerificationError, createVerifier, signatureProperties } from './verifier.ts';
 
 export interface SignatureCheck {
-  /** The data, passed on unchanged after the verifier has seen it. */
-  through(source: Readable): Readable;
+  /** For writeImageData's `consumers`: sees every byte written, in order (no stream stage of its own). */
+  readonly consumer: ChunkConsumer;
   /** After the last byte: rejects with Glance's 400 when the signature does not match the data. */
   verify(): Promise<void>;
   /** Releases the verifier when the data will not be verified (the write failed). */
@@ -37,21 +38,7 @@ export async function signatureCheck(keyManager: KeyManager, caller: KeyManagerC
     throw signatureFailure(imageId, error);
   }
   return {
-    through(source: Readable): Readable {
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          const wait = verifier.update(chunk);
-          if (wait === undefined) done(null, chunk);
-          else wait.then(() => done(null, chunk), done);
-        },
-        destroy(error, callback) {
-          if (error) verifier.close();
-          callback(error);
-        },
-      });
-      pipeline(source, tap, () => {});
-      return tap;
-    },
+    consumer: { update: (chunk: Buffer) => verifier.update(chunk) },
     async verify(): Promise<void> {
       try {
         await verifier.verify();

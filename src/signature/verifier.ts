@@ -63,8 +63,8 @@ export class SignatureVerificationError extends Error {
 
 /** Sees every byte of the image data in order (update), then says whether the signature holds. */
 export interface ImageVerifier {
-  /** A promise when the verifier lags behind: the caller waits for it before passing more data. */
-  update(chunk: Buffer): Promise<void> | undefined;
+  /** Shows the next chunk to the verifier (synchronously). */
+  update(chunk: Buffer): void;
   /** Rejects with SignatureVerificationError when the signature does not match the data. */
   verify(): Promise<void>;
   /** Releases the verifier without a verdict (the upload failed). */
@@ -77,13 +77,13 @@ export interface ImageVerifier {
  * data to. Rejects with SignatureVerificationError (cursive's reasons) or the key manager's failure.
  */
 export async function createVerifier(keyManager: KeyManager, caller: KeyManagerCaller,
-  props: SignatureProperties): Promise<ImageVerifier> {
+  props: SignatureProperties, now = new Date()): Promise<ImageVerifier> {
   const signature = decodeSignature(props.signature);
   const hash = HASH_METHODS[props.hashMethod];
   if (hash === undefined) throw new SignatureVerificationError(`Invalid signature hash method: ${props.hashMethod}`);
   const keyKind = KEY_TYPES[props.keyType];
   if (keyKind === undefined) throw new SignatureVerificationError(`Invalid signature key type: ${props.keyType}`);
-  const certificate = await fetchCertificate(keyManager, caller, props.certificateId);
+  const certificate = await fetchCertificate(keyManager, caller, props.certificateId, now);
   const key = certificate.publicKey;
   if (key.asymmetricKeyType !== keyKind) {
     throw new SignatureVerificationError(`Invalid public key type for signature key type: ${props.keyType}`);
@@ -94,7 +94,6 @@ export async function createVerifier(keyManager: KeyManager, caller: KeyManagerC
   return {
     update(chunk) {
       verifier.update(chunk);
-      return undefined;
     },
     async verify() {
       let valid: boolean;
@@ -121,7 +120,7 @@ function pssSaltLength(key: KeyObject, hash: string): number {
   return Math.max(0, Math.ceil((modulusBits - 1) / 8) - hashBytes - 2);
 }
 
-async function fetchCertificate(keyManager: KeyManager, caller: KeyManagerCaller, id: string): Promise<X509Certificate> {
+async function fetchCertificate(keyManager: KeyManager, caller: KeyManagerCaller, id: string, now: Date): Promise<X509Certificate> {
   let object;
   try {
     object = await keyManager.get(caller, id);
@@ -133,21 +132,50 @@ async function fetchCertificate(keyManager: KeyManager, caller: KeyManagerCaller
     throw error;
   }
   if (object.format !== 'X.509') throw new SignatureVerificationError(`Invalid certificate format: ${object.format}`);
+  let certificate: X509Certificate;
   try {
-    return new X509Certificate(object.encoded);
+    certificate = new X509Certificate(object.encoded);
   } catch (error) {
     throw new SignatureVerificationError(`Unable to load the certificate with ID: ${id}`, { cause: error });
   }
+  checkValidityPeriod(certificate, now);
+  return certificate;
+}
+
+/**
+ * The certificate's validity period must include now. cursive 0.2 dropped this check from
+ * get_certificate (Glance today accepts an expired certificate: decision 0029); Glimpse keeps it,
+ * with the reasons cursive 0.1 / Glance's own signature_utils gave (dates in UTC as Python prints them).
+ */
+function checkValidityPeriod(certificate: X509Certificate, now: Date): void {
+  const from = new Date(certificate.validFrom);
+  const to = new Date(certificate.validTo);
+  if (now < from) throw new SignatureVerificationError(`Certificate is not valid before: ${pythonUtc(from)} UTC`);
+  if (now > to) throw new SignatureVerificationError(`Certificate is not valid after: ${pythonUtc(to)} UTC`);
+}
+
+/** Python's str() of a naive datetime: `2025-12-01 00:00:00`. */
+function pythonUtc(date: Date): string {
+  return date.toISOString().slice(0, 19).replace('T', ' ');
 }
 
 const BASE64_ALPHABET = /[A-Za-z0-9+/]/;
+/**
+ * Python's str() of base64 bytes, `b'<base64>'`: what Debian 12's openstack client (openstackclient 6 +
+ * openstacksdk 0.101) sends as img_signature. cursive would decode the `b` as data and fail; the
+ * inner text, when it is well-formed base64, is the signature the client made (decision 0029).
+ */
+const BYTES_LITERAL = /^b'((?=[A-Za-z0-9+/])(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)'$/;
 
 /**
+ * A Python bytes literal of well-formed base64 is unwrapped (BYTES_LITERAL); anything else is read as
  * oslo_serialization.base64.decode_as_bytes = Python's non-strict base64 decoding: characters
  * outside the alphabet are skipped, decoding stops at complete padding, and a dangling group is an
  * error — which cursive reports as a signature not properly encoded.
  */
 export function decodeSignature(text: string): Buffer {
+  const literal = BYTES_LITERAL.exec(text);
+  if (literal) return Buffer.from(literal[1]!, 'base64');
   let data = '';
   let pads = 0;
   let padded = false;

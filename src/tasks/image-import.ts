@@ -267,7 +267,7 @@ export class ImageImportRunner {
     const release = await this.reserveBuffers(run.signal, putReservation(driver, image.size ?? undefined));
     try {
       const data = await source();
-      written = await writeImageData({ driver, imageId: image.id, source: signature ? signature.through(data) : data, limit: budget,
+      written = await writeImageData({ driver, imageId: image.id, source: data, consumers: signature ? [signature.consumer] : undefined, limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
     } catch (error) {
       signature?.close();

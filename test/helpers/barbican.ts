@@ -12,7 +12,13 @@ export async function storeSecret(token: string, secret: Record<string, unknown>
   return ((await res.json()) as { secret_ref: string }).secret_ref.split('/').pop()!;
 }
 
-/** Stores a PEM certificate (secret_type certificate, as the openstack docs show); its id. */
-export function storeCertificate(token: string, pem: string): Promise<string> {
-  return storeSecret(token, { name: 'glimpse-signing-cert', secret_type: 'certificate', payload: pem, payload_content_type: 'text/plain' });
+/**
+ * Stores a PEM certificate (secret_type certificate); its id. As text/plain by default; `binary`:
+ * as application/octet-stream, base64 on the wire (Glance's docs' form, the one castellan reads).
+ */
+export function storeCertificate(token: string, pem: string, options: { binary?: boolean } = {}): Promise<string> {
+  return storeSecret(token, options.binary
+    ? { name: 'glimpse-signing-cert', secret_type: 'certificate', payload: Buffer.from(pem).toString('base64'),
+      payload_content_type: 'application/octet-stream', payload_content_encoding: 'base64' }
+    : { name: 'glimpse-signing-cert', secret_type: 'certificate', payload: pem, payload_content_type: 'text/plain' });
 }

@@ -23,9 +23,10 @@ export const ALL_HASH_METHODS = ['SHA-224', 'SHA-256', 'SHA-384', 'SHA-512'];
 /**
  * A fresh key of `keyType` (cursive's names; 'ED25519' for a type cursive does not know) and a
  * self-signed certificate for it. `days` < 0 makes a certificate that expired that many days ago
- * (made with `openssl ca`, the only openssl 3.0 command that takes explicit dates).
+ * (made with `openssl ca`, the only openssl 3.0 command that takes explicit dates); `startsInDays` > 0
+ * makes one that becomes valid only that many days from now (valid for 30 days from then).
  */
-export function makeSigningKey(keyType: string, options: { days?: number } = {}): SigningKey {
+export function makeSigningKey(keyType: string, options: { days?: number; startsInDays?: number } = {}): SigningKey {
   const dir = mkdtempSync(join(tmpdir(), 'glimpse-sign-'));
   try {
     const key = join(dir, 'key.pem');
@@ -38,7 +39,7 @@ export function makeSigningKey(keyType: string, options: { days?: number } = {})
     } else if (keyType === 'ED25519') newkey = ['-newkey', 'ed25519'];
     else newkey = ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${CURVES[keyType]}`];
     const days = options.days ?? 30;
-    if (days > 0) {
+    if (days > 0 && !options.startsInDays) {
       execFileSync('openssl', ['req', '-x509', ...newkey, '-nodes', '-keyout', key, '-out', cert, '-days', String(days),
         '-subj', '/CN=glimpse-signing-test'], { stdio: 'ignore' });
     } else {
@@ -46,8 +47,9 @@ export function makeSigningKey(keyType: string, options: { days?: number } = {})
       execFileSync('openssl', ['req', '-new', ...newkey, '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=glimpse-expired'],
         { stdio: 'ignore' });
       const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
-      const end = new Date(Date.now() + days * 86_400_000);
-      const start = new Date(end.getTime() - 30 * 86_400_000);
+      const start = options.startsInDays ? new Date(Date.now() + options.startsInDays * 86_400_000) : undefined;
+      const end = start ? new Date(start.getTime() + 30 * 86_400_000) : new Date(Date.now() + days * 86_400_000);
+      const begin = start ?? new Date(end.getTime() - 30 * 86_400_000);
       // openssl 3.0 `req -x509` cannot back-date: `ca -selfsign` from a throwaway CA directory can
       const conf = join(dir, 'ca.cnf');
       execFileSync('sh', ['-c', `mkdir -p ${dir}/ca && touch ${dir}/ca/index.txt && echo 01 > ${dir}/ca/serial && cat > ${conf} <<EOF
@@ -64,7 +66,7 @@ policy = p
 commonName = supplied
 EOF`]);
       execFileSync('openssl', ['ca', '-batch', '-config', conf, '-selfsign', '-keyfile', key, '-in', csr,
-        '-out', cert, '-startdate', stamp(start), '-enddate', stamp(end), '-notext'], { stdio: 'ignore' });
+        '-out', cert, '-startdate', stamp(begin), '-enddate', stamp(end), '-notext'], { stdio: 'ignore' });
     }
     return { keyType, privateKeyPem: readFileSync(key, 'utf8'), certificatePem: readFileSync(cert, 'utf8') };
   } finally {

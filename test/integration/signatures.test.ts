@@ -4,7 +4,7 @@
 // Signatures are made with node:crypto the way cursive / the openstack CLI expect them (the real CLI
 // is exercised in test/integration/signatures-cli.test.ts). Skipped, visibly, without both.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -125,12 +125,16 @@ describe('image signature verification (Barbican + Keystone)', { skip }, () => {
     assert.match(res.body, new RegExp(escape(`Certificate not found with ID: ${id}`) + '|' + escape(`Unable to retrieve certificate with ID: ${id}`)));
   });
 
-  test('an expired certificate is accepted, as by Glance (cursive checks no validity period)', async () => {
+  test('an expired or not yet valid certificate fails (Glance\'s former check; decision 0029)', async () => {
+    const when = (date: string) => new Date(date).toISOString().slice(0, 19).replace('T', ' ');
     const expired = makeSigningKey('RSA-PSS', { days: -5 });
     const id = await storeCertificate(user.token, expired.certificatePem);
-    const { res, image } = await upload(signatureProps(expired, 'SHA-256', data, id));
-    assert.equal(res.statusCode, 204, res.body);
-    assert.equal(image.status, 'active');
+    await refused(signatureProps(expired, 'SHA-256', data, id), 'Signature verification for the image failed: '
+      + `Certificate is not valid after: ${when(new X509Certificate(expired.certificatePem).validTo)} UTC.`);
+    const future = makeSigningKey('ECC_SECP384R1', { startsInDays: 2 });
+    const futureId = await storeCertificate(user.token, future.certificatePem);
+    await refused(signatureProps(future, 'SHA-256', data, futureId), 'Signature verification for the image failed: '
+      + `Certificate is not valid before: ${when(new X509Certificate(future.certificatePem).validFrom)} UTC.`);
   });
 
   test('a secret that is not a certificate: "Invalid certificate format"', async () => {

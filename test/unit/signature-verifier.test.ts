@@ -110,11 +110,22 @@ describe('signature verifier (cursive rules)', () => {
     assert.equal(await verdict(km, props(key, 'SHA-384', 'ECC_SECT409K1', { img_signature_key_type: 'ECC_SECP521R1' })), 'ok');
   });
 
-  it('accepts an expired certificate, as cursive does (it checks no validity period)', async () => {
+  it('refuses a certificate outside its validity period, with Glance\'s former reasons (cursive 0.2 no longer checks)', async () => {
     const expired = makeSigningKey('RSA-PSS', { days: -10 });
-    assert.ok(new Date(new X509Certificate(expired.certificatePem).validTo) < new Date());
+    const validTo = new Date(new X509Certificate(expired.certificatePem).validTo);
+    assert.ok(validTo < new Date());
     km.addCertificate('expired', expired);
-    assert.equal(await verdict(km, props(expired, 'SHA-256', 'expired')), 'ok');
+    const when = (date: Date) => date.toISOString().slice(0, 19).replace('T', ' ');
+    assert.equal(await verdict(km, props(expired, 'SHA-256', 'expired')),
+      `Signature verification for the image failed: Certificate is not valid after: ${when(validTo)} UTC.`);
+    const future = makeSigningKey('ECC_SECP384R1', { startsInDays: 3 });
+    const validFrom = new Date(new X509Certificate(future.certificatePem).validFrom);
+    assert.ok(validFrom > new Date());
+    km.addCertificate('future', future);
+    assert.equal(await verdict(km, props(future, 'SHA-256', 'future')),
+      `Signature verification for the image failed: Certificate is not valid before: ${when(validFrom)} UTC.`);
+    // checked before the key type, as Glance's get_certificate did
+    assert.match(await verdict(km, props(expired, 'SHA-256', 'expired', { img_signature_key_type: 'DSA' })), /not valid after/);
   });
 });
 
@@ -137,5 +148,17 @@ describe('signature properties and encoding', () => {
     assert.throws(() => decodeSignature('aGVsbG8'), /not properly encoded/);
     assert.throws(() => decodeSignature('aGVsb'), /not properly encoded/);
     assert.throws(() => decodeSignature('aGVsbG8é'), /not properly encoded/);
+  });
+
+  it('unwraps a Python bytes literal of well-formed base64 (Debian 12\'s openstack client sends str(bytes))', () => {
+    assert.deepEqual(decodeSignature("b'aGVsbG8='"), Buffer.from('hello'));
+    assert.deepEqual(decodeSignature("b'aGVsbG8h'"), Buffer.from('hello!'));
+    assert.deepEqual(decodeSignature("b'aGk='"), Buffer.from('hi'));
+    // cursive's reading (the b and the quotes as data/skipped) otherwise: not a literal of strict base64
+    assert.deepEqual(decodeSignature("b'aGVsbG8'"), Buffer.from("b'aGVsbG8'".replace(/[^A-Za-z0-9+/]/g, ''), 'base64'));
+    // Python 3.11: base64.b64decode(b"b'aGVsbG8=='") == base64.b64decode(b'b"aGVsbG8="') == bytes.fromhex('6da195b1b1bc')
+    assert.equal(decodeSignature("b'aGVsbG8=='").toString('hex'), '6da195b1b1bc');
+    assert.equal(decodeSignature('b"aGVsbG8="').toString('hex'), '6da195b1b1bc');
+    assert.throws(() => decodeSignature("b''"), /not properly encoded/);
   });
 });
