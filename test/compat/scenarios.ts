@@ -168,6 +168,26 @@ export const scenarios: Scenario[] = [
   { name: 'list: reader-less token 403',
     steps: [{ path: '/v2/images', headers: { 'x-roles': 'member' }, statusOnly: 'policy wording' }] },
 
+  // issue 21: the last differences found side by side with the reference
+  { name: 'views: kernel_id and ramdisk_id set to null show null (create, show, list, patch)',
+    steps: [create({ name: 'nullable', kernel_id: null, ramdisk_id: null }), show(), { path: '/v2/images?owner={owner}' },
+      patchOps([{ op: 'replace', path: '/kernel_id', value: '00000000-0000-4000-8000-000000000001' }]),
+      patchOps([{ op: 'replace', path: '/kernel_id', value: null }, { op: 'add', path: '/os_distro', value: 'x' }]), show()] },
+  { name: 'views: a deactivated image shows no stores',
+    steps: [createReady(), upload('abc'), show(), { method: 'POST', path: '/v2/images/{id}/actions/deactivate' }, show(),
+      show('admin'), { path: '/v2/images?owner={owner}' }, { method: 'POST', path: '/v2/images/{id}/actions/reactivate' }, show()] },
+  { name: 'patch: a path with an empty segment',
+    steps: [create(), patchOps([{ op: 'add', path: '//a', value: 'x' }]), show(),
+      patchOps([{ op: 'add', path: '/a/', value: 'y' }]), patchOps([{ op: 'add', path: '/', value: 'z' }]),
+      patchOps([{ op: 'remove', path: '//a' }]), show(),
+      patchOps([{ op: 'add', path: '/a//b', value: 'x' }]), patchOps([{ op: 'add', path: 'a', value: 'x' }]),
+      patchOps([{ op: 'add', path: '/a~2', value: 'x' }]), patchOps([{ op: 'add', path: '/ / ', value: 'x' }]),
+      patchOps([{ op: 'add', path: '///a', value: 'x' }]), patchOps([{ op: 'add', path: '/ b ', value: 'x' }]),
+      patchOps([{ op: 'add', path: '/a/b' }]), patchOps([{ op: 'add', path: '//c' }]), show()] },
+  { name: 'list: a marker the caller cannot see',
+    steps: [create({ visibility: 'private' }, 'other'), { path: '/v2/images?marker={id}' },
+      { path: '/v2/images?marker={id}&owner={other}', as: 'admin' }, { path: '/v2/images?marker={id}&owner={other}', as: 'other' }] },
+
   ...metadefScenarios,
   // multi-store (the reference has enabled_backends = fast:file)
   { name: 'stores: GET /v2/info/stores', steps: [{ path: '/v2/info/stores' }, { path: '/v2/info/stores', as: 'ownerReader' }] },
