@@ -214,8 +214,9 @@ export class LocalImageCache implements ImageCache, ImageCacheManager {
     const lru = [...entries].sort((a, b) => a.lastAccessed.getTime() - b.lastAccessed.getTime());
     for (const entry of lru) {
       if (total <= this.options.maxSize) break;
-      await this.removeCached(entry.imageId);
       total -= entry.size;
+      // Another prune (or a delete) may have removed it meanwhile: count only what this one removed.
+      if (!(await this.removeCached(entry.imageId))) continue;
       result.files++;
       result.bytes += entry.size;
     }

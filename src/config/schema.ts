@@ -216,7 +216,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'DEFAULT', name: 'max_request_id_length', type: 'int', default: '64', min: 0,
     help: 'Longest `X-Openstack-Request-ID` accepted from a client; longer ones are replaced by a generated id.' },
   { section: 'DEFAULT', name: 'image_cache_dir', type: 'path', sample: './data/cache',
-    help: 'Directory of this node\'s image cache. Setting it turns the cache on: full downloads of active images are kept there and served from it, images can be queued for prefetching, and the cache API (/v2/cache, versions 2.14 and 2.16) is served. Unset, there is no cache.' },
+    help: 'Directory of this node\'s image cache. Setting it turns the cache on: full downloads of active images are kept there and served from it, images can be queued for prefetching, and the cache API (/v2/cache, versions 2.14, 2.16 and 2.18) is served. Unset, there is no cache.' },
   { section: 'DEFAULT', name: 'image_cache_max_size', type: 'int', default: '10737418240', min: 0,
     help: 'Bytes the cache may hold on this node. Pruning (after a fill that exceeds it, periodically in `glimpse serve`, and `glimpse cache prune`) removes the least recently used entries until the cache is under it; a single image larger than it is never cached.' },
   { section: 'DEFAULT', name: 'image_cache_stall_time', type: 'int', default: '86400', min: 0,

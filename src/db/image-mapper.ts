@@ -4,7 +4,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import {
   glanceAttributes,
-  type Image, type ImageLocation, type ImageMember, type ImageStatus, type LocationStatus, type MemberStatus,
+  type Image, type ImageLocation, type ImageProperties, type ImageMember, type ImageStatus, type LocationStatus, type MemberStatus,
   type Visibility,
 } from '../domain/image.ts';
 import type {
@@ -59,9 +59,9 @@ export interface ImageChildren {
 }
 
 export function imageFromRows(row: ImageRow, children: ImageChildren): Image {
-  const properties: Record<string, string> = {};
-  // Glance rows may hold NULL values; Glance renders them as "".
-  for (const p of children.properties) properties[p.name] = p.value ?? '';
+  const properties: ImageProperties = {};
+  // NULL values (kernel_id/ramdisk_id set to null, Glance rows) stay null, as Glance shows them.
+  for (const p of children.properties) properties[p.name] = p.value;
   return {
     id: row.id,
     name: row.name,

@@ -37,7 +37,7 @@ export interface ImagesTable {
 export interface ImagePropertiesTable {
   image_id: string;
   name: string;
-  /** Nullable for rows carried over from Glance, where a NULL value is rendered as "". */
+  /** NULL where the image schema allows null (kernel_id, ramdisk_id) and in rows carried over from Glance; shown as null, as Glance does. */
   value: string | null;
 }
 

@@ -16,6 +16,9 @@ export interface ImageLocation {
   status: LocationStatus;
 }
 
+/** An image's custom properties (values: strings; null only where the image schema allows null). */
+export type ImageProperties = Record<string, string | null>;
+
 export interface Image {
   id: string;
   name: string | null;
@@ -37,8 +40,11 @@ export interface Image {
   updatedAt: Date;
   deletedAt: Date | null;
   deleted: boolean;
-  /** Custom (extra) properties; values are strings as in Glance's image_properties table. */
-  properties: Record<string, string>;
+  /**
+   * Custom (extra) properties, as in Glance's image_properties table: strings, or null where the
+   * schema allows it (kernel_id, ramdisk_id; NULL rows carried over from Glance), shown as null.
+   */
+  properties: ImageProperties;
   tags: string[];
   locations: ImageLocation[];
   /** Row version for compare-and-set updates; starts at 1 and grows by one per committed change. */

@@ -24,7 +24,7 @@ export interface AppDeps {
   isAdmin?: (identity: Identity) => boolean;
   /** Each router adds its routes (v2, v1, …) to the shared table. */
   routers?: ((routes: RouteTable) => void)[];
-  /** One of the routers serves the image cache API (/v2/cache): only then are 2.14 and 2.16 advertised. */
+  /** One of the routers serves the image cache API (/v2/cache) on a cache: only then are 2.14, 2.16 and 2.18 advertised. */
   cacheApi?: boolean;
 }
 

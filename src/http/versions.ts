@@ -7,7 +7,7 @@ export interface ApiFeatures {
   v2: boolean;
   /** `enabled_backends` set: versions 2.8 and 2.10–2.13. */
   multiStore: boolean;
-  /** The cache API (/v2/cache) is served: versions 2.14 and 2.16. */
+  /** The cache API (/v2/cache, and master's clean/prune/nodes calls) is served: versions 2.14, 2.16 and 2.18. */
   cache: boolean;
 }
 
@@ -17,14 +17,34 @@ export interface VersionEntry {
   links: { rel: 'self'; href: string }[];
 }
 
-/** Versions advertised, newest first, in the order Glance 25.1 lists them. */
+/**
+ * The routes each version brought (versions not named add none: 2.16 changed status codes, 2.13
+ * brought /v2/info/usage, which Glance master serves whatever the version list says). An
+ * advertised version's routes must be in the route table and must not answer "not supported at
+ * this site": test/api/versions-routes.test.ts checks that for each configuration.
+ */
+export const versionRoutes: Readonly<Record<string, readonly string[]>> = {
+  'v2.8': ['GET /v2/info/stores'],
+  'v2.10': ['DELETE /v2/stores/:store/:id'],
+  'v2.14': ['GET /v2/cache', 'DELETE /v2/cache', 'PUT /v2/cache/:id', 'DELETE /v2/cache/:id'],
+  'v2.15': ['GET /v2/info/stores/detail'],
+  'v2.17': ['POST /v2/images/:id/locations', 'GET /v2/images/:id/locations'],
+  'v2.18': ['POST /v2/cache/clean', 'POST /v2/cache/prune', 'GET /v2/cache/nodes/:id'],
+};
+
+/**
+ * Versions advertised, in Glance master's order and statuses (glance/api/versions.py): with the
+ * cache 2.18 CURRENT, 2.17…2.14; without it 2.15, then the multi-store block (2.13…2.8, else 2.9),
+ * then 2.17 CURRENT (master lists it there), then 2.7…2.0. v1 (Glimpse's, decision 0010) last.
+ */
 export function advertisedVersions(features: ApiFeatures): { id: string; status: VersionEntry['status']; major: 1 | 2 }[] {
   const out: { id: string; status: VersionEntry['status']; major: 1 | 2 }[] = [];
   if (features.v2) {
     const v2 = (id: string, status: VersionEntry['status'] = 'SUPPORTED') => out.push({ id, status, major: 2 });
-    if (features.cache) { v2('v2.16', 'CURRENT'); v2('v2.15'); v2('v2.14'); } else v2('v2.15', 'CURRENT');
+    if (features.cache) { v2('v2.18', 'CURRENT'); v2('v2.17'); v2('v2.16'); v2('v2.15'); v2('v2.14'); } else v2('v2.15');
     if (features.multiStore) for (const minor of [13, 12, 11, 10, 9, 8]) v2(`v2.${minor}`);
     else v2('v2.9');
+    if (!features.cache) v2('v2.17', 'CURRENT');
     for (let minor = 7; minor >= 0; minor--) v2(`v2.${minor}`);
   }
   if (features.v1) {

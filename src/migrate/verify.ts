@@ -42,7 +42,7 @@ export function compareImage(image: GlanceImage, body: Json, showLocations: bool
   const tags = Array.isArray(body['tags']) ? [...(body['tags'] as string[])].sort() : [];
   if (JSON.stringify(tags) !== JSON.stringify([...image.tags].sort())) out.push(`tags: ${JSON.stringify(tags)} ≠ ${JSON.stringify(image.tags)}`);
   for (const [name, value] of Object.entries(image.properties)) {
-    if (body[name] !== (value ?? '')) out.push(`property ${name}: Glimpse answers ${JSON.stringify(body[name])}, Glance has ${JSON.stringify(value)}`);
+    if (body[name] !== value) out.push(`property ${name}: Glimpse answers ${JSON.stringify(body[name])}, Glance has ${JSON.stringify(value)}`);
   }
   if (showLocations) {
     const want = carriedLocations(image).carried.filter((l) => l.status === 'active').map((l) => l.url);

@@ -151,7 +151,7 @@ export class PropertyProtections {
   }
 
   /** The properties the caller may read (what every response shows it). */
-  filterReadable(properties: Readonly<Record<string, string>>, ctx: PolicyCredentials): Record<string, string> {
+  filterReadable<V extends string | null>(properties: Readonly<Record<string, V>>, ctx: PolicyCredentials): Record<string, V> {
     if (!this.enabled) return { ...properties };
     return Object.fromEntries(Object.entries(properties).filter(([name]) => this.check(name, 'read', ctx)));
   }
@@ -325,7 +325,7 @@ export interface PlanOptions {
 
 export interface PropertyPlan {
   /** The properties to store: the caller's result plus what it may not see. */
-  properties: Record<string, string>;
+  properties: Record<string, string | null>;
   created: string[];
   updated: string[];
   deleted: string[];
@@ -350,8 +350,8 @@ export function protectedPropertyError(name: string, dialect: 'v1' | 'v2' = 'v2'
  * absent (internal flows change them without this function).
  */
 export function planPropertyChanges(
-  before: Readonly<Record<string, string>>,
-  after: Readonly<Record<string, string>>,
+  before: Readonly<Record<string, string | null>>,
+  after: Readonly<Record<string, string | null>>,
   ctx: PolicyCredentials,
   protections: PropertyProtections | null | undefined,
   options: PlanOptions = {},
@@ -360,7 +360,7 @@ export function planPropertyChanges(
   const written = new Set(options.written ?? []);
   const deny = (name: string): never => { throw protectedPropertyError(name, options.dialect); };
   const plan: PropertyPlan = { properties: {}, created: [], updated: [], deleted: [], preserved: [] };
-  const entries: [string, string][] = [];
+  const entries: [string, string | null][] = [];
 
   for (const [name, value] of Object.entries(after)) {
     entries.push([name, value]);

@@ -82,4 +82,6 @@ export interface StoreInfo {
   isDefault: boolean;
   /** Non-secret, type-specific properties for the detail view. */
   properties: Record<string, unknown>;
+  /** The backend's `weight` option (Glance master shows it in the detail view). */
+  weight: number;
 }

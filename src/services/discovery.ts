@@ -27,7 +27,8 @@ export class DiscoveryService {
     const byId = new Map(this.stores!.map((s) => [s.id, s]));
     return stores.map((entry) => {
       const store = byId.get(entry.id!)!;
-      return { ...entry, type: store.type, properties: store.properties };
+      // Glance master adds each store's `weight` after its properties (25.1 does not show it).
+      return { ...entry, type: store.type, properties: store.properties, weight: store.weight };
     });
   }
 }

@@ -1,5 +1,5 @@
 // Loading an image in the caller's scope: what every image use case starts with.
-import { notFound } from '../domain/errors.ts';
+import { badRequest, forbidden, notFound } from '../domain/errors.ts';
 import type { Image, ImageMember } from '../domain/image.ts';
 import { isVisible } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
@@ -54,6 +54,20 @@ export class ImageAccess {
   }
 
   /** load + authorize. */
+  /**
+   * A list's marker, checked as Glance's database layer does (visibility only, no get_image rule):
+   * an unknown image is 400, one the caller cannot see 403 "Forbidding request, image … not visible".
+   */
+  async marker(ctx: RequestContext, id: string): Promise<Image> {
+    const image = await this.images.get(id);
+    if (!image) throw badRequest('No image found with ID {id}', { id }, 'image.bad_marker');
+    const membership = ctx.projectId ? await this.members.get(id, ctx.projectId) : undefined;
+    if (!isVisible(image, ctx, membership)) {
+      throw forbidden('Forbidding request, image {id} not visible', { id }, 'image.marker_not_visible');
+    }
+    return image;
+  }
+
   async loadFor(ctx: RequestContext, id: string, rule: string): Promise<Loaded> {
     const loaded = await this.load(ctx, id);
     this.authorize(ctx, loaded, rule);

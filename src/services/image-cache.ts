@@ -1,10 +1,10 @@
-// Cache management use cases (GET/DELETE /v2/cache, PUT/DELETE /v2/cache/{id}, and the legacy
-// cachemanage routes). Like Glance, the policy rule is checked first and only then whether this
+// Cache management use cases (GET/DELETE /v2/cache, PUT/DELETE /v2/cache/{id}, master's 2.18
+// POST /v2/cache/clean|prune and GET /v2/cache/nodes/{id}, and the legacy cachemanage routes). Like Glance, the policy rule is checked first and only then whether this
 // site has a cache at all (404 "Caching via API is not supported at this site.").
 // Each API node manages its own cache: the manager is this node's.
 import { badRequest, notFound } from '../domain/errors.ts';
 import type { RequestContext } from '../ports/context.ts';
-import type { CacheEntry, ImageCacheManager } from '../ports/image-cache.ts';
+import type { CacheEntry, CleanResult, ImageCacheManager, PruneResult } from '../ports/image-cache.ts';
 import type { Authorizer } from '../ports/policy.ts';
 import type { ImageRepository, MemberRepository } from '../ports/repositories.ts';
 import { ImageAccess, type Loaded } from './image-access.ts';
@@ -93,6 +93,27 @@ export class CacheService {
     if (which !== 'queue') out.cacheDeleted = await cache.removeAllCached();
     if (which !== 'cache') out.queueDeleted = await cache.clearQueue();
     return out;
+  }
+
+  /** POST /v2/cache/clean (2.18): stalled unfinished files and invalid entries of this node go. */
+  async cleanCache(ctx: RequestContext): Promise<CleanResult> {
+    return this.enforce(ctx, 'cache_clean').clean();
+  }
+
+  /** POST /v2/cache/prune (2.18): least recently used entries of this node go until it fits image_cache_max_size. */
+  async pruneCache(ctx: RequestContext): Promise<PruneResult> {
+    return this.enforce(ctx, 'cache_prune').prune();
+  }
+
+  /**
+   * GET /v2/cache/nodes/{id} (2.18): the nodes (worker_self_reference_url) holding the image in their
+   * cache. The rule and the cache first, then the image must exist for the caller (404). Glance
+   * answers 409 unless image_cache_driver is centralized_db; Glimpse's metadata is always central.
+   */
+  async cachedNodes(ctx: RequestContext, id: string): Promise<string[]> {
+    const cache = this.enforce(ctx, 'list_cached_nodes');
+    if (!(await this.tryLoad(ctx, id))) throw notFound('Image {id} not found.', { id }, 'image.not_found');
+    return cache.nodesCaching(id);
   }
 
   // ---- legacy cachemanage routes: every call is `manage_image_cache` ---------------------------

@@ -3,10 +3,11 @@
 // CAS saving→active; any failure reverts to queued and removes what was written.
 import type { Readable } from 'node:stream';
 import { DomainError, badRequest, conflict, forbidden, gone, payloadTooLarge } from '../domain/errors.ts';
-import type { Image } from '../domain/image.ts';
+import type { Image, ImageLocation } from '../domain/image.ts';
 import { msg } from '../i18n/message.ts';
 import { assertTransition } from '../domain/image-rules.ts';
 import type { RequestContext } from '../ports/context.ts';
+import type { PolicyTarget } from '../ports/policy.ts';
 import type { ByteRange, StoreDriver } from '../ports/store.ts';
 import { writeImageData } from '../stores/writer.ts';
 import { downloadFailure } from '../stores/errors.ts';
@@ -15,7 +16,7 @@ import { inspectingTap, judgeInspection } from './inspection.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
-import { sortByStoreWeight } from './location-data.ts';
+import { preferredFirst, sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
 import { TRANSFER_WINDOW, putReservation, releaseOnClose } from './transfer-budget.ts';
@@ -163,19 +164,24 @@ export class ImageDataService {
     }
   }
 
-  async downloadImage(ctx: RequestContext, id: string, pickRange: (size: number) => ByteRange | undefined): Promise<Download> {
-    const { image } = await this.access.loadFor(ctx, id, 'download_image');
+  /**
+   * GET /v2/images/{id}/file. `prefer` (`?prefer=a,b`, Glance master 2026.1): store ids to try
+   * first, in that order; the image's other locations follow (by store weight) as a fallback. As in
+   * master it applies only to reads from the stores: a cache hit is served without looking at it;
+   * otherwise it needs the `download_from_store` rule, multi-store, and configured store ids (400).
+   */
+  async downloadImage(ctx: RequestContext, id: string, pickRange: (size: number) => ByteRange | undefined,
+    prefer: readonly string[] = []): Promise<Download> {
+    const loaded = await this.access.loadFor(ctx, id, 'download_image');
+    const { image } = loaded;
     if (image.status === 'deactivated' && !ctx.isAdmin) {
       throw forbidden('The requested image has been deactivated. Image data download is forbidden.', {},
         'image.deactivated');
     }
-    const location = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'),
-      this.deps.settings.storeWeights)[0];
-    if (!location || image.size === null) return { image };
-    const driver = this.deps.stores.forLocation(location.url);
-    if (!driver) {
-      throw new DomainError('ServiceUnavailable', 'store.unknown_location',
-        msg('The image data is in a store this server does not know.'));
+    const active = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), this.deps.settings.storeWeights);
+    if (active.length === 0 || image.size === null) {
+      if (prefer.length > 0) this.checkPreference(ctx, loaded.target, prefer);
+      return { image };
     }
     const range = pickRange(image.size);
     const { cache } = this.deps;
@@ -186,20 +192,61 @@ export class ImageDataService {
         if (release) releaseOnClose(hit.stream, release);
         return { image, data: { ...hit, range } };
       }
-      const { stream, size } = await driver.get(location.url, { range, signal: ctx.signal });
-      // A full download of an uncached image also fills the cache (src/cache/).
-      const data = cache && !range ? await cache.fill(image, stream, ctx.log) : stream;
-      if (release) releaseOnClose(data, release);
-      return { image, data: { stream: data, size, range } };
-    } catch (error) {
-      release?.();
-      const failure = downloadFailure(error);
-      if (failure === undefined) {
-        ctx.log.warn({ image_id: id, store: driver.id }, 'image data is missing from its store');
+      if (prefer.length > 0) this.checkPreference(ctx, loaded.target, prefer);
+      const read = await this.readFirstAvailable(ctx, image, preferredFirst(active, prefer), range);
+      if (!read) {
+        release?.();
         return { image };
       }
-      throw failure;
+      // A full download of an uncached image also fills the cache (src/cache/).
+      const data = cache && !range ? await cache.fill(image, read.stream, ctx.log) : read.stream;
+      if (release) releaseOnClose(data, release);
+      return { image, data: { stream: data, size: read.size, range } };
+    } catch (error) {
+      release?.();
+      throw error;
     }
+  }
+
+  /** master's download_from_store rule and store check for `?prefer=` (400 for what cannot be chosen). */
+  private checkPreference(ctx: RequestContext, target: PolicyTarget, prefer: readonly string[]): void {
+    this.deps.policy.enforce('download_from_store', target, ctx);
+    if (!this.deps.settings.multiStore) {
+      throw badRequest('Store selection for download is not available when multiple backends are not enabled.', {},
+        'store.prefer_single_store');
+    }
+    for (const store of prefer) {
+      if (store.startsWith('os_glance_') || !this.deps.stores.get(store)) {
+        throw badRequest("Store '{store}' is not configured.", { store }, 'store.prefer_unknown');
+      }
+    }
+  }
+
+  /**
+   * The data from the first location whose store has it, in the given order (Glance tries every
+   * location); undefined when none has it (the image then answers 204, as before). A location in
+   * a store this server does not know is skipped; if that was every location: 503.
+   */
+  private async readFirstAvailable(ctx: RequestContext, image: Image, locations: ImageLocation[],
+    range: ByteRange | undefined): Promise<{ stream: Readable; size: number } | undefined> {
+    let known = false;
+    for (const location of locations) {
+      const driver = this.deps.stores.forLocation(location.url);
+      if (!driver) continue;
+      known = true;
+      try {
+        return await driver.get(location.url, { range, signal: ctx.signal });
+      } catch (error) {
+        const failure = downloadFailure(error);
+        if (failure !== undefined) throw failure;
+        ctx.log.warn({ image_id: image.id, store: driver.id }, 'image data is missing from its store');
+      }
+    }
+    if (!known) {
+      throw new DomainError('ServiceUnavailable', 'store.unknown_location',
+        msg('The image data is in a store this server does not know.'));
+    }
+    return undefined;
   }
 
   /** Glance's signature check for an image with img_signature* properties (the source is dropped when it cannot be made). */

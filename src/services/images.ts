@@ -150,7 +150,10 @@ export class ImageService {
     const protections = this.deps.propertyProtections;
     const view = protections ? { ...image, properties: protections.filterReadable(image.properties, ctx) } : image;
     // Locations (and what derives from them: direct_url, stores) only for get_image_location, as Glance.
-    const locations = sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), this.deps.settings.storeWeights);
+    // A deactivated image has no locations for non-admins (Glance's database layer drops them), so no stores either.
+    const withheld = image.status === 'deactivated' && !ctx.isAdmin;
+    const locations = withheld ? []
+      : sortByStoreWeight(image.locations.filter((l) => l.status === 'active'), this.deps.settings.storeWeights);
     const hidden = !this.deps.policy.check('get_image_location', policyTarget(image, undefined), ctx);
     return hidden ? { ...view, locations, locationsHidden: true } : { ...view, locations };
   }
@@ -159,17 +162,7 @@ export class ImageService {
     const { policy, settings, images } = this.deps;
     policy.enforce('get_images', { project_id: ctx.projectId, owner: ctx.projectId }, ctx);
     const limit = Math.min(request.limit ?? settings.limitParamDefault, settings.apiLimitMax);
-    let marker: Image | undefined;
-    if (request.markerId !== undefined) {
-      try {
-        marker = (await this.access.loadFor(ctx, request.markerId, 'get_image')).image;
-      } catch (error) {
-        if (error instanceof DomainError && error.kind === 'NotFound') {
-          throw badRequest('No image found with ID {id}', { id: request.markerId }, 'image.bad_marker');
-        }
-        throw error;
-      }
-    }
+    const marker = request.markerId === undefined ? undefined : await this.access.marker(ctx, request.markerId);
     const { markerId: _markerId, limit: _limit, ...rest } = request;
     const page = limit === 0 ? [] : await images.list({ ...rest, viewer: ctx, limit, marker });
     // Visibility was decided in SQL; get_image is still a policy an operator may tighten.

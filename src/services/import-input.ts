@@ -31,6 +31,15 @@ export function buildImportTaskInput(imageId: string, importReq: Record<string, 
       container_format: remote.containerFormat, properties: remote.properties } } : {}) };
 }
 
+/** The keys Glimpse's runner adds to an api_image_import input; Glance's input has none of them. */
+const internalInputKeys = ['held_stores', 'roles', 'remote_image', 'signature_certificate'];
+
+/** A task's input as clients see it: an api_image_import task's without Glimpse's internal keys. */
+export function publicTaskInput(task: Pick<Task, 'type' | 'input'>): Record<string, unknown> | null {
+  if (task.input === null || task.type !== 'api_image_import') return task.input;
+  return Object.fromEntries(Object.entries(task.input).filter(([key]) => !internalInputKeys.includes(key)));
+}
+
 const strings = (value: unknown): string[] => Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 export function importInput(task: Task): ImportInput {

@@ -34,6 +34,13 @@ export async function removeLocationData(deps: LocationDataDeps, imageId: string
   }
 }
 
+/** The locations in the preferred stores first, in the order of `prefer`; the others keep their order after them. */
+export function preferredFirst(locations: ImageLocation[], prefer: readonly string[]): ImageLocation[] {
+  if (prefer.length === 0) return locations;
+  const rank = (l: ImageLocation) => { const i = prefer.indexOf(String(l.metadata.store)); return i === -1 ? prefer.length : i; };
+  return locations.map((l, i) => ({ l, i })).sort((a, b) => rank(a.l) - rank(b.l) || a.i - b.i).map(({ l }) => l);
+}
+
 /** Locations ordered by their store's weight, heaviest first; equal weights keep their order. */
 export function sortByStoreWeight(locations: ImageLocation[], weights: Record<string, number> | undefined): ImageLocation[] {
   if (!weights || locations.length < 2) return locations;

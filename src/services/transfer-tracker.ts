@@ -108,7 +108,7 @@ export class TransferTracker {
  */
 export const UPLOAD_ERROR_PROPERTY = 'os_glance_upload_error';
 
-export function withoutRecoveryNote(properties: Record<string, string>): Record<string, string> {
+export function withoutRecoveryNote<T extends Record<string, unknown>>(properties: T): T {
   if (!(UPLOAD_ERROR_PROPERTY in properties)) return properties;
   const rest = { ...properties };
   delete rest[UPLOAD_ERROR_PROPERTY];

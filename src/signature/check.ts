@@ -25,7 +25,7 @@ export interface SignatureCheck {
  * verifier cannot be made (bad property, certificate missing or unreadable, wrong key type).
  */
 export async function signatureCheck(keyManager: KeyManager, caller: KeyManagerCaller & { log?: Pick<Logger, 'warn' | 'info'> },
-  imageId: string, properties: Readonly<Record<string, string>>): Promise<SignatureCheck | undefined> {
+  imageId: string, properties: Readonly<Record<string, string | null>>): Promise<SignatureCheck | undefined> {
   const props = signatureProperties(properties);
   if (props === undefined) return undefined;
   let verifier;

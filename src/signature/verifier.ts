@@ -40,12 +40,14 @@ export interface SignatureProperties {
  * cursive's should_create_verifier: the properties, when ALL four are present (whatever their
  * values); with any of them missing the data is not verified at all, as in Glance.
  */
-export function signatureProperties(properties: Readonly<Record<string, string>>): SignatureProperties | undefined {
+export function signatureProperties(properties: Readonly<Record<string, string | null>>): SignatureProperties | undefined {
   const has = (name: string) => Object.prototype.hasOwnProperty.call(properties, name);
   if (!Object.values(SIGNATURE_PROPS).every(has)) return undefined;
+  // A null value (a NULL row carried over from Glance) is present but empty: verification then fails.
+  const value = (name: string) => properties[name] ?? '';
   return {
-    signature: properties[SIGNATURE_PROPS.signature]!, hashMethod: properties[SIGNATURE_PROPS.hashMethod]!,
-    keyType: properties[SIGNATURE_PROPS.keyType]!, certificateId: properties[SIGNATURE_PROPS.certificateId]!,
+    signature: value(SIGNATURE_PROPS.signature), hashMethod: value(SIGNATURE_PROPS.hashMethod),
+    keyType: value(SIGNATURE_PROPS.keyType), certificateId: value(SIGNATURE_PROPS.certificateId),
   };
 }
 

@@ -41,7 +41,7 @@ function properties(backend: BackendConfig): Record<string, unknown> {
 export function storeInfos(config: Pick<GlimpseConfig, 'stores'>): StoreInfo[] {
   return config.stores.backends.map((backend) => {
     const info: StoreInfo = { id: backend.id, type: backend.type, isDefault: backend.id === config.stores.defaultBackend,
-      properties: properties(backend) };
+      properties: properties(backend), weight: backend.weight };
     if (backend.description) info.description = backend.description;
     return info;
   });

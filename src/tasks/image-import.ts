@@ -17,7 +17,7 @@
 // nothing: the next holder of the task continues.
 import type { Readable } from 'node:stream';
 import { DomainError } from '../domain/errors.ts';
-import type { Image } from '../domain/image.ts';
+import type { Image, ImageProperties } from '../domain/image.ts';
 import type { Task } from '../domain/task.ts';
 import { msg } from '../i18n/message.ts';
 import type { Logger } from '../ports/context.ts';
@@ -297,7 +297,7 @@ export class ImageImportRunner {
   }
 
   /** os_glance_importing_to_stores / os_glance_failed_import after one store finished. */
-  private progress(image: Image, storeId: string, failed: boolean): Record<string, string> {
+  private progress(image: Image, storeId: string, failed: boolean): ImageProperties {
     const properties = { ...image.properties };
     if (!this.deps.multiStore) return properties;
     const list = (name: string) => (properties[name] ?? '').split(',').filter((s) => s !== '');

@@ -18,11 +18,11 @@ describe('versions and negotiation', () => {
     assert.equal(res.statusCode, 300);
     assert.equal(res.headers['content-type'], 'application/json');
     const doc = res.json() as { versions: { id: string; status: string; links: { rel: string; href: string }[] }[] };
-    assert.equal(doc.versions[0]!.id, 'v2.15');
-    assert.equal(doc.versions[0]!.status, 'CURRENT');
+    assert.deepEqual(doc.versions.filter((v) => v.status === 'CURRENT').map((v) => v.id), ['v2.17']);
     assert.ok(doc.versions.every((v) => v.links[0]!.href === 'http://glance.example.org:9292/v2/'));
+    // Glance master's order (glance/api/versions.py lists 2.17 after the 2.9 block).
     assert.deepEqual(doc.versions.map((v) => v.id),
-      ['v2.15', 'v2.9', 'v2.7', 'v2.6', 'v2.5', 'v2.4', 'v2.3', 'v2.2', 'v2.1', 'v2.0']);
+      ['v2.15', 'v2.9', 'v2.17', 'v2.7', 'v2.6', 'v2.5', 'v2.4', 'v2.3', 'v2.2', 'v2.1', 'v2.0']);
   });
 
   test('any method and any unversioned path gets 300; /versions and /versions/… get 200', async () => {
@@ -34,7 +34,7 @@ describe('versions and negotiation', () => {
     for (const url of ['/versions', '/versions/', '/versions/foo']) {
       const res = await t.app.inject({ url });
       assert.equal(res.statusCode, 200, url);
-      assert.equal((res.json() as { versions: unknown[] }).versions.length, 10);
+      assert.equal((res.json() as { versions: unknown[] }).versions.length, 11);
     }
   });
 
@@ -47,17 +47,20 @@ describe('versions and negotiation', () => {
     } finally { await other.close(); }
   });
 
-  test('image_cache_dir: 2.14/2.16 are advertised (and /v2.16 routed) exactly when GET /v2/cache is served', async () => {
+  test('image_cache_dir: 2.14/2.16/2.18 are advertised (and /v2.16, /v2.18 routed) exactly when GET /v2/cache is served', async () => {
     const other = await startTestApp({ GLIMPSE_DEFAULT__IMAGE_CACHE_DIR: join(t.dir, 'cache') });
     try {
       const ids = ((await other.app.inject({ url: '/versions' })).json() as { versions: { id: string; status: string }[] })
         .versions.filter((v) => v.id.startsWith('v2.1')).map((v) => `${v.id}:${v.status}`);
       const cacheList = await other.app.inject({ url: '/v2/cache', headers: admin });
       const served = cacheList.statusCode === 200;
-      assert.equal(ids.includes('v2.16:CURRENT'), served, `${ids.join(' ')} while GET /v2/cache → ${cacheList.statusCode}`);
+      assert.equal(ids.includes('v2.18:CURRENT'), served, `${ids.join(' ')} while GET /v2/cache → ${cacheList.statusCode}`);
+      assert.equal(ids.includes('v2.16:SUPPORTED'), served);
       assert.equal(ids.includes('v2.14:SUPPORTED'), served);
-      assert.equal(ids.includes('v2.15:CURRENT'), !served);
-      assert.equal((await other.app.inject({ url: '/v2.16/images', headers: admin })).statusCode, served ? 200 : 300);
+      assert.equal(ids.includes('v2.17:CURRENT'), !served);
+      for (const version of ['v2.16', 'v2.18']) {
+        assert.equal((await other.app.inject({ url: `/${version}/images`, headers: admin })).statusCode, served ? 200 : 300);
+      }
     } finally { await other.close(); }
   });
 
@@ -69,14 +72,14 @@ describe('versions and negotiation', () => {
     });
     try {
       const doc = (await other.app.inject({ url: '/' })).json() as { versions: { id: string }[] };
-      assert.deepEqual(doc.versions.slice(0, 7).map((v) => v.id), ['v2.15', 'v2.13', 'v2.12', 'v2.11', 'v2.10', 'v2.9', 'v2.8']);
+      assert.deepEqual(doc.versions.slice(0, 8).map((v) => v.id), ['v2.15', 'v2.13', 'v2.12', 'v2.11', 'v2.10', 'v2.9', 'v2.8', 'v2.17']);
       const res = await other.app.inject({ url: '/v2.8', headers: admin });
       assert.equal(res.statusCode, 302);
     } finally { await other.close(); }
   });
 
   test('GET /v2 and /v2.N redirect to /v2/; /v2/ and unknown paths are 404', async () => {
-    for (const url of ['/v2', '/v2.3', '/v2.15']) {
+    for (const url of ['/v2', '/v2.3', '/v2.15', '/v2.17']) {
       const res = await t.app.inject({ url, headers: { ...admin, host: 'h:9292' } });
       assert.equal(res.statusCode, 302, url);
       assert.equal(res.headers.location, 'http://h:9292/v2/');

@@ -259,6 +259,70 @@ describe('image cache API', () => {
     assert.deepEqual(state.cached_images, []);
   });
 
+  test('2.18 POST /v2/cache/prune: 200 with the files and bytes it removed, least recently used first', async () => {
+    const { t } = await cachedApp({ GLIMPSE_DEFAULT__IMAGE_CACHE_MAX_SIZE: '25000' });
+    const prune = (headers: Record<string, string> = admin) => t.app.inject({ method: 'POST', url: '/v2/cache/prune', headers });
+    const empty = await prune();
+    assert.equal(empty.statusCode, 200, empty.body);
+    assert.equal(empty.headers['content-type'], 'application/json');
+    assert.deepEqual(empty.json(), { total_files_pruned: 0, total_bytes_pruned: 0 });
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push(await upload(t, randomBytes(10_000)));
+    for (const id of ids) await download(t, id);
+    await cacheState(t);
+    // Over the limit without a fill to trigger pruning: a smaller limit on the same cache directory.
+    const [newer] = ids.slice(-1);
+    await download(t, newer!);
+    await cacheState(t);
+    const shrunk = await startTestApp({ GLIMPSE_DEFAULT__IMAGE_CACHE_DIR: t.config.imageCache!.dir,
+      GLIMPSE_DEFAULT__IMAGE_CACHE_MAX_SIZE: '15000', GLIMPSE_DEFAULT__WORKER_SELF_REFERENCE_URL: t.config.imageCache!.node,
+      GLIMPSE_DATABASE__CONNECTION: `sqlite:///${join(t.dir, 'glimpse.db')}`,
+      GLIMPSE_GLANCE_STORE__FILESYSTEM_STORE_DATADIR: join(t.dir, 'images'), GLIMPSE_DEFAULT__ENABLE_V1_API: 'false' });
+    try {
+      await shrunk.cache!.prefetcher.stop();
+      assert.equal((await shrunk.app.inject({ method: 'POST', url: '/v2/cache/prune', headers: ownerMember })).statusCode, 403);
+      const res = await shrunk.app.inject({ method: 'POST', url: '/v2/cache/prune', headers: admin });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual(res.json(), { total_files_pruned: 1, total_bytes_pruned: 10_000 });
+      assert.deepEqual((await shrunk.cache!.local.cachedImages()).map((e) => e.imageId), [newer]);
+    } finally { await shrunk.close(); }
+  });
+
+  test('2.18 POST /v2/cache/clean: 200, empty body; stalled fills go, live ones stay; 403 for non-admins', async () => {
+    const { t, cacheDir } = await cachedApp({ GLIMPSE_DEFAULT__IMAGE_CACHE_STALL_TIME: '60' });
+    const old = new Date(Date.now() - 3600_000);
+    writeFileSync(join(cacheDir, 'incomplete', 'stalled-fill'), 'x');
+    utimesSync(join(cacheDir, 'incomplete', 'stalled-fill'), old, old);
+    writeFileSync(join(cacheDir, 'incomplete', 'live-fill'), 'x');
+    const clean = (headers: Record<string, string>) => t.app.inject({ method: 'POST', url: '/v2/cache/clean', headers });
+    assert.equal((await clean(ownerMember)).statusCode, 403);
+    assert.deepEqual(incompleteFiles(cacheDir).sort(), ['live-fill', 'stalled-fill']);
+    const res = await clean(admin);
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.body, '');
+    assert.deepEqual(incompleteFiles(cacheDir), ['live-fill']);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v2/cache/clean', headers: admin })).headers.allow, 'POST');
+  });
+
+  test('2.18 GET /v2/cache/nodes/{id}: the nodes caching a visible image; 404 unknown; 403 non-admin', async () => {
+    const { t } = await cachedApp({ GLIMPSE_DEFAULT__WORKER_SELF_REFERENCE_URL: 'http://node-a.example:9292' });
+    const id = await upload(t, randomBytes(5000));
+    const nodes = (image: string, headers: Record<string, string> = admin) =>
+      t.app.inject({ url: `/v2/cache/nodes/${image}`, headers });
+    const before = await nodes(id);
+    assert.equal(before.statusCode, 200, before.body);
+    assert.deepEqual(before.json(), []);
+    await download(t, id);
+    await cacheState(t);
+    assert.deepEqual((await nodes(id)).json(), ['http://node-a.example:9292']);
+    assert.equal((await nodes(id, ownerMember)).statusCode, 403);
+    for (const unknown of ['7b2d0b0e-0000-4000-8000-000000000000', 'not-a-valid-uuid']) {
+      const res = await nodes(unknown);
+      assert.equal(res.statusCode, 404, unknown);
+      assert.match(res.body, /Image .* not found/);
+    }
+  });
+
   test('without image_cache_dir: admins get 404 "not supported at this site", others 403', async () => {
     const t = await startTestApp({ GLIMPSE_DEFAULT__ENABLE_V1_API: 'false' });
     try {
@@ -266,8 +330,15 @@ describe('image cache API', () => {
       assert.equal(res.statusCode, 404);
       assert.match(res.body, /Caching via API is not supported at this site/);
       assert.equal((await t.app.inject({ url: '/v2/cache', headers: ownerMember })).statusCode, 403);
+      for (const [method, url] of [['POST', '/v2/cache/clean'], ['POST', '/v2/cache/prune'],
+        ['GET', '/v2/cache/nodes/7b2d0b0e-0000-4000-8000-000000000000']] as const) {
+        const call = await t.app.inject({ method, url, headers: admin });
+        assert.equal(call.statusCode, 404, url);
+        assert.match(call.body, /Caching via API is not supported at this site/);
+        assert.equal((await t.app.inject({ method, url, headers: ownerMember })).statusCode, 403, url);
+      }
       const doc = (await t.app.inject({ url: '/versions' })).json() as { versions: { id: string }[] };
-      assert.ok(!doc.versions.some((v) => v.id === 'v2.16'));
+      assert.ok(!doc.versions.some((v) => ['v2.14', 'v2.16', 'v2.18'].includes(v.id)));
     } finally { await t.close(); }
   });
 

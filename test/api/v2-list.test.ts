@@ -119,7 +119,7 @@ describe('sorting and pagination', () => {
     assert.equal((await list('?sort_key=name&sort_key=id&sort_dir=asc&sort_dir=desc&sort_dir=asc')).statusCode, 400);
   });
 
-  test('limit/marker walk every image once; next on full pages; bad marker 400', async () => {
+  test('limit/marker walk every image once; next on full pages; hidden marker 403, unknown 400', async () => {
     const seen: string[] = [];
     let url = '?limit=2&sort_key=name&sort_dir=asc';
     for (let page = 0; page < 10; page++) {
@@ -133,9 +133,13 @@ describe('sorting and pagination', () => {
     assert.equal((await list('?limit=0')).json().images.length, 0);
     assert.equal((await list('?limit=x')).statusCode, 400);
     assert.equal((await list('?limit=-1')).statusCode, 400);
-    const bad = await list(`?marker=${ids['b-private']}`);
-    assert.equal(bad.statusCode, 400);
-    assert.match(bad.json().message, /No image found with ID/);
+    // As the reference Glance: a marker the caller cannot see is 403, an unknown one 400.
+    const hidden = await list(`?marker=${ids['b-private']}`);
+    assert.equal(hidden.statusCode, 403);
+    assert.match(hidden.json().message, /Forbidding request, image .* not visible/);
+    const unknown = await list('?marker=00000000-0000-4000-8000-000000000000');
+    assert.equal(unknown.statusCode, 400);
+    assert.match(unknown.json().message, /No image found with ID/);
   });
 
   test('first/next links keep the query and collapse repeated keys like Glance', async () => {

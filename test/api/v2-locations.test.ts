@@ -96,7 +96,7 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
       assert.equal(res.statusCode, 200, res.body);
       const [fast, , webStore] = res.json().stores;
       assert.deepEqual(fast, { id: 'fast', description: 'Fast SSDs', default: 'true', type: 'file',
-        properties: { data_dir: join(dir, 'fast'), chunk_size: 65536, thin_provisioning: false } });
+        properties: { data_dir: join(dir, 'fast'), chunk_size: 65536, thin_provisioning: false }, weight: 0 });
       assert.deepEqual(webStore.properties, {});
       assert.equal(webStore.type, 'http');
     });

@@ -127,3 +127,33 @@ test('create: type and input are required, type must be import, and import_from 
     assert.match(res.body, message);
   }
 });
+
+test('list entries are Glance\'s task stubs (no input, result, message, image_id, request_id, user_id); show has them', async () => {
+  const withImage = made[4]!;
+  const res = await get('/v2/tasks?limit=20');
+  assert.equal(res.statusCode, 200, res.body);
+  const list = res.json().tasks as Record<string, unknown>[];
+  const entry = list.find((x) => x.id === withImage.id)!;
+  assert.deepEqual(Object.keys(entry).sort(),
+    ['created_at', 'expires_at', 'id', 'owner', 'schema', 'self', 'status', 'type', 'updated_at']);
+  const shown = (await get(`/v2/tasks/${withImage.id}`)).json() as Record<string, unknown>;
+  assert.equal(shown.image_id, imageId);
+  assert.equal(shown.request_id, 'req-4');
+  assert.equal(shown.user_id, 'u');
+});
+
+test('an import task\'s input shows Glance\'s keys only (never held_stores, roles or the recorded remote image)', async () => {
+  const repo = new SqlTaskRepository(t.database);
+  const at = new Date();
+  const input = { image_id: imageId, import_req: { method: { name: 'glance-direct' } }, backend: ['default'],
+    held_stores: ['x'], roles: ['member'], remote_image: { endpoint: 'http://e' }, signature_certificate: 'c' };
+  const task = await repo.create({ id: randomUUID(), type: 'api_image_import', status: 'success', owner: 'owner', imageId,
+    requestId: 'req-x', userId: 'u', input, result: null, message: '', expiresAt: null, createdAt: at, updatedAt: at,
+    deleted: false, deletedAt: null });
+  const glanceKeys = ['backend', 'image_id', 'import_req'];
+  assert.deepEqual(Object.keys((await get(`/v2/tasks/${task.id}`)).json().input).sort(), glanceKeys);
+  const perImage = (await get(`/v2/images/${imageId}/tasks`)).json().tasks as { id: string; input: Record<string, unknown> }[];
+  assert.deepEqual(Object.keys(perImage.find((x) => x.id === task.id)!.input).sort(), glanceKeys);
+  // A legacy import task's input is the caller's own and is shown as given.
+  assert.deepEqual((await get(`/v2/tasks/${made[0]!.id}`)).json().input, { n: 0 });
+});

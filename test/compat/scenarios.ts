@@ -15,11 +15,13 @@ const show = (as: Step['as'] = 'owner'): Step => ({ path: '/v2/images/{id}', as 
 const patchOps = (ops: unknown, as: Step['as'] = 'owner'): Step =>
   ({ method: 'PATCH', path: '/v2/images/{id}', as, headers: patch, body: JSON.stringify(ops) });
 const remove = (as: Step['as'] = 'owner'): Step => ({ method: 'DELETE', path: '/v2/images/{id}', as });
+const masterVersions = 'Glimpse lists Glance master\'s versions (2.17 CURRENT, decision 0025); master-scenarios.ts compares the document';
 
 export const scenarios: Scenario[] = [
   // versions and routing
-  { name: 'versions: GET / is 300', steps: [{ path: '/', as: 'anonymous' }] },
-  { name: 'versions: GET /versions is 200', steps: [{ path: '/versions', as: 'anonymous' }] },
+  // The document itself differs from 25.1 on purpose (decision 0025): master-scenarios.ts compares it.
+  { name: 'versions: GET / is 300', steps: [{ path: '/', as: 'anonymous', statusOnly: masterVersions }] },
+  { name: 'versions: GET /versions is 200', steps: [{ path: '/versions', as: 'anonymous', statusOnly: masterVersions }] },
   { name: 'routing: GET /v2 redirects', steps: [{ path: '/v2', compareHeaders: ['location'] }] },
   { name: 'routing: unknown path 404', steps: [{ path: '/v2/nothing' }] },
   { name: 'routing: wrong method 405 with Allow', steps: [{ method: 'PUT', path: '/v2/images' }] },
@@ -165,6 +167,26 @@ export const scenarios: Scenario[] = [
       { path: '/v2/images?owner={owner}', as: 'other' }] },
   { name: 'list: reader-less token 403',
     steps: [{ path: '/v2/images', headers: { 'x-roles': 'member' }, statusOnly: 'policy wording' }] },
+
+  // issue 21: the last differences found side by side with the reference
+  { name: 'views: kernel_id and ramdisk_id set to null show null (create, show, list, patch)',
+    steps: [create({ name: 'nullable', kernel_id: null, ramdisk_id: null }), show(), { path: '/v2/images?owner={owner}' },
+      patchOps([{ op: 'replace', path: '/kernel_id', value: '00000000-0000-4000-8000-000000000001' }]),
+      patchOps([{ op: 'replace', path: '/kernel_id', value: null }, { op: 'add', path: '/os_distro', value: 'x' }]), show()] },
+  { name: 'views: a deactivated image shows no stores',
+    steps: [createReady(), upload('abc'), show(), { method: 'POST', path: '/v2/images/{id}/actions/deactivate' }, show(),
+      show('admin'), { path: '/v2/images?owner={owner}' }, { method: 'POST', path: '/v2/images/{id}/actions/reactivate' }, show()] },
+  { name: 'patch: a path with an empty segment',
+    steps: [create(), patchOps([{ op: 'add', path: '//a', value: 'x' }]), show(),
+      patchOps([{ op: 'add', path: '/a/', value: 'y' }]), patchOps([{ op: 'add', path: '/', value: 'z' }]),
+      patchOps([{ op: 'remove', path: '//a' }]), show(),
+      patchOps([{ op: 'add', path: '/a//b', value: 'x' }]), patchOps([{ op: 'add', path: 'a', value: 'x' }]),
+      patchOps([{ op: 'add', path: '/a~2', value: 'x' }]), patchOps([{ op: 'add', path: '/ / ', value: 'x' }]),
+      patchOps([{ op: 'add', path: '///a', value: 'x' }]), patchOps([{ op: 'add', path: '/ b ', value: 'x' }]),
+      patchOps([{ op: 'add', path: '/a/b' }]), patchOps([{ op: 'add', path: '//c' }]), show()] },
+  { name: 'list: a marker the caller cannot see',
+    steps: [create({ visibility: 'private' }, 'other'), { path: '/v2/images?marker={id}' },
+      { path: '/v2/images?marker={id}&owner={other}', as: 'admin' }, { path: '/v2/images?marker={id}&owner={other}', as: 'other' }] },
 
   ...metadefScenarios,
   // multi-store (the reference has enabled_backends = fast:file)

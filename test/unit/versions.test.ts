@@ -4,17 +4,20 @@ import { advertisedVersions, allowedVersionTokens, negotiate, versionsDocument }
 
 const base = { v1: false, v2: true, multiStore: false, cache: false };
 
-test('single store, no cache: 2.15 CURRENT, 2.9, then 2.7…2.0 (Glance 25.1 order)', () => {
+test('single store, no cache: 2.15, 2.9, 2.17 CURRENT, then 2.7…2.0 (Glance master order)', () => {
   assert.deepEqual(advertisedVersions(base).map((v) => `${v.id}:${v.status}`), [
-    'v2.15:CURRENT', 'v2.9:SUPPORTED', 'v2.7:SUPPORTED', 'v2.6:SUPPORTED', 'v2.5:SUPPORTED',
+    'v2.15:SUPPORTED', 'v2.9:SUPPORTED', 'v2.17:CURRENT', 'v2.7:SUPPORTED', 'v2.6:SUPPORTED', 'v2.5:SUPPORTED',
     'v2.4:SUPPORTED', 'v2.3:SUPPORTED', 'v2.2:SUPPORTED', 'v2.1:SUPPORTED', 'v2.0:SUPPORTED',
   ]);
 });
 
-test('multi-store lists 2.13…2.8; cache makes 2.16 CURRENT and adds 2.14', () => {
-  const ids = advertisedVersions({ ...base, multiStore: true, cache: true }).map((v) => v.id);
-  assert.deepEqual(ids.slice(0, 9), ['v2.16', 'v2.15', 'v2.14', 'v2.13', 'v2.12', 'v2.11', 'v2.10', 'v2.9', 'v2.8']);
-  assert.equal(ids.length, 17);
+test('multi-store lists 2.13…2.8; cache makes 2.18 CURRENT and adds 2.16 and 2.14', () => {
+  const versions = advertisedVersions({ ...base, multiStore: true, cache: true });
+  const ids = versions.map((v) => v.id);
+  assert.deepEqual(ids.slice(0, 11),
+    ['v2.18', 'v2.17', 'v2.16', 'v2.15', 'v2.14', 'v2.13', 'v2.12', 'v2.11', 'v2.10', 'v2.9', 'v2.8']);
+  assert.equal(ids.length, 19);
+  assert.deepEqual(versions.filter((v) => v.status === 'CURRENT').map((v) => v.id), ['v2.18']);
 });
 
 test('v1 adds v1.1 and v1.0 DEPRECATED after the v2 entries, linking to /v1/', () => {
@@ -30,7 +33,9 @@ test('URL negotiation rewrites allowed tokens to /v2 and sends everything else t
   assert.deepEqual(negotiate('/v2/images', undefined, tokens), { kind: 'api', major: 2, path: '/v2/images' });
   assert.deepEqual(negotiate('/v2.3/images/x', '*/*', tokens), { kind: 'api', major: 2, path: '/v2/images/x' });
   assert.deepEqual(negotiate('/v2', undefined, tokens), { kind: 'api', major: 2, path: '/v2' });
-  for (const path of ['/', '/images', '/v2.8/images', '/v2.14/images', '/v3/images', '/v1/images', '/v2.x', '/foo']) {
+  assert.deepEqual(negotiate('/v2.17/images/x/locations', undefined, tokens), { kind: 'api', major: 2, path: '/v2/images/x/locations' });
+  for (const path of ['/', '/images', '/v2.8/images', '/v2.14/images', '/v2.16/images', '/v2.18/cache', '/v3/images',
+    '/v1/images', '/v2.x', '/foo']) {
     assert.deepEqual(negotiate(path, undefined, tokens), { kind: 'versions', explicit: false }, path);
   }
   assert.deepEqual(negotiate('/versions', undefined, tokens), { kind: 'versions', explicit: true });

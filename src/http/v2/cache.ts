@@ -1,4 +1,5 @@
-// The cache API (Images API 2.14/2.16): GET/DELETE /v2/cache, PUT/DELETE /v2/cache/{image_id}, and,
+// The cache API (Images API 2.14/2.16): GET/DELETE /v2/cache, PUT/DELETE /v2/cache/{image_id}; Glance
+// master's 2.18 calls POST /v2/cache/clean, POST /v2/cache/prune, GET /v2/cache/nodes/{image_id}; and,
 // with `+cachemanagement` in the flavor, the legacy cachemanage routes /v2/cached_images and
 // /v2/queued_images. Times are epoch seconds (floats), as Glance reports them.
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -45,6 +46,19 @@ export function cacheRoutes(routes: RouteTable, cache: CacheService, options: { 
   });
   // Glance's cache router lists DELETE before PUT.
   routes.allowAs('/v2/cache/:id', 'DELETE, PUT');
+  // 2.18 (Glance master): clean answers 200 with an empty body, prune the counts it removed.
+  routes.add('POST', '/v2/cache/clean', async (request, reply) => {
+    await cache.cleanCache(request.ctx);
+    return reply.code(200).header('content-length', '0').type('text/html; charset=UTF-8').send();
+  });
+  routes.add('POST', '/v2/cache/prune', async (request, reply) => {
+    const pruned = await cache.pruneCache(request.ctx);
+    return json(reply, { total_files_pruned: pruned.files, total_bytes_pruned: pruned.bytes });
+  });
+  routes.add('GET', '/v2/cache/nodes/:id', async (request: FastifyRequest<{ Params: Params }>, reply) => {
+    rejectBody(request);
+    return json(reply, await cache.cachedNodes(request.ctx, request.params.id));
+  });
   if (options.legacy) legacyRoutes(routes, cache);
 }
 

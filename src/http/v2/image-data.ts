@@ -13,6 +13,12 @@ import type { V2Context } from './router.ts';
 
 type Params = { id: string };
 
+/** `?prefer=a, b` (Glance master): the store ids, trimmed, empty entries dropped; a repeated parameter counts once (the last). */
+function preferredStores(value: unknown): string[] {
+  const raw = Array.isArray(value) ? value[value.length - 1] : value;
+  return typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : [];
+}
+
 export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
   routes.add('PUT', '/v2/images/:id/file', async (request: FastifyRequest<{ Params: Params }>, reply) => {
     requireOctetStream(request);
@@ -32,7 +38,8 @@ export function imageDataRoutes(routes: RouteTable, v2: V2Context): void {
       if (range.kind === 'invalid-multi') throw new DomainError('BadRequest', 'data.multi_range', range.message);
       throw new DomainError('RangeNotSatisfiable', 'data.range', range.message, { placement: 'detail' });
     };
-    const { image, data } = await v2.services.data.downloadImage(request.ctx, request.params.id, pick);
+    const { image, data } = await v2.services.data.downloadImage(request.ctx, request.params.id, pick,
+      preferredStores((request.query as Record<string, unknown>).prefer));
     if (!data) return noContent(reply, false);
     reply.type('application/octet-stream');
     if (image.checksum) reply.header('content-md5', image.checksum);

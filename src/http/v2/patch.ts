@@ -18,23 +18,30 @@ export function patchDialect(contentType: string | undefined): '2.0' | '2.1' {
     { headers: { 'accept-patch': `${patchMediaTypes['2.0']}, ${patchMediaTypes['2.1']}` } });
 }
 
+/**
+ * Glance's JSON pointers (images.py _validate_json_pointer / _decode_json_pointer): its checks and
+ * messages, then every leading "/" is dropped and each segment unescaped and trimmed. So "//a" names
+ * the property "a" and "/" the property "" (as the reference does); "/a/" and "/a//b" are 400.
+ */
 function decodePointer(path: unknown): string[] {
-  if (typeof path !== 'string' || !path.startsWith('/') || path.endsWith('/')) {
+  if (typeof path !== 'string') {
     throw badRequest('Invalid JSON pointer for this resource: \'{path}\'', { path: String(path) }, 'patch.bad_pointer');
   }
-  const segments = path.slice(1).split('/');
-  return segments.map((segment) => {
-    if (segment === '' || /~(?![01])/.test(segment)) {
-      throw badRequest('Invalid JSON pointer for this resource: \'{path}\'', { path }, 'patch.bad_pointer');
-    }
-    return segment.replace(/~1/g, '/').replace(/~0/g, '~');
-  });
+  const bad = (text: string) => badRequest(text, { path }, 'patch.bad_pointer');
+  if (!path.startsWith('/')) throw bad('Pointer `{path}` does not start with "/".');
+  if (/\/\s*?\//.test(path.slice(1))) throw bad('Pointer `{path}` contains adjacent "/".');
+  if (path.length > 1 && path.endsWith('/')) throw bad('Pointer `{path}` end with "/".');
+  if (path.slice(1).trim() === '/') throw bad('Pointer `{path}` does not contains valid token.');
+  if (/~[^01]/.test(path) || path.endsWith('~')) throw bad('Pointer `{path}` contains "~" not part of a recognized escape sequence.');
+  return path.replace(/^\/+/, '').split('/').map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~').trim());
 }
 
-function checkDepth(path: string[], op: PatchOperation['op'], raw: string): void {
+function checkDepth(path: string[], op: PatchOperation['op']): void {
   const isLocations = path[0] === 'locations';
   const ok = isLocations ? (op === 'replace' ? path.length === 1 : path.length === 2) : path.length === 1;
-  if (!ok) throw badRequest('Invalid JSON pointer for this resource: \'{path}\'', { path: raw }, 'patch.bad_pointer');
+  if (!ok) {
+    throw badRequest('Invalid JSON pointer for this resource: \'{path}\'', { path: `/${path.join('/')}` }, 'patch.bad_pointer');
+  }
 }
 
 function parseOne(raw: unknown, dialect: '2.0' | '2.1'): PatchOperation {
@@ -62,11 +69,12 @@ function parseOne(raw: unknown, dialect: '2.0' | '2.1'): PatchOperation {
     op = present[0]!;
     path = item[op];
   }
-  if (op !== 'remove' && !('value' in item)) {
-    throw badRequest("Unable to find '{key}' in JSON Schema change", { key: 'value' }, 'patch.missing');
-  }
+  // Glance checks the pointer before the value.
   const segments = decodePointer(path);
-  checkDepth(segments, op as PatchOperation['op'], String(path));
+  checkDepth(segments, op as PatchOperation['op']);
+  if (op !== 'remove' && !('value' in item)) {
+    throw badRequest('Operation "{op}" requires a member named "value".', { op }, 'patch.missing');
+  }
   return { op: op as PatchOperation['op'], path: segments, value: item.value };
 }
 

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError, badRequest } from '../../domain/errors.ts';
 import type { Task } from '../../domain/task.ts';
 import { msg } from '../../i18n/message.ts';
+import { publicTaskInput } from '../../services/import-input.ts';
 import type { TaskService } from '../../services/tasks.ts';
 import { readJsonObject, rejectBody } from '../body.ts';
 import type { RouteTable } from '../routes.ts';
@@ -14,10 +15,13 @@ type Params = { id: string };
 
 export function taskView(task: Task, full = true): Record<string, unknown> {
   const view: Record<string, unknown> = { id: task.id, type: task.type, status: task.status, owner: task.owner };
-  if (full) Object.assign(view, { input: task.input ?? {}, result: task.result, message: task.message });
-  if (task.imageId !== null) view.image_id = task.imageId;
-  if (task.requestId !== null) view.request_id = task.requestId;
-  if (task.userId !== null) view.user_id = task.userId;
+  if (full) {
+    Object.assign(view, { input: publicTaskInput(task) ?? {}, result: task.result, message: task.message });
+    // List entries (Glance's task stub, 25.1 and master alike) leave these out.
+    if (task.imageId !== null) view.image_id = task.imageId;
+    if (task.requestId !== null) view.request_id = task.requestId;
+    if (task.userId !== null) view.user_id = task.userId;
+  }
   if (task.expiresAt !== null) view.expires_at = isoSeconds(task.expiresAt);
   Object.assign(view, {
     created_at: isoSeconds(task.createdAt), updated_at: isoSeconds(task.updatedAt),
@@ -37,7 +41,7 @@ export function imageTaskView(task: Task): Record<string, unknown> {
     id: task.id, type: task.type, status: task.status, owner: task.owner, expires_at: pythonIso(task.expiresAt),
     created_at: pythonIso(task.createdAt), updated_at: pythonIso(task.updatedAt), deleted_at: pythonIso(task.deletedAt),
     deleted: task.deleted, image_id: task.imageId, request_id: task.requestId, user_id: task.userId,
-    input: task.input, result: task.result, message: task.message,
+    input: publicTaskInput(task), result: task.result, message: task.message,
   };
 }
 

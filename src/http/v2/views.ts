@@ -17,7 +17,7 @@ export function imageView(image: Image, options: ImageViewOptions): Record<strin
   for (const [key, value] of Object.entries(image.properties)) {
     // os_glance_* bookkeeping that Glance hides from clients.
     if (key === 'os_glance_stage_host' || key === 'os_glance_hash_op_host') continue;
-    view[key] = value ?? '';
+    view[key] = value;
   }
   Object.assign(view, {
     name: image.name,

@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 
 import type { GlimpseConfig } from '../../config/types.ts';
-import type { Image } from '../../domain/image.ts';
+import type { Image, ImageProperties } from '../../domain/image.ts';
 import type { Logger } from '../../ports/context.ts';
 import type { StoreDriver } from '../../ports/store.ts';
 import { runImportPlugins, type ImportPlugin, type ImportPluginSettings, type PluginImage } from './index.ts';
@@ -32,10 +32,15 @@ export function importPluginSettings(config: GlimpseConfig): ImportPluginSetting
   };
 }
 
+function stringProperties(properties: ImageProperties): Record<string, string> {
+  return Object.fromEntries(Object.entries(properties).filter((e): e is [string, string] => e[1] !== null));
+}
+
 function pluginImage(image: Image): PluginImage {
   return {
     id: image.id, diskFormat: image.diskFormat, containerFormat: image.containerFormat, size: image.size,
-    virtualSize: image.virtualSize, properties: image.properties,
+    // Plugins see string properties; a null one (kernel_id, ramdisk_id) is as good as absent to them.
+    virtualSize: image.virtualSize, properties: stringProperties(image.properties),
   };
 }
 
