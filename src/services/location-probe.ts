@@ -66,9 +66,12 @@ export class LocationProber {
     return resolved;
   }
 
-  /** Reads a URL that check() accepted when the task that reads it was created (no caller to authorize now). */
-  async probeChecked(url: string, signal: AbortSignal, log: ProbeLog): Promise<LocationProbe> {
-    return this.read(this.resolve(url), signal, log);
+  /**
+   * Reads a URL that check() accepted when the task that reads it was created (no caller to authorize
+   * now); `hashAlgorithm` (default `hashing_algorithm`) names the os_hash_value to compute.
+   */
+  async probeChecked(url: string, signal: AbortSignal, log: ProbeLog, hashAlgorithm?: string): Promise<LocationProbe> {
+    return this.read(this.resolve(url), signal, log, hashAlgorithm);
   }
 
   /** Which store serves `url` and how to open it; 400 for local or unreadable schemes, 403 without an http store. */
@@ -95,9 +98,10 @@ export class LocationProber {
       open: async (signal) => (await fetcher.fetch(location, { maxBytes: this.deps.imageSizeCap, signal })).body };
   }
 
-  private async read(resolved: ResolvedLocation, signal: AbortSignal | undefined, log: ProbeLog): Promise<LocationProbe> {
+  private async read(resolved: ResolvedLocation, signal: AbortSignal | undefined, log: ProbeLog,
+    algo = this.deps.hashingAlgorithm): Promise<LocationProbe> {
     try {
-      return { url: resolved.url, storeId: resolved.storeId, ...await this.hash(await resolved.open(signal)) };
+      return { url: resolved.url, storeId: resolved.storeId, ...await this.hash(await resolved.open(signal), algo) };
     } catch (error) {
       if (error instanceof DomainError) throw error;
       // Never echo the store's or the remote's error text: it may name hosts or credentials.
@@ -106,8 +110,7 @@ export class LocationProber {
     }
   }
 
-  private async hash(stream: Readable): Promise<Omit<LocationProbe, 'url' | 'storeId'>> {
-    const algo = this.deps.hashingAlgorithm;
+  private async hash(stream: Readable, algo: string): Promise<Omit<LocationProbe, 'url' | 'storeId'>> {
     const md5 = createHash('md5');
     const multi = createHash(nodeHashName(algo));
     let size = 0;

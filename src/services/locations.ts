@@ -53,11 +53,10 @@ export class LocationService {
     const { prober, settings } = this.deps;
     const tasks = this.locationTasks;
     if (!prober || !tasks) throw forbidden('Only http(s) locations may be added by this user.', {}, 'location.scheme_forbidden');
-    if (validationData.os_hash_algo !== undefined && validationData.os_hash_algo !== settings.hashingAlgorithm) {
-      throw conflict('os_hash_algo must be {want}, not {got}', { want: settings.hashingAlgorithm, got: validationData.os_hash_algo },
-        'location.conflict');
-    }
-    checkValidationData(image, [{ url, metadata: {}, validationData }], settings.hashingAlgorithm, digestBytes);
+    // As Glance 2.17: validation_data may name another algorithm than hashing_algorithm (sha1, sha256,
+    // sha512, md5); the task then computes os_hash_value with it.
+    checkValidationData(image, [{ url, metadata: {}, validationData }], validationData.os_hash_algo ?? settings.hashingAlgorithm,
+      digestBytes);
     prober.check(ctx, url);
     const now = this.now();
     const task: Task = {
@@ -93,7 +92,7 @@ export class LocationService {
     }
     try {
       if (!this.deps.prober) throw invalidLocation();
-      const probe = await this.deps.prober.probeChecked(url, signal, log);
+      const probe = await this.deps.prober.probeChecked(url, signal, log, validationData.os_hash_algo);
       assertProbeMatches({ ...image, status: 'queued' }, probe, validationData);
       const metadata: Record<string, unknown> = this.deps.settings.multiStore ? { store: probe.storeId } : {};
       await this.deps.images.update({

@@ -398,6 +398,21 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
       assert.equal(shown.os_hash_value, sha512('x'.repeat(5000)));
     });
 
+    test('POST: validation_data may name another algorithm than hashing_algorithm (sha256); the image keeps it', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const sha256 = createHash('sha256').update('hello').digest('hex');
+      assert.equal((await post(image.id, { url: `${webBase}/hello`,
+        validation_data: { os_hash_algo: 'sha256', os_hash_value: sha256 } })).statusCode, 202);
+      const [task] = await waitForTasks(t, image.id);
+      assert.ok(task);
+      assert.equal(task.status, 'success', JSON.stringify(task));
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'active');
+      assert.equal(shown.os_hash_algo, 'sha256');
+      assert.equal(shown.os_hash_value, sha256);
+      assert.equal(shown.checksum, md5('hello'));
+    });
+
     test('POST: a hash mismatch is 202, then the task fails and the image goes back to queued, never active', async () => {
       const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
       const res = await post(image.id, { url: `${webBase}/other`,
