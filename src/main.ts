@@ -57,6 +57,7 @@ import { TransferRecovery } from './tasks/recovery.ts';
 import { SqlTransferRepository } from './db/transfer-repository.ts';
 import { TransferTracker } from './services/transfer-tracker.ts';
 import { copyFromHandler } from './tasks/v1-copy-from.ts';
+import { locationImportHandler } from './tasks/location-import.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
 import { DEFAULT_EXTRA_PROPERTIES, KeystoneRemoteGlance } from './tasks/remote-glance.ts';
@@ -136,24 +137,28 @@ function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegist
   });
 }
 
-/** The task worker with its handlers (api_image_import, legacy import, v1 copy-from). */
+/** The task worker with its handlers (api_image_import, legacy import, location_import, v1 copy-from). */
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
   deps: ImageServiceDeps & { safeFetcher: SafeFetcher; externalSource?: ExternalSource },
   options: { keepProcessAlive?: boolean; workerId?: string } = {}): TaskWorker {
   const legacyImages = new LegacyImageService(deps, new ImageService(deps), new ImageDataService(deps),
     deps.externalSource ?? new SafeUrlSource(deps.safeFetcher));
   const runner = importRunner(config, logger, stores, deps);
+  const locations = new LocationService(deps);
+  const locationLog = logger.child({ component: 'location-import' });
   return new TaskWorker({
     tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
     leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
     timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive, workerId: options.workerId,
     onAbandon: async (task, message) => {
+      if (task.type === 'location_import') return locations.abandonLocationImport(task, locationLog);
       const lock = task.id;
       if (task.imageId) await runner.abandon(task.imageId, lock, task, message);
     },
     handlers: {
       api_image_import: (run) => runner.run(run),
       import: legacyImportHandler({ images: deps.images, runner, defaultStore: () => stores.default().id }),
+      location_import: locationImportHandler({ locations, log: locationLog }),
       v1_copy_from: copyFromHandler({ images: legacyImages, log: logger.child({ component: 'v1-copy-from' }) }),
     },
   });
@@ -318,7 +323,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
         services: { images: imageService, data: dataService, members: new MemberService(deps),
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
           imports, tasks,
-          locations: new LocationService(deps),
+          locations: new LocationService(deps, { tasks: taskRepository, onTaskCreated }),
           cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.pokeSoon() }),
             legacy: config.auth.flavorSuffixes.includes('cachemanagement') },
           discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },

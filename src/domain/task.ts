@@ -7,9 +7,11 @@ export type TaskStatus = (typeof taskStatuses)[number];
 
 /**
  * `import`: the legacy tasks API import; `api_image_import`: interoperable import (POST /import);
- * `v1_copy_from`: the copy of Images API v1's x-glance-api-copy-from (Glimpse's own, internal).
+ * `location_import`: a location added through the 2.17 locations API (POST /locations), read and
+ * hashed before the image goes active; `v1_copy_from`: the copy of Images API v1's
+ * x-glance-api-copy-from (Glimpse's own, internal).
  */
-export const taskTypes = ['import', 'api_image_import', 'v1_copy_from'] as const;
+export const taskTypes = ['import', 'api_image_import', 'location_import', 'v1_copy_from'] as const;
 export type TaskType = (typeof taskTypes)[number];
 
 /**

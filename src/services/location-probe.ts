@@ -30,6 +30,16 @@ export interface LocationProbeDeps {
 
 const httpSchemes = new Set(['http', 'https']);
 
+type ProbeLog = { warn(obj: unknown, msg?: string): void };
+
+interface ResolvedLocation {
+  url: string;
+  scheme: string;
+  isHttp: boolean;
+  storeId: string;
+  open(signal: AbortSignal | undefined): Promise<Readable>;
+}
+
 export class LocationProber {
   constructor(private readonly deps: LocationProbeDeps) {}
 
@@ -40,6 +50,32 @@ export class LocationProber {
    * adopt another project's object.
    */
   async probe(ctx: RequestContext, url: unknown): Promise<LocationProbe> {
+    return this.read(this.authorize(ctx, url), ctx.signal, ctx.log);
+  }
+
+  /** The checks of probe() without reading: for a URL whose data is read later (a location_import task). */
+  check(ctx: RequestContext, url: unknown): void {
+    this.authorize(ctx, url);
+  }
+
+  private authorize(ctx: RequestContext, url: unknown): ResolvedLocation {
+    const resolved = this.resolve(url);
+    if (!resolved.isHttp && !this.deps.policy.check('service_api', {}, ctx)) {
+      throw forbidden('Only http(s) locations may be added by this user.', {}, 'location.scheme_forbidden');
+    }
+    return resolved;
+  }
+
+  /**
+   * Reads a URL that check() accepted when the task that reads it was created (no caller to authorize
+   * now); `hashAlgorithm` (default `hashing_algorithm`) names the os_hash_value to compute.
+   */
+  async probeChecked(url: string, signal: AbortSignal, log: ProbeLog, hashAlgorithm?: string): Promise<LocationProbe> {
+    return this.read(this.resolve(url), signal, log, hashAlgorithm);
+  }
+
+  /** Which store serves `url` and how to open it; 400 for local or unreadable schemes, 403 without an http store. */
+  private resolve(url: unknown): ResolvedLocation {
     const scheme = assertRegistrableUrl(url);
     const location = url as string;
     const isHttp = httpSchemes.has(scheme);
@@ -47,36 +83,34 @@ export class LocationProber {
     // as Glance's unknown-scheme answer; only a URI some store owns is a matter of who may add it.
     const owner = isHttp ? undefined : this.deps.stores.forLocation(location);
     if (!isHttp && !owner) throw invalidLocation();
-    if (!isHttp && !this.deps.policy.check('service_api', {}, ctx)) {
-      throw forbidden('Only http(s) locations may be added by this user.', {}, 'location.scheme_forbidden');
-    }
-    let storeId: string | undefined;
-    let open: () => Promise<Readable>;
-    if (isHttp) {
-      storeId = this.deps.stores.forLocation(location)?.id ?? this.deps.httpStoreId;
-      if (storeId === undefined) {
-        throw forbidden('Locations with http(s) URLs need an http store, and none is configured.', {}, 'location.no_http_store');
-      }
-      const fetcher = this.deps.fetcher;
-      if (!fetcher || !fetcher.checkUrl(location).ok) throw invalidLocation();
-      open = async () => (await fetcher.fetch(location, { maxBytes: this.deps.imageSizeCap, signal: ctx.signal })).body;
-    } else {
+    if (!isHttp) {
       const driver = owner!;
-      storeId = driver.id;
-      open = async () => (await driver.get(location, { signal: ctx.signal })).stream;
+      return { url: location, scheme, isHttp, storeId: driver.id,
+        open: async (signal) => (await driver.get(location, { signal })).stream };
     }
+    const storeId = this.deps.stores.forLocation(location)?.id ?? this.deps.httpStoreId;
+    if (storeId === undefined) {
+      throw forbidden('Locations with http(s) URLs need an http store, and none is configured.', {}, 'location.no_http_store');
+    }
+    const fetcher = this.deps.fetcher;
+    if (!fetcher || !fetcher.checkUrl(location).ok) throw invalidLocation();
+    return { url: location, scheme, isHttp, storeId,
+      open: async (signal) => (await fetcher.fetch(location, { maxBytes: this.deps.imageSizeCap, signal })).body };
+  }
+
+  private async read(resolved: ResolvedLocation, signal: AbortSignal | undefined, log: ProbeLog,
+    algo = this.deps.hashingAlgorithm): Promise<LocationProbe> {
     try {
-      return { url: location, storeId, ...await this.hash(await open()) };
+      return { url: resolved.url, storeId: resolved.storeId, ...await this.hash(await resolved.open(signal), algo) };
     } catch (error) {
       if (error instanceof DomainError) throw error;
       // Never echo the store's or the remote's error text: it may name hosts or credentials.
-      ctx.log.warn({ err: error, image_location_scheme: scheme }, 'could not read the data of a new location');
+      log.warn({ err: error, image_location_scheme: resolved.scheme }, 'could not read the data of a new location');
       throw invalidLocation();
     }
   }
 
-  private async hash(stream: Readable): Promise<Omit<LocationProbe, 'url' | 'storeId'>> {
-    const algo = this.deps.hashingAlgorithm;
+  private async hash(stream: Readable, algo: string): Promise<Omit<LocationProbe, 'url' | 'storeId'>> {
     const md5 = createHash('md5');
     const multi = createHash(nodeHashName(algo));
     let size = 0;

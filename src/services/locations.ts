@@ -1,11 +1,14 @@
-// Location use cases outside PATCH: the 2.17 locations API (add_image_location,
-// fetch_image_location) and deleting an image's data from one store (DELETE /v2/stores/{s}/{id}).
+// Location use cases outside PATCH: the 2.17 locations API (add_image_location and its
+// location_import task, fetch_image_location) and deleting an image's data from one store (DELETE /v2/stores/{s}/{id}).
 // Each reads load → authorize → status → compare-and-set → side effects.
 import { DomainError, badRequest, conflict, forbidden, notFound } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
-import { assertProbeMatches, checkValidationData, type ValidationData } from '../domain/locations.ts';
+import { assertProbeMatches, checkValidationData, invalidLocation, type ValidationData } from '../domain/locations.ts';
+import { IMPORT_PROPS } from '../domain/import.ts';
+import type { Task } from '../domain/task.ts';
 import { msg } from '../i18n/message.ts';
-import type { RequestContext } from '../ports/context.ts';
+import type { Logger, RequestContext } from '../ports/context.ts';
+import type { TaskRepository } from '../ports/tasks.ts';
 import { ImageAccess } from './image-access.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
@@ -15,19 +18,29 @@ import { digestBytes } from './location-probe.ts';
 /** os_hash_algo values the 2.17 body schema accepts. */
 const apiHashAlgorithms = new Set(['sha1', 'sha256', 'sha512', 'md5']);
 
+/** Where location_import tasks go, and who is told that one was created (the local worker). */
+export interface LocationTasks {
+  tasks: TaskRepository;
+  onTaskCreated?: (taskId: string) => void;
+}
+
 export class LocationService {
   private readonly access: ImageAccess;
   private readonly now: () => Date;
+  private readonly newId: () => string;
 
-  constructor(private readonly deps: ImageServiceDeps) {
+  constructor(private readonly deps: ImageServiceDeps, private readonly locationTasks?: LocationTasks) {
     this.access = new ImageAccess(deps.images, deps.members, deps.policy);
     this.now = deps.now ?? (() => new Date());
+    this.newId = deps.newId ?? (() => crypto.randomUUID());
   }
 
   /**
-   * POST /v2/images/{id}/locations. The data is read and hashed before the image goes active
-   * (decision 0007: inline, while the image is `importing`); a mismatch with validation_data
-   * sends the image back to `queued` and answers 409.
+   * POST /v2/images/{id}/locations, as Glance 2.17 with `do_secure_hash` on (decision 0026): the
+   * request checks the URL and the validation_data, moves the image `queued → importing` with the
+   * import lock and answers 202; a `location_import` task reads and hashes the data
+   * (completeLocationImport). The image goes active only with the data's own size and hashes, and
+   * only when they equal validation_data; otherwise it goes back to `queued` and the task fails.
    */
   async addImageLocation(ctx: RequestContext, id: string, url: unknown, validation: unknown): Promise<void> {
     const validationData = parseApiValidationData(validation);
@@ -38,27 +51,69 @@ export class LocationService {
     }
     if (typeof url !== 'string') throw badRequest('Invalid location', {}, 'location.invalid');
     const { prober, settings } = this.deps;
-    if (!prober) throw forbidden('Only http(s) locations may be added by this user.', {}, 'location.scheme_forbidden');
-    if (validationData.os_hash_algo !== undefined && validationData.os_hash_algo !== settings.hashingAlgorithm) {
-      throw conflict('os_hash_algo must be {want}, not {got}', { want: settings.hashingAlgorithm, got: validationData.os_hash_algo },
-        'location.conflict');
-    }
-    checkValidationData(image, [{ url, metadata: {}, validationData }], settings.hashingAlgorithm, digestBytes);
-    const importing = await this.transition(image, 'importing');
+    const tasks = this.locationTasks;
+    if (!prober || !tasks) throw forbidden('Only http(s) locations may be added by this user.', {}, 'location.scheme_forbidden');
+    // As Glance 2.17: validation_data may name another algorithm than hashing_algorithm (sha1, sha256,
+    // sha512, md5); the task then computes os_hash_value with it.
+    checkValidationData(image, [{ url, metadata: {}, validationData }], validationData.os_hash_algo ?? settings.hashingAlgorithm,
+      digestBytes);
+    prober.check(ctx, url);
+    const now = this.now();
+    const task: Task = {
+      id: this.newId(), type: 'location_import', status: 'pending', owner: ctx.projectId ?? image.owner ?? '',
+      imageId: id, requestId: ctx.requestId, userId: ctx.userId,
+      input: { image_id: id, loc_url: url, validation_data: validation === undefined ? {} : validationData },
+      result: null, message: '', expiresAt: null, createdAt: now, updatedAt: now, deleted: false, deletedAt: null,
+    };
+    const importing = await this.transition(image, task.id);
     try {
-      const probe = await prober.probe(ctx, url);
-      assertProbeMatches(image, probe, validationData);
-      const metadata: Record<string, unknown> = settings.multiStore ? { store: probe.storeId } : {};
-      await this.deps.images.update({
-        ...importing, status: 'active', size: probe.size, checksum: probe.checksum, osHashAlgo: probe.osHashAlgo,
-        osHashValue: probe.osHashValue, virtualSize: importing.diskFormat === 'raw' ? probe.size : importing.virtualSize,
-        locations: [{ url, metadata, status: 'active' }], updatedAt: this.now(),
-      }, { expectVersion: importing.version, expectStatus: 'importing' });
+      await tasks.tasks.create(task);
     } catch (error) {
-      await this.backToQueued(ctx, importing);
-      if (isVersionConflict(error)) throw conflict('Image {id} was changed while its location was added.', { id }, 'location.raced');
+      await this.backToQueued(ctx.log, importing, task.id);
       throw error;
     }
+    tasks.onTaskCreated?.(task.id);
+  }
+
+  /**
+   * The work of a `location_import` task (tasks/location-import.ts), on any node: reads the data,
+   * then `importing → active` with the data's size and hashes, or back to `queued` on any failure
+   * (the error is rethrown for the task's message). Safe to run again after a worker died: an image
+   * the task already activated is done; one still importing under this task is read again.
+   */
+  async completeLocationImport(task: Task, signal: AbortSignal, log: Logger): Promise<void> {
+    const { imageId, url, validationData } = locationTaskInput(task);
+    const image = await this.deps.images.get(imageId);
+    if (!image) throw notFound('Image {id} not found.', { id: imageId }, 'image.not_found');
+    if (image.status === 'active' && image.locations.some((l) => l.url === url)) return;
+    if (image.status !== 'importing' || image.properties[IMPORT_PROPS.lock] !== task.id) {
+      throw conflict("It's not allowed to add locations if image status is {status}.", { status: image.status },
+        'location.bad_status');
+    }
+    try {
+      if (!this.deps.prober) throw invalidLocation();
+      const probe = await this.deps.prober.probeChecked(url, signal, log, validationData.os_hash_algo);
+      assertProbeMatches({ ...image, status: 'queued' }, probe, validationData);
+      const metadata: Record<string, unknown> = this.deps.settings.multiStore ? { store: probe.storeId } : {};
+      await this.deps.images.update({
+        ...image, status: 'active', size: probe.size, checksum: probe.checksum, osHashAlgo: probe.osHashAlgo,
+        osHashValue: probe.osHashValue, virtualSize: image.diskFormat === 'raw' ? probe.size : image.virtualSize,
+        locations: [{ url, metadata, status: 'active' }], properties: withoutLock(image.properties), updatedAt: this.now(),
+      }, { expectVersion: image.version, expectStatus: 'importing' });
+    } catch (error) {
+      if (signal.aborted) throw error; // the next holder of the task reads again
+      await this.backToQueued(log, image, task.id);
+      if (isVersionConflict(error)) {
+        throw conflict('Image {id} was changed while its location was added.', { id: imageId }, 'location.raced');
+      }
+      throw error;
+    }
+  }
+
+  /** A location_import task every worker died on: the image goes back to queued. */
+  async abandonLocationImport(task: Task, log: Logger): Promise<void> {
+    const image = task.imageId ? await this.deps.images.get(task.imageId) : undefined;
+    if (image?.status === 'importing') await this.backToQueued(log, image, task.id);
   }
 
   /** GET /v2/images/{id}/locations (service only by default). */
@@ -118,10 +173,12 @@ export class LocationService {
     }
   }
 
-  private async transition(image: Image, to: 'importing'): Promise<Image> {
+  /** `queued → importing` with the import lock of `taskId` (compare-and-set: a racing request gets 409). */
+  private async transition(image: Image, taskId: string): Promise<Image> {
     try {
-      return await this.deps.images.update({ ...image, status: to, updatedAt: this.now() },
-        { expectVersion: image.version, expectStatus: image.status });
+      return await this.deps.images.update({ ...image, status: 'importing',
+        properties: { ...image.properties, [IMPORT_PROPS.lock]: taskId }, updatedAt: this.now() },
+      { expectVersion: image.version, expectStatus: image.status });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;
       const fresh = await this.deps.images.get(image.id);
@@ -130,15 +187,40 @@ export class LocationService {
     }
   }
 
-  private async backToQueued(ctx: RequestContext, importing: Image): Promise<void> {
-    try {
-      await this.deps.images.update({ ...importing, status: 'queued', updatedAt: this.now() },
-        { expectVersion: importing.version, expectStatus: 'importing' });
-    } catch (error) {
-      // Deleted (or changed) meanwhile: nothing to put back.
-      ctx.log.warn({ err: error, image_id: importing.id }, 'could not return the image to queued after a failed location add');
+  /** `importing → queued`, dropping the lock of `taskId`, unless the image changed meanwhile (deleted, taken over). */
+  private async backToQueued(log: Logger, importing: Image, taskId: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = attempt === 0 ? importing : await this.deps.images.get(importing.id);
+      if (!current || current.status !== 'importing' || current.properties[IMPORT_PROPS.lock] !== taskId) return;
+      try {
+        await this.deps.images.update({ ...current, status: 'queued', properties: withoutLock(current.properties),
+          updatedAt: this.now() }, { expectVersion: current.version, expectStatus: 'importing' });
+        return;
+      } catch (error) {
+        if (!isVersionConflict(error)) {
+          log.warn({ err: error, image_id: importing.id }, 'could not return the image to queued after a failed location add');
+          return;
+        }
+      }
     }
   }
+}
+
+function withoutLock(properties: Record<string, string>): Record<string, string> {
+  const { [IMPORT_PROPS.lock]: _lock, ...rest } = properties;
+  return rest;
+}
+
+/** What a location_import task stores (Glance's shape: image_id, loc_url, validation_data). */
+function locationTaskInput(task: Task): { imageId: string; url: string; validationData: ValidationData } {
+  const input = task.input ?? {};
+  const validation = (typeof input.validation_data === 'object' && input.validation_data !== null
+    ? input.validation_data : {}) as Record<string, unknown>;
+  const text = (v: unknown) => typeof v === 'string' ? v : undefined;
+  return {
+    imageId: text(input.image_id) ?? task.imageId ?? '', url: String(input.loc_url),
+    validationData: { os_hash_algo: text(validation.os_hash_algo), os_hash_value: text(validation.os_hash_value) },
+  };
 }
 
 /** The 2.17 body's validation_data: both os_hash_algo and os_hash_value or neither, no other keys. */

@@ -13,18 +13,29 @@ import { join } from 'node:path';
 import { SqlImageRepository } from '../../src/db/image-repository.ts';
 import { as, startTestApp, type TestApp } from '../helpers/app.ts';
 import { forEachDatabase } from '../helpers/databases.ts';
+import { waitForImage, waitForTasks } from '../helpers/import.ts';
 import { admin, createActive, createImage, json, octet, ownerMember, patchImage, show } from '../helpers/v2.ts';
 
 const service = as('owner', 'service,reader', 'nova');
 const md5 = (data: string) => createHash('md5').update(data).digest('hex');
 const sha512 = (data: string) => createHash('sha512').update(data).digest('hex');
 
-/** A web server for http locations; /hello serves "hello", /other serves other bytes. */
-const served: Record<string, string> = { '/hello': 'hello', '/other': 'tampered!', '/big': 'x'.repeat(5000) };
+/**
+ * A web server for http locations; /hello serves "hello", /other serves other bytes, /held serves
+ * "held" once the function holdNext() returned is called.
+ */
+const served: Record<string, string> = { '/hello': 'hello', '/other': 'tampered!', '/big': 'x'.repeat(5000), '/held': 'held' };
 let web: Server;
 let webBase = '';
+let held: Promise<void> = Promise.resolve();
+function holdNext(): () => void {
+  let release!: () => void;
+  held = new Promise((r) => { release = r; });
+  return release;
+}
 before(async () => {
-  web = createServer((req, res) => {
+  web = createServer(async (req, res) => {
+    if (req.url === '/held' && req.method !== 'HEAD') await held;
     const body = served[req.url ?? ''];
     if (body === undefined) { res.writeHead(404).end(); return; }
     res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(req.method === 'HEAD' ? undefined : body);
@@ -350,28 +361,96 @@ forEachDatabase('multi-store and locations API', (_getDb, target) => {
     const post = (id: string, body: unknown, who = ownerMember) =>
       t.app.inject({ method: 'POST', url: `/v2/images/${id}/locations`, headers: { ...who, ...json }, payload: body as object });
 
-    test('POST on a queued image: 202, data hashed, image active; GET /locations is for services only', async () => {
+    test('POST on a queued image: 202, a location_import task hashes the data, image active; GET /locations is for services only', async () => {
       const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
       const res = await post(image.id, { url: `${webBase}/hello`,
         validation_data: { os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
       assert.equal(res.statusCode, 202, res.body);
+      const [task] = await waitForTasks(t, image.id);
+      assert.ok(task);
+      assert.equal(task.type, 'location_import');
+      assert.equal(task.status, 'success', JSON.stringify(task));
+      const full = (await get(`/v2/tasks/${task.id}`, admin)).json();
+      assert.deepEqual(full.input, { image_id: image.id, loc_url: `${webBase}/hello`,
+        validation_data: { os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
       const shown = (await show(t, image.id)).json();
       assert.equal(shown.status, 'active');
       assert.equal(shown.checksum, md5('hello'));
+      assert.equal(shown.os_hash_value, sha512('hello'));
+      assert.equal(shown.size, 5);
+      assert.equal(shown.os_glance_import_task, undefined);
       assert.equal((await get(`/v2/images/${image.id}/locations`)).statusCode, 403);
       const listed = await get(`/v2/images/${image.id}/locations`, service);
       assert.equal(listed.statusCode, 200, listed.body);
       assert.deepEqual(listed.json(), [{ url: `${webBase}/hello`, metadata: { store: 'web' } }]);
     });
 
-    test('POST: a hash mismatch is 409 and the image goes back to queued, never active', async () => {
+    test('POST without validation_data: the task computes size, checksum and os_hash_value from the data', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      assert.equal((await post(image.id, { url: `${webBase}/big` })).statusCode, 202);
+      const [task] = await waitForTasks(t, image.id);
+      assert.ok(task);
+      assert.equal(task.status, 'success', JSON.stringify(task));
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'active');
+      assert.equal(shown.size, 5000);
+      assert.equal(shown.checksum, md5('x'.repeat(5000)));
+      assert.equal(shown.os_hash_value, sha512('x'.repeat(5000)));
+    });
+
+    test('POST: validation_data may name another algorithm than hashing_algorithm (sha256); the image keeps it', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const sha256 = createHash('sha256').update('hello').digest('hex');
+      assert.equal((await post(image.id, { url: `${webBase}/hello`,
+        validation_data: { os_hash_algo: 'sha256', os_hash_value: sha256 } })).statusCode, 202);
+      const [task] = await waitForTasks(t, image.id);
+      assert.ok(task);
+      assert.equal(task.status, 'success', JSON.stringify(task));
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'active');
+      assert.equal(shown.os_hash_algo, 'sha256');
+      assert.equal(shown.os_hash_value, sha256);
+      assert.equal(shown.checksum, md5('hello'));
+    });
+
+    test('POST: a hash mismatch is 202, then the task fails and the image goes back to queued, never active', async () => {
       const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
       const res = await post(image.id, { url: `${webBase}/other`,
         validation_data: { os_hash_algo: 'sha512', os_hash_value: sha512('hello') } });
-      assert.equal(res.statusCode, 409, res.body);
+      assert.equal(res.statusCode, 202, res.body);
+      assert.notEqual((await show(t, image.id)).json().status, 'active');
+      const [task] = await waitForTasks(t, image.id);
+      assert.ok(task);
+      assert.equal(task.status, 'failure');
+      assert.match(String(task.message), /does not match the image data/);
       const shown = (await show(t, image.id)).json();
       assert.equal(shown.status, 'queued');
       assert.equal(shown.size, null);
+      assert.equal(shown.checksum, null);
+      assert.equal(shown.os_hash_value, null);
+      assert.deepEqual(shown.locations, []);
+      // the image is queued again without the lock: a new location (with the right data) can be added
+      assert.equal((await post(image.id, { url: `${webBase}/hello` })).statusCode, 202);
+      await waitForImage(t, image.id, (i) => i.status === 'active');
+    });
+
+    test('POST: while the task reads the data the image is importing; a second POST, a PATCH add or an upload is 409', async () => {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' });
+      const release = holdNext();
+      assert.equal((await post(image.id, { url: `${webBase}/held` })).statusCode, 202);
+      await waitForImage(t, image.id, (i) => i.status === 'importing');
+      assert.equal((await post(image.id, { url: `${webBase}/hello` })).statusCode, 409);
+      assert.equal((await addLocation(image.id, `${webBase}/hello`)).statusCode, 409);
+      const up = await t.app.inject({ method: 'PUT', url: `/v2/images/${image.id}/file`,
+        headers: { ...ownerMember, ...octet }, payload: 'abc' });
+      assert.equal(up.statusCode, 409, up.body);
+      release();
+      const [task] = await waitForTasks(t, image.id);
+      assert.ok(task);
+      assert.equal(task.status, 'success', JSON.stringify(task));
+      const shown = (await show(t, image.id)).json();
+      assert.equal(shown.status, 'active');
+      assert.equal(shown.checksum, md5('held'));
     });
 
     test('POST: only queued images (409), no local or unknown schemes (400), bad validation_data (400), other projects 404', async () => {

@@ -55,9 +55,10 @@ export function workerConf(dir: string, port: number): string {
 /**
  * Registers the before/after hooks of a takeover test: a stalling source serving `payload`, and a
  * test app without an in-process worker (only `glimpse worker` children run tasks), allowed to
- * fetch from the source. Children pushed to `children` are killed afterwards.
+ * fetch from the source, with `env` on top. Children pushed to `children` are killed afterwards.
  */
-export function takeoverFixture(payload: Buffer): { source: () => StallingSource; app: () => TestApp; children: Child[] } {
+export function takeoverFixture(payload: Buffer, env: Record<string, string> = {}):
+  { source: () => StallingSource; app: () => TestApp; children: Child[] } {
   let source: StallingSource | undefined;
   let t: TestApp | undefined;
   const children: Child[] = [];
@@ -67,6 +68,7 @@ export function takeoverFixture(payload: Buffer): { source: () => StallingSource
       GLIMPSE_TASK__RUN_WORKER_IN_API: 'false',
       GLIMPSE_IMPORT_FILTERING_OPTS__ALLOWED_HOSTS: '127.0.0.1',
       GLIMPSE_IMPORT_FILTERING_OPTS__ALLOWED_PORTS: String(source.port),
+      ...env,
     });
   });
   after(async () => {
