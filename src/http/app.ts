@@ -8,7 +8,7 @@ import { msg } from '../i18n/message.ts';
 import type { Identity } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
-import { installContextHook } from './context.ts';
+import { installContextHook, installRequestLog } from './context.ts';
 import { sendError } from './errors.ts';
 import { healthcheckHandler } from './healthcheck.ts';
 import { requestIdFor } from './request-id.ts';
@@ -55,7 +55,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const app = Fastify({
     loggerInstance: deps.logger,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // One line per request, written when it ends (context.ts installRequestLog).
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),
     exposeHeadRoutes: false,
     // Path parameters (tags, member ids) are validated by the API's own rules (e.g. tags ≤ 255 → 400).
@@ -88,6 +89,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   installContextHook(app, deps.identity, deps.isAdmin ?? ((identity) => identity.roles.includes('admin')));
+  installRequestLog(app);
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');

@@ -43,6 +43,17 @@ export interface StoreDriver {
    * when no put of the image runs anywhere (its owner is gone): a live put's partial data goes too.
    */
   removePartial?(imageId: string): Promise<number>;
+  /**
+   * Whether the store answers and would accept a put now (healthcheck, start-up check). Never
+   * throws; `reason` says what is wrong in an operator's words. Drivers without it are not checked.
+   */
+  probe?(signal?: AbortSignal): Promise<StoreProbe>;
+}
+
+export interface StoreProbe {
+  reachable: boolean;
+  writable: boolean;
+  reason?: string;
 }
 
 /**

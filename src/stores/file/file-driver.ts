@@ -13,10 +13,10 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
+import { StoreError, type ByteRange, type PutResult, type StoreDriver, type StoreProbe } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { DEFAULT_SYNC_EVERY, FileSink } from './file-sink.ts';
-import { errnoCode, storeErrorFromFs } from './fs-errors.ts';
+import { describeDirProblem, errnoCode, storeErrorFromFs } from './fs-errors.ts';
 
 export interface FileStoreDriverOptions {
   /** Backend id (`enabled_backends` key, or `file` in the single-store form). */
@@ -162,6 +162,11 @@ export class FileStoreDriver implements StoreDriver {
 
   owns(location: string): boolean {
     return this.containedPath(location) !== undefined;
+  }
+
+  /** Writable when the data directory exists (or can be made) and a file can be created in it. */
+  probe(): Promise<StoreProbe> {
+    return probeDirectory(this.dataDir);
   }
 
   async removePartial(imageId: string): Promise<number> {
@@ -322,7 +327,8 @@ export async function recoverTempFiles(dataDir: string, options: RecoverOptions 
   try {
     names = await readdir(dataDir);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
+    // Not a directory: nothing to recover; the start-up check reports the path (stores/startup-check.ts).
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
     throw error;
   }
   const removed: string[] = [];
@@ -339,4 +345,17 @@ export async function recoverTempFiles(dataDir: string, options: RecoverOptions 
     }
   }
   return removed;
+}
+
+/** Whether files can be created in `dir` (made if missing): one is created and removed again. */
+export async function probeDirectory(dir: string): Promise<StoreProbe> {
+  const probePath = join(dir, `.glimpse-probe-${randomBytes(8).toString('hex')}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await (await open(probePath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600)).close();
+    await unlink(probePath);
+    return { reachable: true, writable: true };
+  } catch (error) {
+    return { reachable: true, writable: false, reason: describeDirProblem(dir, error) };
+  }
 }
