@@ -23,6 +23,7 @@ import { PolicyEnforcer, isAdminByPolicy } from './policy/enforcer.ts';
 import { loadPropertyProtections } from './policy/property-protections.ts';
 import { createStoreRegistry } from './stores/registry.ts';
 import { checkPathsAtStart } from './stores/startup-check.ts';
+import { cachedStoreProbe } from './stores/health.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { BarbicanKeyManager } from './signature/barbican.ts';
 import { TransferBudget } from './services/transfer-budget.ts';
@@ -333,6 +334,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const app = buildApp({
       config, identity: identityProvider(config, logger), database, logger, routers, cacheApi: cache !== undefined,
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
+      health: { stores: cachedStoreProbe(stores), ...(worker ? { worker: () => worker.status() } : {}) },
     });
     await app.ready();
     worker?.start();

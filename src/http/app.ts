@@ -9,8 +9,9 @@ import type { Identity } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
 import { installContextHook, installRequestLog } from './context.ts';
+import { installPartialBodyDrain } from './body.ts';
 import { sendError } from './errors.ts';
-import { healthcheckHandler } from './healthcheck.ts';
+import { healthcheckHandler, type HealthcheckOptions } from './healthcheck.ts';
 import { requestIdFor } from './request-id.ts';
 import { RouteTable, type Method } from './routes.ts';
 import { allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   config: GlimpseConfig;
   identity: IdentityProvider;
   database: DatabaseHealth;
+  /** What /healthcheck reports beside the database (stores, the task worker). */
+  health?: Pick<HealthcheckOptions, 'stores' | 'worker'>;
   logger?: FastifyBaseLogger;
   /** The context_is_admin decision for an authenticated identity (default: has the admin role). */
   isAdmin?: (identity: Identity) => boolean;
@@ -90,6 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   installContextHook(app, deps.identity, deps.isAdmin ?? ((identity) => identity.roles.includes('admin')));
   installRequestLog(app);
+  installPartialBodyDrain(app);
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
@@ -109,7 +113,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.route({ method: everyMethod, url: choicesPath, config: { public: true }, handler: versions(300) });
   app.route({
     method: everyMethod, url: '/healthcheck', config: { public: true },
-    handler: healthcheckHandler({ database: deps.database, disableByFilePath: config.healthcheck.disableByFilePath }),
+    handler: healthcheckHandler({ database: deps.database, disableByFilePath: config.healthcheck.disableByFilePath,
+      detailed: config.healthcheck.detailed, ...deps.health }),
   });
   if (features.v2) {
     app.route({
