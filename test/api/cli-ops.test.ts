@@ -120,7 +120,7 @@ test('a store directory that is a file: one line naming the option (refuse), or 
   assert.equal(refused.status, 2);
   const line = refused.stderr.trim().split('\n').at(-1)!;
   assert.match(line, /^glimpse: configuration error: \[glance_store\] filesystem_store_datadir: store file cannot be written to: \S*not-a-dir is not a directory/);
-  assert.doesNotMatch(refused.stderr, /ENOTDIR|scandir|    at /);
+  assert.doesNotMatch(refused.stderr, /ENOTDIR|scandir| {4}at /);
 
   const server = startServer(dir, conf.replace('refuse', 'warn'));
   try {
@@ -216,7 +216,7 @@ test('SIGTERM after an upload failed with 503 stops at once with a line saying h
   writeFileSync(join(dir, 'store'), 'a file where the store directory should be');
   const server = startServer(dir, `[DEFAULT]\nbind_port = ${port}\ngraceful_shutdown_timeout = 30\n`
     + '[glance_store]\nfilesystem_store_datadir = store\n');
-  let stoppedAt = 0;
+  let stoppedAt: number;
   try {
     await waitFor(() => server.output().includes('serving the Images API'), 'startup');
     const created = await fetch(`http://127.0.0.1:${port}/v2/images`, { method: 'POST',
