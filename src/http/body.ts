@@ -117,6 +117,8 @@ export function installPartialBodyDrain(app: FastifyInstance): void {
     const raw = request.raw;
     if (!partlyRead(raw)) return;
     const socket = raw.socket;
+    // light-my-request (app.inject) has no real socket.
+    if (typeof socket?.destroy !== 'function' || typeof socket.once !== 'function') return;
     const timer = setTimeout(() => socket.destroy(), 5000);
     timer.unref();
     socket.once('close', () => clearTimeout(timer));
