@@ -6,7 +6,7 @@
 import { ConfigError } from '../config/errors.ts';
 import type { GlimpseConfig } from '../config/types.ts';
 import type { StoreRegistry } from '../ports/store.ts';
-import { probeDirectory } from './file/file-driver.ts';
+import { probeDirectory } from '../lib/dir-probe.ts';
 import { probeStores, storeOptionName } from './health.ts';
 
 interface Log {

@@ -16,7 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import { StoreError, type ByteRange, type PutResult, type StoreDriver, type StoreProbe } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { DEFAULT_SYNC_EVERY, FileSink } from './file-sink.ts';
-import { describeDirProblem, errnoCode, storeErrorFromFs } from './fs-errors.ts';
+import { errnoCode, storeErrorFromFs } from './fs-errors.ts';
+import { probeDirectory } from '../../lib/dir-probe.ts';
 
 export interface FileStoreDriverOptions {
   /** Backend id (`enabled_backends` key, or `file` in the single-store form). */
@@ -345,17 +346,4 @@ export async function recoverTempFiles(dataDir: string, options: RecoverOptions 
     }
   }
   return removed;
-}
-
-/** Whether files can be created in `dir` (made if missing): one is created and removed again. */
-export async function probeDirectory(dir: string): Promise<StoreProbe> {
-  const probePath = join(dir, `.glimpse-probe-${randomBytes(8).toString('hex')}`);
-  try {
-    await mkdir(dir, { recursive: true });
-    await (await open(probePath, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600)).close();
-    await unlink(probePath);
-    return { reachable: true, writable: true };
-  } catch (error) {
-    return { reachable: true, writable: false, reason: describeDirProblem(dir, error) };
-  }
 }

@@ -41,14 +41,3 @@ export function storeErrorFromFs(error: unknown, operation: FsOperation): unknow
   }
   return error;
 }
-
-/** An operator's sentence for why `dir` cannot take files (it names the path: for logs, never clients). */
-export function describeDirProblem(dir: string, error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOTDIR': case 'EEXIST': return `${dir} is not a directory (it, or a folder above it, is a file)`;
-    case 'EACCES': case 'EPERM': return `${dir} is not writable by this process (permission denied)`;
-    case 'EROFS': return `${dir} is on a read-only file system`;
-    case 'ENOSPC': case 'EDQUOT': return `${dir} has no space left`;
-    default: return `${dir} cannot be written: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
