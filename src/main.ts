@@ -1,7 +1,7 @@
 // Composition root: config → adapters → services → app. The only place that creates
 // concrete adapters (database, identity provider, stores) and wires them together.
 import cluster from 'node:cluster';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { GlimpseConfig } from './config/types.ts';
 import { openDatabase, type Database } from './db/connect.ts';
@@ -22,6 +22,8 @@ import { SqlMemberRepository } from './db/member-repository.ts';
 import { PolicyEnforcer, isAdminByPolicy } from './policy/enforcer.ts';
 import { loadPropertyProtections } from './policy/property-protections.ts';
 import { createStoreRegistry } from './stores/registry.ts';
+import { checkPathsAtStart } from './stores/startup-check.ts';
+import { cachedStoreProbe } from './stores/health.ts';
 import { ImageService, type ImageServiceDeps } from './services/images.ts';
 import { BarbicanKeyManager } from './signature/barbican.ts';
 import { TransferBudget } from './services/transfer-budget.ts';
@@ -74,10 +76,6 @@ const IDLE_RECLAIM_MS = 5000;
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
 const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
-
-export function createLogger(config: GlimpseConfig): Logger {
-  return pino({ level: config.log.level, base: { pid: process.pid, service: 'glimpse-api' } });
-}
 
 function identityProvider(config: GlimpseConfig, logger: Logger): IdentityProvider {
   const { flavor, keystone, allowAnonymousAccess } = config.auth;
@@ -265,6 +263,8 @@ export interface ComposeOptions {
   worker?: boolean;
   /** Where v1 locations and copy-from read from (default: the SSRF-safe fetcher of src/net/). */
   externalSource?: ExternalSource;
+  /** Check directories and stores before serving (stores/startup-check.ts), as `glimpse serve` does. */
+  checkPaths?: boolean;
 }
 
 export async function compose(config: GlimpseConfig, logger: Logger, options: ComposeOptions = {}): Promise<Composed> {
@@ -276,6 +276,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
     // Other processes (workers, other nodes) may share the data directory: only temp files that no
     // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
+    if (options.checkPaths === true) await checkPathsAtStart(config, stores, logger);
     await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
     const owner = defaultWorkerId();
     const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
@@ -342,6 +343,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const app = buildApp({
       config, identity: identityProvider(config, logger), database, logger, routers, cacheApi: cache !== undefined,
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
+      health: { stores: cachedStoreProbe(stores), ...(worker ? { worker: () => worker.status() } : {}) },
     });
     await app.ready();
     worker?.start();
@@ -350,14 +352,18 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     return {
       app, database, worker, cache, recovery,
       async close() {
-        await app.close();
-        transfers.stop();
-        await recovery.stop();
-        await worker?.stop();
-        await cache?.prefetcher.stop();
-        await cache?.local.idle();
-        await stores.close();
-        await database.close();
+        // Each step logged at debug level, so a shutdown that hangs shows where.
+        const step = async (name: string, work: () => unknown) => {
+          logger.debug(`stopping: ${name}`);
+          await work();
+        };
+        await step('HTTP server (in-flight requests)', () => app.close());
+        await step('transfer leases', () => transfers.stop());
+        await step('recovery sweep', () => recovery.stop());
+        await step('task worker', () => worker?.stop());
+        await step('cache prefetcher', async () => { await cache?.prefetcher.stop(); await cache?.local.idle(); });
+        await step('stores', () => stores.close());
+        await step('database', () => database.close());
       },
     };
   } catch (error) {
@@ -369,12 +375,18 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
 export function describeSetup(config: GlimpseConfig): string[] {
   const store = config.stores.backends.find((b) => b.id === config.stores.defaultBackend);
   return [
-    `database: ${redactUrl(config.database.connection)}`,
-    `default store: ${store ? `${store.id} (${store.type}${store.filesystemStoreDatadir ? ` at ${store.filesystemStoreDatadir}` : ''})` : 'none'}`,
-    `auth: ${config.auth.flavor}`,
-    `APIs: ${[config.enableV2Api ? 'v2' : '', config.enableV1Api ? 'v1' : ''].filter(Boolean).join(', ') || 'none'}`,
-    ...(config.sourceFile ? [`config file: ${config.sourceFile}`] : ['config file: none (embedded defaults)']),
+    `database ${redactUrl(config.database.connection)}`,
+    `default store ${store ? `${store.id} (${store.type}${store.filesystemStoreDatadir ? ` at ${store.filesystemStoreDatadir}` : ''})` : 'none'}`,
+    `auth ${config.auth.flavor}`,
+    `APIs ${[config.enableV2Api ? 'v2' : '', config.enableV1Api ? 'v1' : ''].filter(Boolean).join(', ') || 'none'}`,
+    config.sourceFile ? `config file ${config.sourceFile}` : 'config file none (embedded defaults)',
   ];
+}
+
+/** The one start-up line: where it serves and on what. */
+function servingLine(url: string, config: GlimpseConfig, workers?: number): string {
+  return `Glimpse is serving the Images API at ${url} `
+    + `(${workers === undefined ? '' : `${workers} worker processes; `}${describeSetup(config).join('; ')})`;
 }
 
 /**
@@ -392,30 +404,57 @@ export async function serve(config: GlimpseConfig, logger: Logger): Promise<void
 }
 
 async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
-  const composed = await compose(config, logger, { migrate: false });
-  const url = await composed.app.listen({ host: config.bindHost, port: config.bindPort });
+  const composed = await compose(config, logger, { migrate: false, checkPaths: true });
+  // fastify logs one "Server listening" line per address; the line below replaces them all.
+  const level = composed.app.log.level;
+  composed.app.log.level = 'warn';
+  const url = await composed.app.listen({ host: config.bindHost, port: config.bindPort })
+    .finally(() => { composed.app.log.level = level; });
+  if (cluster.isPrimary) logger.info({ url }, servingLine(url, config));
+  else logger.info({ url, worker: cluster.worker?.id }, `API worker process ${cluster.worker?.id ?? ''} is serving at ${url}`);
   const stopReclaiming = reclaimWhenIdle(composed.app.server, { quietMs: IDLE_RECLAIM_MS });
-  if (cluster.isPrimary) {
-    process.stdout.write(`Glimpse is serving the Images API at ${url}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
-  }
-  logger.info({ url, worker: cluster.isWorker ? cluster.worker?.id : undefined }, 'listening');
+  onStopSignal((signal) => {
+    stopReclaiming();
+    stopGracefully(signal, config, logger, () => composed.close());
+  });
+}
+
+/** Calls `stop` once, on the first SIGTERM or SIGINT. */
+function onStopSignal(stop: (signal: string) => void): void {
   let stopping = false;
-  const stop = (signal: string) => {
+  const once = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'draining in-flight requests');
-    stopReclaiming();
-    if (config.gracefulShutdownTimeout > 0) {
-      setTimeout(() => {
-        logger.warn('graceful shutdown timed out; exiting with requests still in flight');
-        process.exit(1);
-      }, config.gracefulShutdownTimeout * 1000).unref();
-    }
-    composed.close().then(() => { logger.info('stopped'); process.exit(0); },
-      (error: unknown) => { logger.error({ err: error }, 'error while stopping'); process.exit(1); });
+    stop(signal);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => once('SIGTERM'));
+  process.on('SIGINT', () => once('SIGINT'));
+}
+
+/**
+ * Drains and exits, always with a last line that says how it ended: drained (exit 0), timed out
+ * after graceful_shutdown_timeout (exit 1), or failed (exit 1). The timer is not unref'd: the
+ * process cannot slip away silently while close() waits.
+ */
+function stopGracefully(signal: string, config: GlimpseConfig, logger: Logger, close: () => Promise<void>): void {
+  const started = Date.now();
+  const limit = config.gracefulShutdownTimeout;
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(1);
+  logger.info(`${signal}: draining in-flight requests${limit > 0 ? ` (for at most ${limit} s)` : ''}`);
+  const timer = limit > 0
+    ? setTimeout(() => {
+      logger.warn(`stopped: graceful shutdown timed out after ${limit} s with requests still in flight`);
+      process.exit(1);
+    }, limit * 1000)
+    : setInterval(() => undefined, 60_000);
+  close().then(() => {
+    clearTimeout(timer);
+    logger.info(`stopped: drained in ${seconds()} s`);
+    process.exit(0);
+  }, (error: unknown) => {
+    logger.error({ err: error }, `stopped after ${seconds()} s with an error while draining`);
+    process.exit(1);
+  });
 }
 
 /**
@@ -482,20 +521,18 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const safeFetcher = createSafeFetcher(config.importFiltering);
   const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
   // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
+  await checkPathsAtStart(config, stores, logger);
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
   const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher), safeFetcher };
   const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true });
   const recovery = createRecovery(config, logger, database, stores, workerDeps, worker.workerId, { keepProcessAlive: true });
   worker.start();
   recovery.start();
-  logger.info({ worker: worker.workerId }, 'task worker started');
-  process.stdout.write(`Glimpse task worker ${worker.workerId} started\n`);
-  const stop = () => {
-    logger.info('task worker stopping');
-    Promise.all([worker.stop(), recovery.stop()]).then(() => database.close()).then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  logger.info({ worker: worker.workerId }, `Glimpse task worker ${worker.workerId} started (${describeSetup(config).join('; ')})`);
+  onStopSignal((signal) => stopGracefully(signal, config, logger, async () => {
+    await Promise.all([worker.stop(), recovery.stop()]);
+    await database.close();
+  }));
 }
 
 function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
@@ -503,20 +540,22 @@ function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
   for (let i = 0; i < config.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) {
+        logger.info('stopped: every worker process has ended');
+        process.exit(0);
+      }
       return;
     }
     logger.error({ worker: worker.id, code, signal }, 'worker died; starting a new one');
     cluster.fork();
   });
-  const stop = () => {
-    if (stopping) return;
+  onStopSignal((signal) => {
     stopping = true;
+    logger.info(`${signal}: stopping the ${config.workers} worker processes`);
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  process.stdout.write(`Glimpse primary ${process.pid} started ${config.workers} workers on `
-    + `http://${config.bindHost}:${config.bindPort}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
+  });
+  const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
+  logger.info({ url: `http://${host}:${config.bindPort}`, workers: config.workers },
+    servingLine(`http://${host}:${config.bindPort}`, config, config.workers));
   return Promise.resolve();
 }

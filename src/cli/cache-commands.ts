@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CachePrefetcher } from '../cache/prefetcher.ts';
 import type { GlimpseConfig } from '../config/types.ts';
-import { createLogger } from '../main.ts';
+import { createLogger } from './logging.ts';
 import { progressLine, renderCacheList, withImageCache } from './cache.ts';
 
 type Load = (file: string | undefined) => GlimpseConfig;

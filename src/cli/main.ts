@@ -1,13 +1,18 @@
 // The `glimpse` command: serve, worker, scrubber, db sync|version, metadefs load|unload|export, cache …,
 // migrate from-glance, config check|sample.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { ConfigError, loadConfig } from '../config/load.ts';
+import { ConfigError, loadConfig, type OptionSource } from '../config/load.ts';
 import type { GlimpseConfig } from '../config/types.ts';
 import { renderSampleConfig } from '../config/sample.ts';
 import { OPTIONS } from '../config/schema.ts';
 import { redactUrl } from '../db/url.ts';
+import { didYouMean } from '../config/suggest.ts';
 import { renderPolicySample } from '../policy/sample.ts';
-import { createLogger, runScrubber, runTaskWorker, serve } from '../main.ts';
+import { runScrubber, runTaskWorker, serve } from '../main.ts';
+import { createLogger } from './logging.ts';
 import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
 import { fromGlance, type FromGlanceOptions } from './migrate.ts';
@@ -30,13 +35,44 @@ function redactSecrets(name: string, value: unknown): unknown {
   return name === 'connection' ? redactUrl(value) : value;
 }
 
+/** The version in the package.json above this file (src/cli/ or dist/). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'glimpse' && pkg.version) return pkg.version;
+    } catch { /* not here: look further up */ }
+  }
+  return 'unknown';
+}
+
+/** `glimpse config check`: every option in Glance's names, with its value and where it came from. */
+function renderSources(sources: readonly OptionSource[], onlySet: boolean): string {
+  const shown = sources.filter((o) => !onlySet || o.source !== 'default');
+  const text = (o: OptionSource) => o.value === undefined ? '(unset)'
+    : o.secret ? (o.name === 'connection' ? redactUrl(o.value) : '***') : o.value.replace(/\n/g, '\\n');
+  const left = shown.map((o) => `[${o.section}] ${o.name} = ${text(o)}`);
+  const width = Math.min(72, Math.max(0, ...left.map((l) => l.length)));
+  return shown.map((o, i) => `${left[i]!.padEnd(width)}  ${o.source}\n`).join('');
+}
+
+/** With no command (or only options), `glimpse` serves: `glimpse --config-file F` = `glimpse serve --config-file F`. */
+function withDefaultCommand(argv: string[]): string[] {
+  const first = argv[2];
+  const meta = ['-h', '--help', '-V', '--version'];
+  if (first === undefined || (first.startsWith('-') && !meta.includes(first))) return [...argv.slice(0, 2), 'serve', ...argv.slice(2)];
+  return argv;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('glimpse')
-    .description('Glimpse, an OpenStack Images service (Images API v1 and v2)')
-    .showHelpAfterError();
+    .description('Glimpse, an OpenStack Images service (Images API v1 and v2). Without a command: serve.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .showHelpAfterError('(glimpse help lists the commands; glimpse help <command> explains one)');
   const configOption = ['--config-file <file>', 'glance-api.conf-style configuration file'] as const;
 
-  program.command('serve', { isDefault: true })
+  program.command('serve')
     .description('run the API server (embedded defaults when no config file is given)')
     .option(...configOption)
     .action(async (opts: { configFile?: string }) => {
@@ -49,7 +85,7 @@ export async function main(argv: string[]): Promise<void> {
     .option(...configOption)
     .action(async (opts: { configFile?: string }) => {
       const config = load(opts.configFile);
-      await runTaskWorker(config, createLogger(config));
+      await runTaskWorker(config, createLogger(config, 'glimpse-worker'));
     });
 
   program.command('scrubber')
@@ -59,7 +95,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--restore <image-id>', 'bring a pending_delete image back to active instead of scrubbing')
     .action(async (opts: { configFile?: string; daemon?: boolean; restore?: string }) => {
       const config = load(opts.configFile);
-      process.exitCode = await runScrubber(config, createLogger(config), { daemon: opts.daemon, restore: opts.restore });
+      process.exitCode = await runScrubber(config, createLogger(config, 'glimpse-scrubber'), { daemon: opts.daemon, restore: opts.restore });
     });
 
   const db = program.command('db').description('database schema management (like glance-manage db)');
@@ -112,10 +148,25 @@ export async function main(argv: string[]): Promise<void> {
   cacheCommands(program, load);
 
   const config = program.command('config').description('configuration helpers');
-  config.command('check').description('validate a configuration file and print what it resolves to')
+  config.command('check')
+    .description('validate a configuration file; print every option ([section] name = value) and where its value came from (FILE:LINE, env VARIABLE or default)')
     .option(...configOption)
-    .action((opts: { configFile?: string }) => {
-      process.stdout.write(`${JSON.stringify(load(opts.configFile), redactSecrets, 2)}\n`);
+    .option('--changed', 'only the options set in the file or the environment')
+    .option('--json', 'the same as a JSON array of {section, option, value, source}')
+    .option('--resolved', "print Glimpse's internal settings as resolved (JSON) instead")
+    .action((opts: { configFile?: string; changed?: boolean; json?: boolean; resolved?: boolean }) => {
+      const { config: resolved, warnings, sources } = loadConfig({ file: opts.configFile, env: process.env });
+      for (const warning of warnings) process.stderr.write(`glimpse: warning: ${warning}\n`);
+      if (opts.resolved) return void process.stdout.write(`${JSON.stringify(resolved, redactSecrets, 2)}\n`);
+      if (opts.json) {
+        const rows = sources.filter((o) => !opts.changed || o.source !== 'default').map((o) => ({
+          section: o.section, option: o.name, source: o.source,
+          value: o.value === undefined || !o.secret ? o.value ?? null : o.name === 'connection' ? redactUrl(o.value) : '***' }));
+        return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      }
+      process.stdout.write(renderSources(sources, opts.changed === true));
+      process.stderr.write(`glimpse: configuration ${opts.configFile ?? '(embedded defaults)'} is valid`
+        + `${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''} above)` : ''}\n`);
     });
   config.command('sample').description('print a commented sample configuration file')
     .action(() => { process.stdout.write(renderSampleConfig()); });
@@ -124,8 +175,15 @@ export async function main(argv: string[]): Promise<void> {
   policy.command('sample').description("print Glance's default policy rules as a commented YAML file")
     .action(() => { process.stdout.write(renderPolicySample()); });
 
+  program.on('command:*', (operands: string[]) => {
+    const names = program.commands.map((c) => c.name());
+    process.stderr.write(`glimpse: unknown command '${operands[0]}'${didYouMean(operands[0] ?? '', names)}; `
+      + `the commands are: ${names.join(', ')}, help (see glimpse help)\n`);
+    process.exit(1);
+  });
+
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(withDefaultCommand(argv));
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`glimpse: configuration error: ${error.message}\n`);

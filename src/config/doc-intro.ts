@@ -99,5 +99,22 @@ unless it is the default backend: then Glimpse refuses to start, because every u
 
 Each may be followed by \`+caching\` or \`+cachemanagement\` (e.g. \`keystone+cachemanagement\`),
 as in Glance's pipeline names; Glance's \`caching\` and \`cachemanagement\` on their own mean
-\`noauth\` with that suffix.
+\`noauth\` with that suffix. The suffixes do not turn the image cache on: \`[DEFAULT]
+image_cache_dir\` does, with any flavor, and then the cache API (\`/v2/cache\`, versions 2.14 and
+2.16) is served; \`+cachemanagement\` adds Glance's older cache-management routes
+(\`/v2/cached_images\`, \`/v2/queued_images\`).
+
+## Logging
+
+Glimpse reads oslo.log's option names: \`debug\`, \`use_json\`, \`log_file\`, \`log_dir\`,
+\`use_syslog\` and \`syslog_log_facility\` (all in \`[DEFAULT]\`). Unless \`use_json\` says
+otherwise, the log is text when standard output is a terminal and one JSON object per line
+otherwise. docs/operations.md ("Logs") shows both forms and how to rotate the file.
+
+## Checking a file
+
+\`glimpse config check --config-file FILE\` validates the file and prints every option as
+\`[section] name = value\` with where the value came from (\`FILE:LINE\`, \`env VARIABLE\` or
+\`default\`); \`--changed\` shows only what the file and the environment set, \`--json\` prints
+the same as JSON. Misspelt sections and options are warnings with a "did you mean" suggestion.
 `;

@@ -15,6 +15,7 @@ import {
 import { Settings } from './settings.ts';
 import type { GlimpseConfig } from './types.ts';
 import { parseOptionValue } from './values.ts';
+import { didYouMean } from './suggest.ts';
 
 export { ConfigError } from './errors.ts';
 
@@ -30,6 +31,19 @@ export interface LoadOptions {
 export interface LoadResult {
   config: GlimpseConfig;
   warnings: string[];
+  /** Every option Glimpse reads, in schema order (backend sections after the rest), with where its value came from. */
+  sources: OptionSource[];
+}
+
+/** One option's value as `glimpse config check` shows it. */
+export interface OptionSource {
+  section: string;
+  name: string;
+  /** As written (or the default's text); undefined when unset. */
+  value: string | undefined;
+  /** `FILE:LINE`, `env NAME` or `default`. */
+  source: string;
+  secret: boolean;
 }
 
 /** GLIMPSE_* variables that are not option overrides, so they raise no warning. */
@@ -42,6 +56,8 @@ interface RawValue {
   value: string;
   /** For messages: `file, line N` or `environment variable NAME`. */
   where: string;
+  /** Short form for `config check`: `file:N` or `env NAME`. */
+  source: string;
 }
 
 interface RawSection {
@@ -59,9 +75,10 @@ export function loadConfig(options: LoadOptions = {}): LoadResult {
   const file = options.file === undefined ? undefined : resolve(cwd, options.file);
   if (options.file !== undefined && file !== undefined) readConfigFile(options.file, file, raw);
   applyEnv(options.env ?? process.env, raw, warnings);
-  const settings = validate(raw, warnings);
+  const sources: OptionSource[] = [];
+  const settings = validate(raw, warnings, sources);
   const config = resolveConfig(settings, { cwd, file, warnings });
-  return { config, warnings };
+  return { config, warnings, sources };
 }
 
 function section(raw: RawSections, name: string, where: string): RawSection {
@@ -84,7 +101,9 @@ function readConfigFile(shown: string, path: string, raw: RawSections): void {
   }
   for (const s of parseIni(text, shown).sections) {
     const target = section(raw, normalizeSectionName(s.name), `${shown}, line ${s.line}`);
-    for (const e of s.entries) target.options.set(e.key, { value: e.value, where: `${shown}, line ${e.line}` });
+    for (const e of s.entries) {
+      target.options.set(e.key, { value: e.value, where: `${shown}, line ${e.line}`, source: `${shown}:${e.line}` });
+    }
   }
 }
 
@@ -111,7 +130,7 @@ function applyEnv(env: NodeJS.ProcessEnv, raw: RawSections, warnings: string[]):
   }
   const set = (sectionName: string, p: (typeof pending)[number]): void => {
     const where = `environment variable ${p.name}`;
-    section(raw, sectionName, where).options.set(p.option, { value: p.value, where });
+    section(raw, sectionName, where).options.set(p.option, { value: p.value, where, source: `env ${p.name}` });
   };
   const known = SECTIONS.map((s) => s.name).filter((n) => n !== BACKEND_SECTION);
   const later = pending.filter((p) => {
@@ -123,7 +142,10 @@ function applyEnv(env: NodeJS.ProcessEnv, raw: RawSections, warnings: string[]):
   for (const p of later) {
     const id = ids.find((i) => envName(i) === p.sectionKey);
     if (id !== undefined) set(id, p);
-    else warnings.push(`environment variable ${p.name} names no known section (nor a backend id of enabled_backends); ignored`);
+    else {
+      warnings.push(`environment variable ${p.name} names no known section (nor a backend id of enabled_backends); ignored`
+        + didYouMean(p.sectionKey, [...known, ...ids].map(envName), (n) => `GLIMPSE_${n}__${p.option.toUpperCase()}`));
+    }
   }
 }
 
@@ -135,8 +157,10 @@ function backendTypes(raw: RawSections): Record<string, string> | undefined {
   return 'value' in parsed && typeof parsed.value === 'object' && !Array.isArray(parsed.value) ? parsed.value : undefined;
 }
 
-function parseInto(settings: Settings, settingsSection: string, def: OptionDef, given: RawValue | undefined): void {
+function parseInto(settings: Settings, settingsSection: string, def: OptionDef, given: RawValue | undefined,
+  sources: OptionSource[]): void {
   const text = given?.value ?? def.default;
+  sources.push({ section: settingsSection, name: def.name, value: text, source: given?.source ?? 'default', secret: def.secret === true });
   if (text === undefined) return settings.set(settingsSection, def.name, undefined, false);
   const parsed = parseOptionValue(def, text);
   if ('problem' in parsed) {
@@ -148,15 +172,15 @@ function parseInto(settings: Settings, settingsSection: string, def: OptionDef, 
   settings.set(settingsSection, def.name, parsed.value, given !== undefined);
 }
 
-function validate(raw: RawSections, warnings: string[]): Settings {
+function validate(raw: RawSections, warnings: string[], sources: OptionSource[]): Settings {
   const settings = new Settings();
   for (const def of OPTIONS) {
-    if (def.section !== BACKEND_SECTION) parseInto(settings, def.section, def, raw.get(def.section)?.options.get(def.name));
+    if (def.section !== BACKEND_SECTION) parseInto(settings, def.section, def, raw.get(def.section)?.options.get(def.name), sources);
   }
   const backends = settings.optionalDict('DEFAULT', 'enabled_backends') ?? {};
   const backendSections = new Map(Object.entries(backends).map(([id, type]) => [normalizeSectionName(id), type]));
   for (const id of backendSections.keys()) {
-    for (const def of optionsOf(BACKEND_SECTION)) parseInto(settings, id, def, raw.get(id)?.options.get(def.name));
+    for (const def of optionsOf(BACKEND_SECTION)) parseInto(settings, id, def, raw.get(id)?.options.get(def.name), sources);
   }
 
   for (const [name, s] of raw) {
@@ -170,7 +194,8 @@ function validate(raw: RawSections, warnings: string[]): Settings {
     } else if (backendType === undefined) {
       const hint = name === 'default' ? ' (the DEFAULT section must be written in upper case)' : '';
       const options = [...s.options.keys()];
-      warnings.push(`unknown section [${name}] (${s.where})${hint}; ignored`
+      const known = [...SECTIONS.map((d) => d.name).filter((n) => n !== BACKEND_SECTION), ...backendSections.keys()];
+      warnings.push(`unknown section [${name}] (${s.where})${hint || didYouMean(name, known, (n) => `[${n}]`)}; ignored`
         + (options.length > 0 ? `, with its options ${options.join(', ')}` : ''));
     }
   }
@@ -188,7 +213,8 @@ function warnAboutOptions(name: string, def: SectionDef, s: RawSection, warnings
     if (isNotUsedYet(def, option)) {
       warnings.push(`[${name}] ${option} is a Glance option Glimpse does not use yet; ignored (${value.where})`);
     } else {
-      warnings.push(`unknown option [${name}] ${option} (${value.where}); ignored`);
+      const known = [...optionsOf(schemaSection).map((o) => o.name), ...(def.unsupported ?? [])];
+      warnings.push(`unknown option [${name}] ${option} (${value.where})${didYouMean(option, known)}; ignored`);
     }
   }
 }

@@ -85,9 +85,10 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     },
     policy: { policyFile: resolvePolicyFile(s, ctx) },
     imageSchemaFile: besideConfig(ctx, 'schema-image.json'),
-    healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path') },
+    healthcheck: { disableByFilePath: path('healthcheck', 'disable_by_file_path'), detailed: s.boolean('healthcheck', 'detailed') },
+    unusableStoreAtStart: s.string('DEFAULT', 'unusable_store_at_start') as 'warn' | 'refuse',
     importFiltering: resolveImportFiltering(s),
-    log: { level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info' },
+    log: resolveLog(s, ctx.cwd, path('DEFAULT', 'log_dir')),
     importPlugins: resolveImportPlugins(s),
     imageImport: resolveImport(s, ctx.cwd),
     tasks: resolveTasks(s),
@@ -201,4 +202,18 @@ function resolveImportFiltering(s: Settings): ImportFilteringConfig {
     readTimeoutMs: ms('read_timeout'),
     totalTimeoutMs: ms('total_timeout'),
   };
+}
+
+/** oslo.log's options: level, JSON or text, file (relative to log_dir), syslog. */
+function resolveLog(s: Settings, cwd: string, dir: string | undefined): GlimpseConfig['log'] {
+  const useJson = s.get('DEFAULT', 'use_json');
+  const log: GlimpseConfig['log'] = {
+    level: s.boolean('DEFAULT', 'debug') ? 'debug' : 'info',
+    format: useJson === undefined ? 'auto' : useJson === true ? 'json' : 'text',
+  };
+  const file = s.optionalString('DEFAULT', 'log_file');
+  if (file !== undefined && file !== '') log.file = resolve(dir ?? cwd, file);
+  if (dir !== undefined) log.dir = dir;
+  if (s.boolean('DEFAULT', 'use_syslog')) log.syslogFacility = s.string('DEFAULT', 'syslog_log_facility');
+  return log;
 }

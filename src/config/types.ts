@@ -189,10 +189,22 @@ export interface GlimpseConfig {
   healthcheck: {
     /** oslo.middleware `disable_by_file_path`: when this file exists, /healthcheck answers 503. */
     disableByFilePath?: string;
+    /** oslo.middleware `detailed`: report each part (database, stores, task worker) instead of a bare OK. */
+    detailed: boolean;
   };
+  /** What `glimpse serve` does when its default store is unusable at start (`unusable_store_at_start`). */
+  unusableStoreAtStart: 'warn' | 'refuse';
   importFiltering: ImportFilteringConfig;
   log: {
     level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+    /** `use_json`: true → json, false → text, unset → auto (text on a terminal, JSON otherwise). */
+    format: 'auto' | 'text' | 'json';
+    /** Absolute `log_file` (joined to `log_dir` when relative). */
+    file?: string;
+    /** Absolute `log_dir`; without `file`, the log goes to `<dir>/<command name>.log`. */
+    dir?: string;
+    /** `use_syslog`: the syslog facility (`LOG_USER`…) of the messages. */
+    syslogFacility?: string;
   };
   /** `[image_import_opts] image_import_plugins` (in order) and the plugins' own options. */
   importPlugins: {

@@ -1,6 +1,6 @@
 // Typed domain errors. Services throw these; http/errors.ts is the only place that turns
 // them into status codes and Glance-shaped bodies. `code` is stable and safe to match on.
-import { msg, type Message, type MessageParams } from '../i18n/message.ts';
+import { interpolate, msg, type Message, type MessageParams } from '../i18n/message.ts';
 
 export type ErrorKind =
   | 'BadRequest'
@@ -38,7 +38,8 @@ export class DomainError extends Error {
   readonly placement: 'explanation' | 'detail';
 
   constructor(kind: ErrorKind, code: string, detail: Message, options: ErrorOptions = {}) {
-    super(detail.id, options.cause === undefined ? undefined : { cause: options.cause });
+    // The English text with its values, for logs and stack traces; responses render `detail` per locale.
+    super(interpolate(detail.id, detail.params), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = `${kind}Error`;
     this.kind = kind;
     this.code = code;

@@ -8,9 +8,10 @@ import { msg } from '../i18n/message.ts';
 import type { Identity } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
-import { installContextHook } from './context.ts';
+import { installContextHook, installRequestLog } from './context.ts';
+import { installPartialBodyDrain } from './body.ts';
 import { sendError } from './errors.ts';
-import { healthcheckHandler } from './healthcheck.ts';
+import { healthcheckHandler, type HealthcheckOptions } from './healthcheck.ts';
 import { requestIdFor } from './request-id.ts';
 import { RouteTable, type Method } from './routes.ts';
 import { allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   config: GlimpseConfig;
   identity: IdentityProvider;
   database: DatabaseHealth;
+  /** What /healthcheck reports beside the database (stores, the task worker). */
+  health?: Pick<HealthcheckOptions, 'stores' | 'worker'>;
   logger?: FastifyBaseLogger;
   /** The context_is_admin decision for an authenticated identity (default: has the admin role). */
   isAdmin?: (identity: Identity) => boolean;
@@ -55,7 +58,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const app = Fastify({
     loggerInstance: deps.logger,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // One line per request, written when it ends (context.ts installRequestLog).
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),
     exposeHeadRoutes: false,
     // Path parameters (tags, member ids) are validated by the API's own rules (e.g. tags ≤ 255 → 400).
@@ -88,6 +92,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
   installContextHook(app, deps.identity, deps.isAdmin ?? ((identity) => identity.roles.includes('admin')));
+  installRequestLog(app);
+  installPartialBodyDrain(app);
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
@@ -107,7 +113,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.route({ method: everyMethod, url: choicesPath, config: { public: true }, handler: versions(300) });
   app.route({
     method: everyMethod, url: '/healthcheck', config: { public: true },
-    handler: healthcheckHandler({ database: deps.database, disableByFilePath: config.healthcheck.disableByFilePath }),
+    handler: healthcheckHandler({ database: deps.database, disableByFilePath: config.healthcheck.disableByFilePath,
+      detailed: config.healthcheck.detailed, ...deps.health }),
   });
   if (features.v2) {
     app.route({

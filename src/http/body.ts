@@ -1,6 +1,6 @@
 // Request bodies. JSON routes read their own body (Glance ignores Content-Type for JSON),
 // bounded in size; routes that take no body refuse one, as Glance does.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { DomainError, badRequest } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
@@ -99,4 +99,35 @@ export function rejectBody(request: FastifyRequest): void {
 /** The raw request stream, for data routes. */
 export function rawBody(request: FastifyRequest): Readable {
   return bodyStream(request) ?? request.raw;
+}
+
+/**
+ * A request answered after its body was partly read (an upload refused or failed midway): Node.js
+ * drains an unread body itself only when nobody started reading it, so such a connection would
+ * stay open, paused, until the client gives up, and hold a graceful shutdown for as long. The
+ * answer closes the connection, and the rest of the body is read and dropped, for at most 5 s.
+ */
+export function installPartialBodyDrain(app: FastifyInstance): void {
+  const partlyRead = (raw: FastifyRequest['raw']) => !raw.complete && (raw.readableDidRead || raw.destroyed);
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (partlyRead(request.raw)) reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('onResponse', async (request) => {
+    const raw = request.raw;
+    if (!partlyRead(raw)) return;
+    const socket = raw.socket;
+    // light-my-request (app.inject) has no real socket.
+    if (typeof socket?.destroy !== 'function' || typeof socket.once !== 'function') return;
+    const timer = setTimeout(() => socket.destroy(), 5000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    if (raw.destroyed) {
+      socket.resume();
+      return;
+    }
+    raw.removeAllListeners('data');
+    raw.once('end', () => clearTimeout(timer));
+    raw.resume();
+  });
 }

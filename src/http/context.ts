@@ -27,6 +27,8 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-openstack-request-id', request.id);
+    const imageId = imageIdOf(request.url);
+    if (imageId !== undefined) request.log = request.log.child({ image_id: imageId });
     request.locale = selectLocale(request.headers['accept-language']);
     request.apiVersion = request.url.startsWith('/v1') ? 1 : request.url.startsWith('/v2') ? 2 : undefined;
     if (request.routeOptions.config.public === true) return;
@@ -45,5 +47,28 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
       log,
       signal: controller.signal,
     };
+  });
+}
+
+/** The image a request is about, from its (negotiated) path, so that every line it logs names it. */
+const IMAGE_PATH = /^\/v[12]\/(?:images|cache|stores\/[^/?]+)\/([^/?]+)/;
+
+function imageIdOf(url: string): string | undefined {
+  const id = IMAGE_PATH.exec(url)?.[1];
+  return id === undefined || id === 'detail' ? undefined : decodeURIComponent(id);
+}
+
+/**
+ * One line per request when it ends (instead of fastify's two), on the request's logger, so it
+ * carries the request id, project, user and image: `GET /v2/images/… 200 in 3 ms`.
+ */
+export function installRequestLog(app: FastifyInstance): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const ms = Math.round(reply.elapsedTime);
+    const path = request.originalUrl ?? request.url;
+    const fields = { http_method: request.method, http_path: path, http_status: reply.statusCode, response_time_ms: ms };
+    const line = `${request.method} ${path} ${reply.statusCode} in ${ms} ms`;
+    if (reply.statusCode >= 500) request.log.warn(fields, line);
+    else request.log.info(fields, line);
   });
 }

@@ -105,7 +105,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
   const domainError = toDomainError(error);
   const status = statusOf(domainError.kind);
   if (status >= 500) request.log.error({ err: domainError.cause ?? error, code: domainError.code }, 'request failed');
-  else request.log.info({ status, code: domainError.code }, domainError.detail.id);
+  else request.log.info({ status, code: domainError.code }, domainError.message);
   const out = renderError(domainError, {
     locale: request.locale,
     accept: request.headers.accept,

@@ -49,6 +49,17 @@ export interface StoreDriver {
    * buffer budget. Absent: none.
    */
   putBuffers?(sizeHint?: number): number;
+  /**
+   * Whether the store answers and would accept a put now (healthcheck, start-up check). Never
+   * throws; `reason` says what is wrong in an operator's words. Drivers without it are not checked.
+   */
+  probe?(signal?: AbortSignal): Promise<StoreProbe>;
+}
+
+export interface StoreProbe {
+  reachable: boolean;
+  writable: boolean;
+  reason?: string;
 }
 
 /**

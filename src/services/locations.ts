@@ -2,7 +2,7 @@
 // location_import task, fetch_image_location) and deleting an image's data from one store (DELETE /v2/stores/{s}/{id}).
 // Each reads load → authorize → status → compare-and-set → side effects.
 import { DomainError, badRequest, conflict, forbidden, notFound } from '../domain/errors.ts';
-import type { Image } from '../domain/image.ts';
+import type { Image, ImageProperties } from '../domain/image.ts';
 import { assertProbeMatches, checkValidationData, invalidLocation, type ValidationData } from '../domain/locations.ts';
 import { IMPORT_PROPS } from '../domain/import.ts';
 import type { Task } from '../domain/task.ts';
@@ -206,7 +206,7 @@ export class LocationService {
   }
 }
 
-function withoutLock(properties: Record<string, string>): Record<string, string> {
+function withoutLock(properties: ImageProperties): ImageProperties {
   const { [IMPORT_PROPS.lock]: _lock, ...rest } = properties;
   return rest;
 }

@@ -68,6 +68,14 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+export interface TaskWorkerStatus {
+  id: string;
+  running: boolean;
+  tasksRunning: number;
+  lastPollAt?: string;
+  lastPollError?: string;
+}
+
 export class TaskWorker {
   readonly workerId: string;
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
@@ -79,6 +87,7 @@ export class TaskWorker {
   private polling: Promise<void> | undefined;
   private wanted: string | undefined;
   private again = false;
+  private lastPoll: { at: Date; error?: string } | undefined;
 
   constructor(private readonly options: TaskWorkerOptions) {
     this.workerId = options.workerId ?? defaultWorkerId();
@@ -125,6 +134,15 @@ export class TaskWorker {
     return started;
   }
 
+  /** For /healthcheck: whether it runs, what it runs, and how its last look for tasks went. */
+  status(): TaskWorkerStatus {
+    return {
+      id: this.workerId, running: !this.stopped, tasksRunning: this.running.size,
+      ...(this.lastPoll === undefined ? {} : { lastPollAt: this.lastPoll.at.toISOString() }),
+      ...(this.lastPoll?.error === undefined ? {} : { lastPollError: this.lastPoll.error }),
+    };
+  }
+
   /** Resolves when every task started so far has ended (for tests and `glimpse worker --once`). */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
@@ -139,7 +157,8 @@ export class TaskWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.polling = this.pollOnce().then(() => undefined, (error: unknown) => {
+      this.polling = this.pollOnce().then(() => { this.lastPoll = { at: this.now() }; }, (error: unknown) => {
+        this.lastPoll = { at: this.now(), error: error instanceof Error ? error.message : String(error) };
         this.options.log.error({ err: error }, 'task worker could not claim tasks');
       }).finally(() => {
         this.polling = undefined;

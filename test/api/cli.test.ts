@@ -50,7 +50,7 @@ test('a missing config file and an unknown database scheme are clear errors too'
 test('unknown options are warnings, not errors', () => {
   const dir = mkdtempSync(join(tmpdir(), 'glimpse-cli-'));
   writeFileSync(join(dir, 'warn.conf'), '[DEFAULT]\nno_such_option = 1\n');
-  const result = glimpse(['config', 'check', '--config-file', 'warn.conf'], dir);
+  const result = glimpse(['config', 'check', '--config-file', 'warn.conf', '--resolved'], dir);
   assert.equal(result.status, 0, result.stderr);
   assert.match(result.stderr, /warning: .*no_such_option/);
   assert.equal(JSON.parse(result.stdout).bindPort, 9292);
@@ -100,7 +100,7 @@ test('serve prints its URL and setup, answers, and exits 0 on SIGTERM', async ()
   try {
     await waitFor(() => server.output().includes('serving the Images API'), 'startup');
     assert.match(server.output(), new RegExp(`http://127\\.0\\.0\\.1:${port}`));
-    assert.match(server.output(), /auth: noauth/);
+    assert.match(server.output(), /auth noauth/);
     const res = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(res.status, 300);
   } finally {
@@ -115,8 +115,9 @@ test('workers = 2 runs two serving processes behind one port and stops them all 
   const server = await startServer(dir,
     `[DEFAULT]\nbind_port = ${port}\nworkers = 2\n[database]\nconnection = sqlite:///g.db\n`);
   try {
-    await waitFor(() => (server.output().match(/"msg":"listening"/g) ?? []).length === 2, 'two workers');
-    const pids = new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"listening"/g)].map((m) => m[1]));
+    await waitFor(() => (server.output().match(/"msg":"API worker process \d+ is serving at/g) ?? []).length === 2, 'two workers');
+    const pids = new Set([...server.output().matchAll(/"pid":(\d+)[^\n]*"msg":"API worker process/g)].map((m) => m[1]));
+    assert.equal((server.output().match(/serving the Images API at/g) ?? []).length, 1, 'one start-up line');
     assert.equal(pids.size, 2);
     assert.ok(!pids.has(String(server.child.pid)), 'the primary only supervises');
     const statuses = await Promise.all(Array.from({ length: 8 }, () => fetch(`http://127.0.0.1:${port}/versions`)
@@ -161,8 +162,12 @@ test('config check never prints store or database credentials', () => {
     + '[obj]\ns3_store_host = http://s3.example\ns3_store_access_key = AKIA-visible-not\ns3_store_secret_key = s3-topsecret\ns3_store_bucket = b\n'
     + '[sw]\nswift_store_auth_address = http://ks/v3\nswift_store_user = svc:glance\nswift_store_key = swift-topsecret\n'
     + '[database]\nconnection = postgresql://u:db-topsecret@h/db\n');
-  const result = glimpse(['config', 'check', '--config-file', 'stores.conf'], dir);
-  assert.equal(result.status, 0, result.stderr);
-  assert.doesNotMatch(result.stdout, /topsecret|AKIA-visible-not/);
-  assert.equal(JSON.parse(result.stdout).stores.backends[0].s3.bucket, 'b', 'the rest is shown');
+  for (const format of [[], ['--json'], ['--resolved']]) {
+    const result = glimpse(['config', 'check', '--config-file', 'stores.conf', ...format], dir);
+    assert.equal(result.status, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, /topsecret|AKIA-visible-not/);
+  }
+  const resolved = glimpse(['config', 'check', '--config-file', 'stores.conf', '--resolved'], dir);
+  assert.equal(JSON.parse(resolved.stdout).stores.backends[0].s3.bucket, 'b', 'the rest is shown');
+  assert.match(glimpse(['config', 'check', '--config-file', 'stores.conf'], dir).stdout, /^\[obj\] s3_store_bucket = b +stores\.conf:9$/m);
 });

@@ -42,8 +42,40 @@ test('no file and no variables: the embedded defaults, paths resolved against cw
   assert.deepEqual(config.auth, { flavor: 'noauth', flavorSuffixes: [], allowAnonymousAccess: false });
   assert.deepEqual(config.propertyProtection, { file: undefined, ruleFormat: 'roles' });
   assert.deepEqual(config.policy, { policyFile: undefined });
-  assert.deepEqual(config.healthcheck, { disableByFilePath: undefined });
-  assert.equal(config.log.level, 'info');
+  assert.deepEqual(config.healthcheck, { disableByFilePath: undefined, detailed: false });
+  assert.deepEqual(config.log, { level: 'info', format: 'auto' });
+  assert.equal(config.unusableStoreAtStart, 'warn');
+});
+
+test("oslo.log's options: debug, use_json (unset = auto), log_file relative to log_dir, use_syslog", () => {
+  assert.deepEqual(load('[DEFAULT]\nuse_json = false\n').config.log, { level: 'info', format: 'text' });
+  const { config } = load('[DEFAULT]\ndebug = true\nuse_json = true\nlog_dir = /var/log/glimpse\nlog_file = api.log\n'
+    + 'use_syslog = true\nsyslog_log_facility = LOG_LOCAL3\n');
+  assert.deepEqual(config.log, { level: 'debug', format: 'json', file: '/var/log/glimpse/api.log', dir: '/var/log/glimpse',
+    syslogFacility: 'LOG_LOCAL3' });
+  assert.equal(load('[DEFAULT]\nlog_file = /tmp/x.log\nlog_dir = /var/log\n').config.log.file, '/tmp/x.log');
+});
+
+test('every option reports where its value came from: file:line, env NAME, or default', () => {
+  const { sources } = load('[DEFAULT]\nbind_port = 9393\n[database]\nconnection = sqlite:///x.db\n',
+    { GLIMPSE_DEFAULT__DEBUG: 'true' });
+  const find = (section: string, name: string) => sources.find((o) => o.section === section && o.name === name);
+  assert.deepEqual(find('DEFAULT', 'bind_port'), { section: 'DEFAULT', name: 'bind_port', value: '9393', source: 'glimpse-api.conf:2', secret: false });
+  assert.equal(find('DEFAULT', 'debug')?.source, 'env GLIMPSE_DEFAULT__DEBUG');
+  assert.deepEqual([find('DEFAULT', 'bind_host')?.value, find('DEFAULT', 'bind_host')?.source], ['127.0.0.1', 'default']);
+  assert.equal(find('database', 'connection')?.secret, true);
+  assert.equal(find('DEFAULT', 'public_endpoint')?.value, undefined);
+});
+
+test('misspelt sections, options and environment variables get a "did you mean"', () => {
+  const { warnings } = load('[DEFAULT]\nbind_prot = 1\n[databse]\nconnection = x\n[glance_store]\ndefault_stor = file\n',
+    { GLIMPSE_DATABSE__CONNECTION: 'x' });
+  const text = warnings.join('\n');
+  assert.match(text, /\[DEFAULT\] bind_prot .*did you mean bind_port\?/);
+  assert.match(text, /unknown section \[databse\] .*did you mean \[database\]\?/);
+  assert.match(text, /\[glance_store\] default_stor .*did you mean default_store\?/);
+  assert.match(text, /GLIMPSE_DATABSE__CONNECTION .*did you mean GLIMPSE_DATABASE__CONNECTION\?/);
+  assert.doesNotMatch(load('[DEFAULT]\nzzzzzz = 1\n').warnings.join('\n'), /did you mean/, 'no suggestion when nothing is close');
 });
 
 test('a missing config file is a ConfigError naming it', () => {
@@ -174,15 +206,15 @@ test('section names other than DEFAULT are case-insensitive; [default] is not DE
 
 test('unknown sections and options, and Glance options not used yet, are warnings naming section and option', () => {
   const { warnings } = load([
-    '[DEFAULT]', 'bind_prot = 1', 'enabled_import_methods = [glance-direct]', 'log_file = /var/log/glance/api.log',
+    '[DEFAULT]', 'bind_prot = 1', 'enabled_import_methods = [glance-direct]', 'log_config_append = /etc/glance/logging.conf',
     '[task]', 'task_time_to_live = 48', 'task_executor = taskflow',
     '[no_such_section]', 'x = 1',
     '[paste_deploy]', 'config_file = /etc/glance/glance-api-paste.ini',
     '[glance_store]', 'swift_store_multi_tenant = true', 'bogus = 1',
   ].join('\n'));
   assert.deepEqual(warnings, [
-    'unknown option [DEFAULT] bind_prot (glimpse-api.conf, line 2); ignored',
-    '[DEFAULT] log_file is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 4)',
+    'unknown option [DEFAULT] bind_prot (glimpse-api.conf, line 2) (did you mean bind_port?); ignored',
+    '[DEFAULT] log_config_append is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 4)',
     '[task] task_executor is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 7)',
     'unknown section [no_such_section] (glimpse-api.conf, line 8); ignored, with its options x',
     '[glance_store] swift_store_multi_tenant is a Glance option Glimpse does not use yet; ignored (glimpse-api.conf, line 13)',

@@ -13,11 +13,12 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable, addAbortSignal } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
+import { StoreError, type ByteRange, type PutResult, type StoreDriver, type StoreProbe } from '../../ports/store.ts';
 import { FileRangeStream } from '../../lib/file-range-stream.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { DEFAULT_SYNC_EVERY, FileSink } from './file-sink.ts';
 import { errnoCode, storeErrorFromFs } from './fs-errors.ts';
+import { probeDirectory } from '../../lib/dir-probe.ts';
 
 export interface FileStoreDriverOptions {
   /** Backend id (`enabled_backends` key, or `file` in the single-store form). */
@@ -164,6 +165,11 @@ export class FileStoreDriver implements StoreDriver {
 
   owns(location: string): boolean {
     return this.containedPath(location) !== undefined;
+  }
+
+  /** Writable when the data directory exists (or can be made) and a file can be created in it. */
+  probe(): Promise<StoreProbe> {
+    return probeDirectory(this.dataDir);
   }
 
   async removePartial(imageId: string): Promise<number> {
@@ -324,7 +330,8 @@ export async function recoverTempFiles(dataDir: string, options: RecoverOptions 
   try {
     names = await readdir(dataDir);
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
+    // Not a directory: nothing to recover; the start-up check reports the path (stores/startup-check.ts).
+    if (errnoCode(error) === 'ENOENT' || errnoCode(error) === 'ENOTDIR') return [];
     throw error;
   }
   const removed: string[] = [];

@@ -35,5 +35,9 @@ export function storeErrorFromFs(error: unknown, operation: FsOperation): unknow
   if (operation === 'read' && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP')) {
     return new StoreError('StoreNotFound', 'Image not found in the image storage media.', { cause: error });
   }
+  // The data directory (or one above it) was replaced by a file: no write can succeed until fixed.
+  if (operation === 'write' && code === 'ENOTDIR') {
+    return new StoreError('StoreUnavailable', 'The image storage media is not a directory.', { cause: error });
+  }
   return error;
 }

@@ -18,7 +18,7 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { lazyImport } from '../../lib/lazy-import.ts';
-import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
+import { StoreError, type ByteRange, type PutResult, type StoreDriver, type StoreProbe } from '../../ports/store.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus, type RemoteOperation } from '../remote-errors.ts';
 
@@ -293,6 +293,18 @@ export class S3StoreDriver implements StoreDriver {
     } catch (error) {
       if (statusOf(error) === 404) return false;
       throw error;
+    }
+  }
+
+  /** Reachable and writable when the bucket answers (or could be created on put). */
+  async probe(signal?: AbortSignal): Promise<StoreProbe> {
+    try {
+      await this.ensureBucket(signal);
+      return { reachable: true, writable: true };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { reachable: error instanceof StoreError, writable: false,
+        reason: `S3 bucket ${this.options.bucket} at ${this.endpoint}: ${message}` };
     }
   }
 

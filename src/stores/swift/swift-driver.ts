@@ -19,7 +19,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 
 import { undici } from '../../lib/lazy-import.ts';
-import { StoreError, type ByteRange, type PutResult, type StoreDriver } from '../../ports/store.ts';
+import { StoreError, type ByteRange, type PutResult, type StoreDriver, type StoreProbe } from '../../ports/store.ts';
 import { ChunkReader } from '../../lib/chunk-reader.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { storeErrorFromNetwork, storeErrorFromStatus, type RemoteOperation } from '../remote-errors.ts';
@@ -294,6 +294,25 @@ export class SwiftStoreDriver implements StoreDriver {
     await res.body.dump();
     if (res.statusCode >= 300 && res.statusCode !== 404) throw storeErrorFromStatus(res.statusCode, 'write', WHAT);
     return res.statusCode < 300 && header(res.headers, 'x-object-meta-glimpse-put') === nonce;
+  }
+
+  /** Reachable when the account answers; writable when the (first) container exists or may be created. */
+  async probe(signal?: AbortSignal): Promise<StoreProbe> {
+    const container = containerFor(this.options.container, this.options.multipleContainersSeed ?? 0, '0');
+    try {
+      const head = await this.call('HEAD', '', undefined, { signal });
+      await head.body.dump();
+      if (head.statusCode >= 300) throw storeErrorFromStatus(head.statusCode, 'read', WHAT);
+    } catch (error) {
+      return { reachable: false, writable: false, reason: `Swift account: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    try {
+      await this.ensureContainer(container, signal);
+      return { reachable: true, writable: true };
+    } catch (error) {
+      return { reachable: true, writable: false,
+        reason: `Swift container ${container}: ${error instanceof Error ? error.message : String(error)}` };
+    }
   }
 
   private async ensureContainer(container: string, signal: AbortSignal | undefined): Promise<void> {
