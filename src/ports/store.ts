@@ -49,6 +49,8 @@ export interface StoreDriver {
    * buffer budget. Absent: none.
    */
   putBuffers?(sizeHint?: number): number;
+  /** As putBuffers, for a get: what the driver's read buffers hold beyond a 1 MiB read in flight and one being sent (rbd: its ring). */
+  getBuffers?(): number;
 }
 
 /**
