@@ -49,6 +49,8 @@ export interface StoreDriver {
    * buffer budget. Absent: none.
    */
   putBuffers?(sizeHint?: number): number;
+  /** As putBuffers, for a get: what the driver's read buffers hold beyond a 1 MiB read in flight and one being sent (rbd: its ring). */
+  getBuffers?(): number;
   /**
    * Whether the store answers and would accept a put now (healthcheck, start-up check). Never
    * throws; `reason` says what is wrong in an operator's words. Drivers without it are not checked.

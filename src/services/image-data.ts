@@ -19,7 +19,7 @@ import { isVersionConflict } from './images.ts';
 import { preferredFirst, sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
-import { TRANSFER_WINDOW, putReservation, releaseOnClose } from './transfer-budget.ts';
+import { getReservation, putReservation, releaseOnClose } from './transfer-budget.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -185,7 +185,7 @@ export class ImageDataService {
     }
     const range = pickRange(image.size);
     const { cache } = this.deps;
-    const release = await this.deps.bufferBudget?.acquire(TRANSFER_WINDOW, ctx.signal);
+    const release = await this.deps.bufferBudget?.acquire(getReservation(driver), ctx.signal);
     try {
       const hit = await cache?.read(image, range, ctx.log, ctx.signal);
       if (hit) {

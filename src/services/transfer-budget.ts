@@ -27,6 +27,11 @@ export function putReservation(driver: Pick<StoreDriver, 'putBuffers'>, sizeHint
   return TRANSFER_WINDOW + (driver.putBuffers?.(sizeHint) ?? 0);
 }
 
+/** The reservation of one download from `driver`: the window, plus the driver's own read buffers beyond it. */
+export function getReservation(driver: Pick<StoreDriver, 'getBuffers'>): number {
+  return TRANSFER_WINDOW + (driver.getBuffers?.() ?? 0);
+}
+
 /** The error code of a refusal when the budget stays used up (503 + Retry-After). */
 export const BUDGET_EXHAUSTED = 'transfer.budget_exhausted';
 

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { DomainError } from '../../src/domain/errors.ts';
-import { TRANSFER_WINDOW, TransferBudget, putReservation, releaseOnClose } from '../../src/services/transfer-budget.ts';
+import { TRANSFER_WINDOW, TransferBudget, getReservation, putReservation, releaseOnClose } from '../../src/services/transfer-budget.ts';
+import type { StoreDriver } from '../../src/ports/store.ts';
 import { RbdStoreDriver } from '../../src/stores/rbd/rbd-driver.ts';
 import { S3StoreDriver } from '../../src/stores/s3/s3-driver.ts';
 
@@ -102,4 +103,7 @@ test('an S3 put reserves its part buffers on top of the window; one PutObject an
   });
   assert.equal(putReservation(rbd(false), 1e9), TRANSFER_WINDOW + 5 * 8 * MiB);
   assert.equal(putReservation(rbd(true)), TRANSFER_WINDOW + 6 * 8 * MiB);
+  // Its downloads: three 4 MiB read buffers in all.
+  assert.equal(getReservation(rbd(false)), 3 * 4 * MiB);
+  assert.equal(getReservation(s3 as StoreDriver), TRANSFER_WINDOW);
 });

@@ -71,6 +71,11 @@ export class RbdStoreDriver implements StoreDriver {
     return (WRITES_IN_FLIGHT + 1 + (this.options.thinProvisioning ? 1 : 0)) * this.options.chunkSize;
   }
 
+  /** A download's ring: READ_AHEAD + 2 pieces, less the 2 MiB every transfer reserves anyway. */
+  getBuffers(): number {
+    return Math.max(0, (READ_AHEAD + 2) * Math.min(READ_PIECE, this.options.chunkSize) - 2 * 1024 * 1024);
+  }
+
   async put(imageId: string, source: Readable, options: { sizeHint?: number; signal?: AbortSignal } = {}): Promise<PutResult> {
     const { signal } = options;
     let pool: RbdPool;
