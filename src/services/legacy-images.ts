@@ -109,7 +109,7 @@ export class LegacyImageService {
       });
       return images;
     } catch (error) {
-      if (error instanceof DomainError && error.code === 'image.bad_marker') {
+      if (error instanceof DomainError && (error.code === 'image.bad_marker' || error.code === 'image.marker_not_visible')) {
         throw badRequest('Invalid marker. Image could not be found.', {}, 'image.bad_marker');
       }
       throw error;

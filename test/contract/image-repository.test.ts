@@ -41,7 +41,8 @@ forEachDatabase('image repository', (getDb) => {
       owner: 'Project-Ω', size: 2 ** 40 + 7, virtualSize: Number.MAX_SAFE_INTEGER, diskFormat: 'qcow2',
       containerFormat: 'bare', checksum: 'd41d8cd98f00b204e9800998ecf8427e', osHashAlgo: 'sha512',
       osHashValue: 'f'.repeat(128), minDisk: 20, minRam: 2048,
-      properties: { os_distro: 'ubuntu', description: '多语言 ✓ 🚀', empty: '', 'a/b': 'x', ['k'.repeat(255)]: 'long name' },
+      properties: { os_distro: 'ubuntu', description: '多语言 ✓ 🚀', empty: '', 'a/b': 'x', ['k'.repeat(255)]: 'long name',
+        kernel_id: null, '': 'a property named "" (Glance\'s PATCH path "/")' },
       tags: ['web', 'Ünï', '🚀', 'web', 't'.repeat(255)],
       locations: [
         { url: 'file:///var/lib/glimpse/images/1', metadata: { store: 'fs', nested: { a: 1, b: [true, null] } }, status: 'active' },
