@@ -198,9 +198,9 @@ describe('healthcheck', () => {
     try {
       let res = await ok.app.inject({ url: '/healthcheck' });
       assert.equal(res.statusCode, 200, 'a broken non-default store is reported, not fatal');
-      assert.match(res.body, /^OK\n\nok   database answered in \d+ ms\nok   store fast \(file, default\): reachable, writable\n/);
+      assert.match(res.body, /^OK\n\nok {3}database answered in \d+ ms\nok {3}store fast \(file, default\): reachable, writable\n/);
       assert.match(res.body, /FAIL store slow \(file\): reachable, not writable: \/proc\/version\/slow is not a directory/);
-      assert.match(res.body, /ok   task worker \S+: running, 0 task\(s\) running/);
+      assert.match(res.body, /ok {3}task worker \S+: running, 0 task\(s\) running/);
       res = await ok.app.inject({ url: '/healthcheck', headers: { accept: 'application/json' } });
       const doc = res.json() as { detailed: boolean; reasons: { reason: string; details: string }[] };
       assert.equal(doc.detailed, true);
