@@ -66,7 +66,7 @@ function storeCheck(store: StoreHealthReport): Check {
   const what = `store ${store.id} (${store.type}${store.isDefault ? ', default' : ''})`;
   if (!store.checked) return { ok: true, reason: 'OK', details: `${what}: not checked by this driver` };
   if (store.writable) return { ok: true, reason: 'OK', details: `${what}: reachable, writable` };
-  return { ok: !store.isDefault, reason: store.isDefault ? 'DEFAULT STORE UNAVAILABLE' : 'STORE UNAVAILABLE',
+  return { ok: false, reason: store.isDefault ? 'DEFAULT STORE UNAVAILABLE' : 'STORE UNAVAILABLE',
     details: `${what}: ${store.reachable ? 'reachable' : 'unreachable'}, not writable: ${store.reason ?? 'unknown reason'}` };
 }
 

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { as, startTestApp, type TestApp } from '../helpers/app.ts';
 
@@ -194,6 +195,35 @@ describe('error bodies and localization', () => {
 });
 
 describe('healthcheck', () => {
+  test('detailed mode lists the database, every store and the task worker; an unusable default store fails the check', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glimpse-health-'));
+    const env = { GLIMPSE_HEALTHCHECK__DETAILED: 'true', GLIMPSE_DEFAULT__ENABLED_BACKENDS: 'fast:file, slow:file',
+      GLIMPSE_GLANCE_STORE__DEFAULT_BACKEND: 'fast' };
+    const ok = await startTestApp({ ...env, GLIMPSE_FAST__FILESYSTEM_STORE_DATADIR: join(dir, 'fast'),
+      GLIMPSE_SLOW__FILESYSTEM_STORE_DATADIR: '/proc/version/slow' });
+    try {
+      let res = await ok.app.inject({ url: '/healthcheck' });
+      assert.equal(res.statusCode, 200, 'a broken non-default store is reported, not fatal');
+      assert.match(res.body, /^OK\n\nok {3}database answered in \d+ ms\nok {3}store fast \(file, default\): reachable, writable\n/);
+      assert.match(res.body, /FAIL store slow \(file\): reachable, not writable: \/proc\/version\/slow is not a directory/);
+      assert.match(res.body, /ok {3}task worker \S+: running, 0 task\(s\) running/);
+      res = await ok.app.inject({ url: '/healthcheck', headers: { accept: 'application/json' } });
+      const doc = res.json() as { detailed: boolean; reasons: { reason: string; details: string }[] };
+      assert.equal(doc.detailed, true);
+      assert.deepEqual(doc.reasons.map((r) => r.reason), ['OK', 'OK', 'STORE UNAVAILABLE', 'OK']);
+    } finally {
+      await ok.close();
+    }
+    const broken = await startTestApp({ GLIMPSE_GLANCE_STORE__FILESYSTEM_STORE_DATADIR: '/proc/version/images' });
+    try {
+      const res = await broken.app.inject({ url: '/healthcheck' });
+      assert.equal(res.statusCode, 503);
+      assert.equal(res.body, 'DEFAULT STORE UNAVAILABLE', 'plain mode: the reason only');
+    } finally {
+      await broken.close();
+    }
+  });
+
   test('200 OK in plain text and oslo.middleware JSON; 503 when the disable file exists or the database is gone', async () => {
     const t = await startTestApp();
     const disable = join(t.dir, 'healthcheck_disable');
