@@ -19,7 +19,7 @@ import { isVersionConflict } from './images.ts';
 import { preferredFirst, sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
-import { getReservation, putReservation, releaseOnClose } from './transfer-budget.ts';
+import { TRANSFER_WINDOW, getReservation, putReservation, releaseOnClose } from './transfer-budget.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -185,7 +185,12 @@ export class ImageDataService {
     }
     const range = pickRange(image.size);
     const { cache } = this.deps;
-    const release = await this.deps.bufferBudget?.acquire(getReservation(driver), ctx.signal);
+    // The largest read buffers any candidate store's driver holds (rbd: its ring), known before the pick.
+    const reservation = Math.max(...active.map((l) => {
+      const candidate = this.deps.stores.forLocation(l.url);
+      return candidate ? getReservation(candidate) : TRANSFER_WINDOW;
+    }));
+    const release = await this.deps.bufferBudget?.acquire(reservation, ctx.signal);
     try {
       const hit = await cache?.read(image, range, ctx.log, ctx.signal);
       if (hit) {
