@@ -58,6 +58,7 @@ export interface ImportDeps {
 class LockLost extends Error {}
 const quietLog: Logger = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, child: () => quietLog };
 const CAS_RETRIES = 8;
+const MIB = 1024 * 1024;
 /** How long a new task waits for its import lock to appear on the image. */
 const LOCK_WAIT_MS = 5000;
 
@@ -85,7 +86,9 @@ export class ImageImportRunner {
       // whatever it was writing; its partial data goes before this attempt writes anew.
       if (run.attempt > 1) await removePartialData(this.deps, input.imageId, input.stores, run.log);
       await this.importData(run, input, image);
-      return { status: 'success', result: { image_id: input.imageId }, message: '' };
+      // Glance's import reports its progress in the task message; a finished one says how much it copied.
+      const size = (await this.deps.images.get(input.imageId))?.size ?? 0;
+      return { status: 'success', result: { image_id: input.imageId }, message: `Copied ${Math.floor(size / MIB)} MiB` };
     } catch (error) {
       if (run.signal.aborted) throw error;
       const message = error instanceof LockLost ? 'The image is no longer locked by this import.' : errorText(error);

@@ -67,6 +67,7 @@ describe('single store', () => {
     assert.equal(active.os_glance_import_task, undefined);
     const [task] = await waitForTasks(t, image.id);
     assert.equal(task!.status, 'success');
+    assert.equal(task!.message, `Copied ${Math.floor(data.length / 2 ** 20)} MiB`, 'Glance\'s progress message');
     assert.equal(task!.type, 'api_image_import');
     assert.equal(task!.request_id, res.headers['x-openstack-request-id']);
     assert.equal((task!.input as { import_req: { method: { name: string } } }).import_req.method.name, 'glance-direct');
