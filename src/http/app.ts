@@ -2,6 +2,9 @@
 // versions document, healthcheck, the API routers, and the one error mapper.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { readFileSync } from 'node:fs';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+
 import type { GlimpseConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
@@ -48,12 +51,23 @@ export function baseUrl(config: GlimpseConfig, protocol: string, host: string | 
   return config.publicEndpoint ?? `${protocol}://${host ?? `${config.bindHost}:${config.bindPort}`}`;
 }
 
+/** The HTTPS server's options: with ca_file, a client must present a certificate that CA issued. */
+export function serverTlsOptions(tls: NonNullable<GlimpseConfig['tls']>): HttpsServerOptions {
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ...(tls.caFile ? { ca: readFileSync(tls.caFile), requestCert: true, rejectUnauthorized: true } : {}),
+  };
+}
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const { config } = deps;
   const features = featuresOf(config, { cacheApi: deps.cacheApi });
   const tokens = allowedVersionTokens(features);
 
   const app = Fastify({
+    // cert_file / key_file / ca_file: HTTPS from this process (fastify's server type differs only in typing).
+    ...(config.tls ? { https: serverTlsOptions(config.tls) } : {}),
     loggerInstance: deps.logger,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),

@@ -63,3 +63,11 @@ export async function waitForOutput(child: Child, pattern: RegExp, ms = 30000): 
 export const trusted = (project: string, roles = 'member,reader') => ({
   'x-identity-status': 'Confirmed', 'x-tenant-id': project, 'x-user-id': `${project}-user`, 'x-roles': roles,
 });
+
+/** Sends SIGTERM to a child that is still running and waits for it to exit. */
+export async function terminate(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
