@@ -66,6 +66,9 @@ import { CachePrefetcher } from './cache/prefetcher.ts';
 import { CacheService } from './services/image-cache.ts';
 import { sortByStoreWeight } from './services/location-data.ts';
 import type { Image } from './domain/image.ts';
+import { GlimpseMetrics, clusterMetrics, reportToPrimary } from './metrics/registry.ts';
+import { instrumentStore } from './metrics/store-metrics.ts';
+import { startMetricsListener } from './metrics/listener.ts';
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
 const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
@@ -95,6 +98,8 @@ export interface Composed {
   worker?: TaskWorker;
   /** This process's recovery sweep (tasks/recovery.ts). */
   recovery: TransferRecovery;
+  /** This process's Prometheus metrics, when [metrics] enabled (decision 0024). */
+  metrics?: GlimpseMetrics;
   close(): Promise<void>;
 }
 
@@ -264,7 +269,9 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     if (options.migrate !== false) await migrateToLatest(database);
     // One SSRF-checked fetcher for http stores, location probes, import fetches and v1 locations/copy-from.
     const safeFetcher = createSafeFetcher(config.importFiltering);
-    const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
+    const metrics = config.metrics.enabled ? new GlimpseMetrics() : undefined;
+    const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher,
+      decorate: metrics && ((driver) => instrumentStore(driver, metrics)) });
     // Other processes (workers, other nodes) may share the data directory: only temp files that no
     // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
     await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
@@ -281,6 +288,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       : undefined;
     const recovery = createRecovery(config, logger, database, stores, { ...deps, safeFetcher }, owner);
     const taskRepository = new SqlTaskRepository(database);
+    metrics?.readFrom({ taskQueue: () => taskRepository.queueStats(new Date()), pool: () => database.poolStats() });
     const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
@@ -332,6 +340,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     }
     const app = buildApp({
       config, identity: identityProvider(config, logger), database, logger, routers, cacheApi: cache !== undefined,
+      metrics, serveMetrics: metrics !== undefined && config.metrics.bindPort === undefined,
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
     });
     await app.ready();
@@ -339,7 +348,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     recovery.start();
     cache?.prefetcher.start();
     return {
-      app, database, worker, cache, recovery,
+      app, database, worker, cache, recovery, metrics,
       async close() {
         await app.close();
         transfers.stop();
@@ -385,6 +394,7 @@ export async function serve(config: GlimpseConfig, logger: Logger): Promise<void
 async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   const composed = await compose(config, logger, { migrate: false });
   const url = await composed.app.listen({ host: config.bindHost, port: config.bindPort });
+  await serveMetricsApart(config, logger, composed.metrics);
   if (cluster.isPrimary) {
     process.stdout.write(`Glimpse is serving the Images API at ${url}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
   }
@@ -487,8 +497,27 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   process.once('SIGINT', stop);
 }
 
-function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
+/**
+ * [metrics] bind_port: the metrics listener of its own. A single process serves its own metrics; a
+ * cluster worker reports to the main process, which serves every worker's added up (supervise).
+ */
+async function serveMetricsApart(config: GlimpseConfig, logger: Logger, metrics: GlimpseMetrics | undefined): Promise<void> {
+  const { bindHost, bindPort } = config.metrics;
+  if (!metrics || bindPort === undefined) return;
+  if (cluster.isWorker) {
+    reportToPrimary(metrics);
+    return;
+  }
+  const listener = await startMetricsListener(bindHost, bindPort, () => metrics.render(), logger);
+  logger.info({ url: listener.url }, 'serving metrics');
+}
+
+async function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
   let stopping = false;
+  if (config.metrics.enabled && config.metrics.bindPort !== undefined) {
+    const listener = await startMetricsListener(config.metrics.bindHost, config.metrics.bindPort, clusterMetrics(), logger);
+    logger.info({ url: listener.url }, 'serving the metrics of every worker');
+  }
   for (let i = 0; i < config.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -507,5 +536,4 @@ function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
   process.on('SIGINT', stop);
   process.stdout.write(`Glimpse primary ${process.pid} started ${config.workers} workers on `
     + `http://${config.bindHost}:${config.bindPort}\n${describeSetup(config).map((l) => `  ${l}\n`).join('')}`);
-  return Promise.resolve();
 }

@@ -10,6 +10,8 @@ import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import type { Identity } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
+import type { RequestMetrics } from '../ports/metrics.ts';
+import { installRequestMetrics } from './metrics.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
 import { installContextHook } from './context.ts';
 import { sendError } from './errors.ts';
@@ -29,6 +31,9 @@ export interface AppDeps {
   routers?: ((routes: RouteTable) => void)[];
   /** One of the routers serves the image cache API (/v2/cache): only then are 2.14 and 2.16 advertised. */
   cacheApi?: boolean;
+  /** Request metrics ([metrics] enabled); `serveMetrics`: also answer GET /metrics on this port. */
+  metrics?: RequestMetrics;
+  serveMetrics?: boolean;
 }
 
 // Paths the negotiation step rewrites to. A client cannot reach them directly: their first
@@ -84,7 +89,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      if (path === '/healthcheck') return url;
+      if (path === '/healthcheck' || (deps.serveMetrics && path === '/metrics')) return url;
       // The seed documents' unversioned image list (GET /images) is the v1 brief list.
       if (features.v1 && req.method === 'GET' && (path === '/images' || path === '/images/')
         && !req.headers.accept?.startsWith('application/vnd.openstack.images-')) {
@@ -108,6 +113,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (!config.httpKeepalive) reply.header('connection', 'close');
     return payload;
   });
+  if (deps.metrics) installRequestMetrics(app, deps.metrics, deps.serveMetrics === true);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => sendError(request, reply,
     new DomainError('NotFound', 'http.not_found', msg('The resource could not be found.'))));

@@ -25,6 +25,8 @@ export interface StoreRegistryOptions {
   log?: { warn(obj: unknown, msg?: string): void };
   /** The SSRF-safe fetcher http stores read through (the process's one); default: one made from [import_filtering_opts]. */
   fetcher?: SafeFetcher;
+  /** Wraps each driver (the metrics decorator of the StoreDriver port). */
+  decorate?: (driver: StoreDriver) => StoreDriver;
 }
 
 export class StoreRegistry implements StoreRegistryPort {
@@ -138,7 +140,7 @@ export function createStoreRegistry(config: Pick<GlimpseConfig, 'stores'> & Part
   for (const backend of config.stores.backends) {
     const driver = driverFor(backend, fetcher);
     if (typeof driver === 'string') skipped.push({ id: backend.id, type: backend.type, reason: driver });
-    else drivers.push(driver);
+    else drivers.push(options.decorate ? options.decorate(driver) : driver);
   }
   if (skipped.length > 0) {
     options.log?.warn({ skipped }, `stores without a driver are unavailable: ${skipped.map((s) => `${s.id} (${s.type})`).join(', ')}`);

@@ -28,8 +28,12 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `glimpse <command>` with `conf` as its config file (written to `dir/<name>.conf`); waits until it is up. */
-export async function startGlimpse(dir: string, name: string, command: 'serve' | 'worker', conf: string): Promise<Child> {
+/**
+ * Starts `glimpse <command>` with `conf` as its config file (written to `dir/<name>.conf`); waits until
+ * it is up (its output shows `ready`; by default the line each command prints when it has started).
+ */
+export async function startGlimpse(dir: string, name: string, command: 'serve' | 'worker', conf: string,
+  readyText?: string): Promise<Child> {
   const file = join(dir, `${name}.conf`);
   writeFileSync(file, conf);
   const port = /bind_port = (\d+)/.exec(conf)?.[1];
@@ -38,7 +42,7 @@ export async function startGlimpse(dir: string, name: string, command: 'serve' |
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = command === 'serve' ? 'serving the Images API' : 'task worker';
+  const ready = readyText ?? (command === 'serve' ? 'serving the Images API' : 'task worker');
   const until = Date.now() + 90000; // a loaded CI machine compiles the sources slowly
   while (!out.includes(ready)) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`${name} did not start:\n${out}`);
