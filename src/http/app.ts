@@ -18,7 +18,8 @@ import { sendError } from './errors.ts';
 import { healthcheckHandler } from './healthcheck.ts';
 import { requestIdFor } from './request-id.ts';
 import { RouteTable, type Method } from './routes.ts';
-import { allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
+import { openApiDocument } from './openapi.ts';
+import { advertisedVersions, allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
 
 export interface AppDeps {
   config: GlimpseConfig;
@@ -50,6 +51,11 @@ export function featuresOf(config: GlimpseConfig, served: { cacheApi?: boolean }
     multiStore: config.stores.multiStore,
     cache: config.enableV2Api && served.cacheApi === true,
   };
+}
+
+/** The newest API version served (the CURRENT one of the versions document), e.g. `2.16`. */
+export function apiVersion(features: ApiFeatures): string {
+  return (advertisedVersions(features).find((v) => v.status === 'CURRENT')?.id ?? 'v2').replace(/^v/, '');
 }
 
 export function baseUrl(config: GlimpseConfig, protocol: string, host: string | undefined): string {
@@ -89,7 +95,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      if (path === '/healthcheck' || (deps.serveMetrics && path === '/metrics')) return url;
+      if (path === '/healthcheck' || path === '/openapi.json' || (deps.serveMetrics && path === '/metrics')) return url;
       // The seed documents' unversioned image list (GET /images) is the v1 brief list.
       if (features.v1 && req.method === 'GET' && (path === '/images' || path === '/images/')
         && !req.headers.accept?.startsWith('application/vnd.openstack.images-')) {
@@ -142,5 +148,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const router of deps.routers ?? []) router(routes);
   routes.seal();
   app.decorate('routeTable', routes);
+  let openapi: string | undefined;
+  app.route({
+    method: ['GET', 'HEAD'], url: '/openapi.json', config: { public: true },
+    handler: async (_request, reply) => {
+      openapi ??= JSON.stringify(openApiDocument(routes, { version: apiVersion(features) }));
+      return reply.type('application/json').send(openapi);
+    },
+  });
   return app;
 }
