@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createActive, createImage, json, octet, ownerMember } from '../helpers/v2.ts';
 import { importImage } from '../helpers/import.ts';
 import { freePort, startGlimpse } from '../helpers/processes.ts';
+import { load } from '../unit/config-helpers.ts';
 
 /** `name{labels} value` lines of an exposition → the value of the sample with exactly these labels. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -153,3 +154,12 @@ test('[metrics] bind_port with workers = 2: the main process serves every worker
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+test('[metrics] settings that cannot work as written are warned about at load', () => {
+  const warned = (text: string) => load(text).warnings.filter((w) => w.includes('[metrics]'));
+  assert.match(warned('[metrics]\nbind_port = 9393\n').join('\n'), /bind_port is ignored while \[metrics\] enabled is false/);
+  assert.match(warned('[DEFAULT]\nworkers = 2\n[metrics]\nenabled = true\n').join('\n'), /sees only the worker that answered/);
+  assert.deepEqual(warned('[DEFAULT]\nworkers = 2\n[metrics]\nenabled = true\nbind_port = 9393\n'), []);
+  assert.deepEqual(load('[metrics]\nenabled = true\nbind_port = 9393\n').config.metrics,
+    { enabled: true, bindHost: '127.0.0.1', bindPort: 9393 });
+});
