@@ -31,6 +31,7 @@ const LAYERS = {
   http: { may: ['domain', 'ports', 'i18n', 'services', 'lib', 'config'], why: 'fastify app, the v1 and v2 dialects, the one error mapper' },
   signature: { may: ['domain', 'ports', 'i18n', 'lib'], why: 'image signature verification (cursive\'s rules over node:crypto) and the Barbican key manager' },
   cache: { may: ['domain', 'ports', 'i18n', 'lib', 'config'], why: 'the image cache of this node: files on local disk, metadata through its port' },
+  metrics: { may: ['domain', 'ports'], why: 'Prometheus metrics (prom-client): the registry, the StoreDriver decorator, the listener of its own' },
   cli: { may: ['*'], why: 'the glimpse command: composes like main.ts' },
   migrate: { may: ['*'], why: '`glimpse migrate from-glance`: a composition tool like cli/ (stores, a database, the app for --verify) that reads a Glance database' },
 };

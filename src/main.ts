@@ -73,6 +73,9 @@ import { reclaimWhenIdle } from './lib/idle-reclaim.ts';
 
 /** Quiet time after which a server runs one full collection to give memory back (lib/idle-reclaim.ts). */
 const IDLE_RECLAIM_MS = 5000;
+import { GlimpseMetrics, clusterMetrics, reportToPrimary } from './metrics/registry.ts';
+import { instrumentStore } from './metrics/store-metrics.ts';
+import { startMetricsListener } from './metrics/listener.ts';
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
 const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
@@ -98,6 +101,8 @@ export interface Composed {
   worker?: TaskWorker;
   /** This process's recovery sweep (tasks/recovery.ts). */
   recovery: TransferRecovery;
+  /** This process's Prometheus metrics, when [metrics] enabled (decision 0024). */
+  metrics?: GlimpseMetrics;
   close(): Promise<void>;
 }
 
@@ -273,7 +278,9 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     if (options.migrate !== false) await migrateToLatest(database);
     // One SSRF-checked fetcher for http stores, location probes, import fetches and v1 locations/copy-from.
     const safeFetcher = createSafeFetcher(config.importFiltering);
-    const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
+    const metrics = config.metrics.enabled ? new GlimpseMetrics() : undefined;
+    const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher,
+      decorate: metrics && ((driver) => instrumentStore(driver, metrics)) });
     // Other processes (workers, other nodes) may share the data directory: only temp files that no
     // upload has written to for an hour are a crash's leftovers; a live upload's are never touched.
     if (options.checkPaths === true) await checkPathsAtStart(config, stores, logger);
@@ -291,6 +298,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       : undefined;
     const recovery = createRecovery(config, logger, database, stores, { ...deps, safeFetcher }, owner);
     const taskRepository = new SqlTaskRepository(database);
+    metrics?.readFrom({ taskQueue: () => taskRepository.queueStats(new Date()), pool: () => database.poolStats() });
     const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
@@ -342,6 +350,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     }
     const app = buildApp({
       config, identity: identityProvider(config, logger), database, logger, routers, cacheApi: cache !== undefined,
+      metrics, serveMetrics: metrics !== undefined && config.metrics.bindPort === undefined,
       isAdmin: (identity) => isAdminByPolicy(policy, { ...identity, isAdmin: false }),
       health: { stores: cachedStoreProbe(stores), ...(worker ? { worker: () => worker.status() } : {}) },
     });
@@ -350,7 +359,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     recovery.start();
     cache?.prefetcher.start();
     return {
-      app, database, worker, cache, recovery,
+      app, database, worker, cache, recovery, metrics,
       async close() {
         // Each step logged at debug level, so a shutdown that hangs shows where.
         const step = async (name: string, work: () => unknown) => {
@@ -410,6 +419,7 @@ async function runWorker(config: GlimpseConfig, logger: Logger): Promise<void> {
   composed.app.log.level = 'warn';
   const url = await composed.app.listen({ host: config.bindHost, port: config.bindPort })
     .finally(() => { composed.app.log.level = level; });
+  await serveMetricsApart(config, logger, composed.metrics);
   if (cluster.isPrimary) logger.info({ url }, servingLine(url, config));
   else logger.info({ url, worker: cluster.worker?.id }, `API worker process ${cluster.worker?.id ?? ''} is serving at ${url}`);
   const stopReclaiming = reclaimWhenIdle(composed.app.server, { quietMs: IDLE_RECLAIM_MS });
@@ -535,8 +545,27 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   }));
 }
 
-function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
+/**
+ * [metrics] bind_port: the metrics listener of its own. A single process serves its own metrics; a
+ * cluster worker reports to the main process, which serves every worker's added up (supervise).
+ */
+async function serveMetricsApart(config: GlimpseConfig, logger: Logger, metrics: GlimpseMetrics | undefined): Promise<void> {
+  const { bindHost, bindPort } = config.metrics;
+  if (!metrics || bindPort === undefined) return;
+  if (cluster.isWorker) {
+    reportToPrimary(metrics);
+    return;
+  }
+  const listener = await startMetricsListener(bindHost, bindPort, () => metrics.render(), logger);
+  logger.info({ url: listener.url }, 'serving metrics');
+}
+
+async function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
   let stopping = false;
+  if (config.metrics.enabled && config.metrics.bindPort !== undefined) {
+    const listener = await startMetricsListener(config.metrics.bindHost, config.metrics.bindPort, clusterMetrics(), logger);
+    logger.info({ url: listener.url }, 'serving the metrics of every worker');
+  }
   for (let i = 0; i < config.workers; i++) cluster.fork();
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
@@ -555,7 +584,8 @@ function supervise(config: GlimpseConfig, logger: Logger): Promise<void> {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
   });
   const host = config.bindHost.includes(':') ? `[${config.bindHost}]` : config.bindHost;
-  logger.info({ url: `http://${host}:${config.bindPort}`, workers: config.workers },
-    servingLine(`http://${host}:${config.bindPort}`, config, config.workers));
+  const scheme = config.tls ? 'https' : 'http';
+  logger.info({ url: `${scheme}://${host}:${config.bindPort}`, workers: config.workers },
+    servingLine(`${scheme}://${host}:${config.bindPort}`, config, config.workers));
   return Promise.resolve();
 }

@@ -17,6 +17,7 @@ import { dbSync, dbVersion } from './db.ts';
 import { metadefsExport, metadefsLoad, metadefsUnload } from './metadefs.ts';
 import { fromGlance, type FromGlanceOptions } from './migrate.ts';
 import { cacheCommands } from './cache-commands.ts';
+import { openApiText } from './openapi.ts';
 
 function load(file: string | undefined): GlimpseConfig {
   const { config, warnings } = loadConfig({ file, env: process.env });
@@ -170,6 +171,13 @@ export async function main(argv: string[]): Promise<void> {
     });
   config.command('sample').description('print a commented sample configuration file')
     .action(() => { process.stdout.write(renderSampleConfig()); });
+
+  program.command('openapi')
+    .description('print the OpenAPI 3.1 document of the API this configuration serves (as GET /openapi.json)')
+    .option(...configOption)
+    .action(async (opts: { configFile?: string }) => {
+      process.stdout.write(await openApiText(load(opts.configFile)));
+    });
 
   const policy = program.command('policy').description('authorization policy helpers');
   policy.command('sample').description("print Glance's default policy rules as a commented YAML file")

@@ -13,6 +13,7 @@ import { resolveStores } from './stores.ts';
 import { resolveImport, resolveTasks } from './import.ts';
 import { resolveImageCache } from './cache.ts';
 import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig } from './types.ts';
+import { readableFile, tlsClient } from './tls.ts';
 
 export interface ResolveContext {
   cwd: string;
@@ -43,6 +44,8 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     clientSocketTimeout: s.number('DEFAULT', 'client_socket_timeout'),
     httpKeepalive: s.boolean('DEFAULT', 'http_keepalive'),
     publicEndpoint: s.optionalString('DEFAULT', 'public_endpoint'),
+    tls: resolveServerTls(s, ctx),
+    metrics: resolveMetrics(s, ctx),
     imageSizeCap: s.number('DEFAULT', 'image_size_cap'),
     userStorageQuota: s.number('DEFAULT', 'user_storage_quota'),
     transfers: {
@@ -78,7 +81,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     },
     database: { connection: s.string('database', 'connection') },
     stores: resolveStores(s, ctx),
-    auth: resolveAuth(s, ctx.warnings),
+    auth: resolveAuth(s, ctx.warnings, ctx.cwd),
     propertyProtection: {
       file: besideConfigIfRelative(ctx, s.optionalString('DEFAULT', 'property_protection_file')),
       ruleFormat: s.string('DEFAULT', 'property_protection_rule_format') as 'roles' | 'policies',
@@ -113,7 +116,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
   return config;
 }
 
-function resolveAuth(s: Settings, warnings: string[]): GlimpseConfig['auth'] {
+function resolveAuth(s: Settings, warnings: string[], cwd: string): GlimpseConfig['auth'] {
   const parsed = parseFlavor(s.optionalString('paste_deploy', 'flavor') ?? '');
   if ('problem' in parsed) throw new Error('flavor passed validation but does not parse (schema bug)');
   for (const suffix of parsed.suffixes) {
@@ -125,12 +128,12 @@ function resolveAuth(s: Settings, warnings: string[]): GlimpseConfig['auth'] {
     flavor: parsed.flavor, flavorSuffixes: parsed.suffixes,
     allowAnonymousAccess: s.boolean('DEFAULT', 'allow_anonymous_access'),
   };
-  if (parsed.flavor === 'keystone') auth.keystone = resolveKeystone(s);
+  if (parsed.flavor === 'keystone') auth.keystone = resolveKeystone(s, cwd);
   return auth;
 }
 
 /** [keystone_authtoken] for the keystone flavor: the service credentials must all be there. */
-function resolveKeystone(s: Settings): KeystoneAuthConfig {
+function resolveKeystone(s: Settings, cwd: string): KeystoneAuthConfig {
   const need = (name: string): string => {
     const value = s.optionalString('keystone_authtoken', name);
     if (value === undefined || value === '') {
@@ -153,6 +156,7 @@ function resolveKeystone(s: Settings): KeystoneAuthConfig {
     timeout: s.number('keystone_authtoken', 'http_connect_timeout'),
     serviceTokenRoles: s.list('keystone_authtoken', 'service_token_roles').map((r) => r.toLowerCase()),
     serviceTokenRolesRequired: s.boolean('keystone_authtoken', 'service_token_roles_required'),
+    tls: tlsClient(s, cwd, 'keystone_authtoken', { ca: 'cafile', insecure: 'insecure', cert: 'certfile', key: 'keyfile' }),
   };
 }
 
@@ -216,4 +220,36 @@ function resolveLog(s: Settings, cwd: string, dir: string | undefined): GlimpseC
   if (dir !== undefined) log.dir = dir;
   if (s.boolean('DEFAULT', 'use_syslog')) log.syslogFacility = s.string('DEFAULT', 'syslog_log_facility');
   return log;
+}
+
+/** cert_file + key_file (both or neither), ca_file only with them; each must be a readable file. */
+function resolveServerTls(s: Settings, ctx: ResolveContext): GlimpseConfig['tls'] {
+  const file = (name: string) => readableFile(s, ctx.cwd, 'DEFAULT', name);
+  const certFile = file('cert_file');
+  const keyFile = file('key_file');
+  const caFile = file('ca_file');
+  if (certFile === undefined && keyFile === undefined) {
+    if (caFile !== undefined) {
+      throw new ConfigError('[DEFAULT] ca_file needs cert_file and key_file: client certificates are only asked for over HTTPS',
+        { section: 'DEFAULT', option: 'ca_file' });
+    }
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    const missing = certFile === undefined ? 'cert_file' : 'key_file';
+    throw new ConfigError(`[DEFAULT] ${missing} must be set too: HTTPS needs both cert_file and key_file`,
+      { section: 'DEFAULT', option: missing });
+  }
+  return { certFile, keyFile, ...(caFile !== undefined ? { caFile } : {}) };
+}
+
+function resolveMetrics(s: Settings, ctx: ResolveContext): GlimpseConfig['metrics'] {
+  const enabled = s.boolean('metrics', 'enabled');
+  const bindPort = s.get('metrics', 'bind_port') as number | undefined;
+  if (!enabled && bindPort !== undefined) ctx.warnings.push('[metrics] bind_port is ignored while [metrics] enabled is false');
+  if (enabled && bindPort === undefined && s.number('DEFAULT', 'workers') > 1) {
+    ctx.warnings.push('[metrics] with workers > 1 and no bind_port: each scrape of /metrics on the API port sees only '
+      + 'the worker that answered; set [metrics] bind_port to have the main process add up every worker');
+  }
+  return { enabled, bindHost: s.string('metrics', 'bind_host'), ...(bindPort !== undefined ? { bindPort } : {}) };
 }

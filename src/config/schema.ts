@@ -7,6 +7,7 @@ import { HASH_ALGORITHM_NAMES, supportedHashAlgorithms } from './hash-algorithms
 import { parseFlavor } from './flavor.ts';
 import { storeDriverOptions } from './store-options.ts';
 import { CONVERSION_OUTPUT_FORMATS, importPluginsCheck, injectCheck } from './import-plugins.ts';
+import { METRICS_OPTIONS, SERVER_TLS_OPTIONS } from './ops-options.ts';
 
 export type OptionType =
   | 'string' | 'int' | 'float' | 'bool' | 'port'
@@ -133,7 +134,7 @@ export const SECTIONS: readonly SectionDef[] = [
     'enable_by_files_ports_path'] },
   { name: 'keystone_authtoken', help: 'Keystone token validation, used when `[paste_deploy] flavor = keystone` (keystonemiddleware option names).',
     unsupported: ['memcached_servers', 'memcache_security_strategy', 'memcache_secret_key', 'memcache_use_advanced_pool',
-      'auth_version', 'delay_auth_decision', 'cafile', 'certfile', 'keyfile', 'insecure', 'region_name', 'interface',
+      'auth_version', 'delay_auth_decision', 'region_name', 'interface',
       'include_service_catalog', 'enforce_token_bind', 'service_type', 'auth_section', 'system_scope',
       'domain_id', 'domain_name', 'user_id', 'project_id', 'trust_id', 'default_domain_id', 'default_domain_name',
       'auth_uri', 'identity_uri', 'admin_user', 'admin_password', 'admin_tenant_name'] },
@@ -152,6 +153,7 @@ export const SECTIONS: readonly SectionDef[] = [
   { name: 'barbican', help: 'The Barbican key manager (castellan option names): where the certificates of signed images are read, with the caller\'s token.',
     unsupported: ['retry_delay', 'number_of_retries', 'send_service_user_token'] },
   { name: 'glimpse_transfers', help: 'Glimpse only: memory for moving image data (uploads, staging, imports, downloads).' },
+  { name: 'metrics', help: 'Glimpse only: the Prometheus metrics endpoint; see "Metrics" in docs/operations.md.' },
   ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
     'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'oslo_reports']
@@ -317,6 +319,14 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Refuse (401) an X-Service-Token that lacks the service_token_roles, instead of only ignoring its roles.' },
   { section: 'healthcheck', name: 'detailed', type: 'bool', default: 'false',
     help: 'Answer /healthcheck with the state of each part (the database, every store: reachable and writable, the task worker) instead of a bare OK. It tells anyone who can reach the endpoint what the node runs on; turn it on where only operators and monitors reach it.' },
+  { section: 'keystone_authtoken', name: 'cafile', type: 'path', sample: '/etc/glimpse/tls/keystone-ca.crt',
+    help: 'PEM CA certificates Keystone\'s HTTPS certificate is checked against, instead of the ones Node.js trusts.' },
+  { section: 'keystone_authtoken', name: 'insecure', type: 'bool', default: 'false',
+    help: 'Do not check Keystone\'s HTTPS certificate. For test setups only: anyone on the path can then read the service password and forge token validations.' },
+  { section: 'keystone_authtoken', name: 'certfile', type: 'path', sample: '/etc/glimpse/tls/glimpse-client.crt',
+    help: 'PEM client certificate presented to Keystone, when Keystone requires one (with keyfile).' },
+  { section: 'keystone_authtoken', name: 'keyfile', type: 'path', sample: '/etc/glimpse/tls/glimpse-client.key',
+    help: 'PEM private key of certfile.' },
   { section: 'healthcheck', name: 'disable_by_file_path', type: 'path', sample: '/etc/glimpse/healthcheck_disable',
     help: 'While this file exists /healthcheck answers 503, so a load balancer drains the node. A relative path is relative to the working directory.' },
   // swift and s3 store drivers, in [glance_store] and per backend
@@ -395,6 +405,8 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'Check Barbican\'s TLS certificate.' },
   { section: 'barbican', name: 'verify_ssl_path', type: 'path', sample: '/etc/ssl/certs/barbican-ca.pem',
     help: 'CA bundle to check Barbican\'s TLS certificate against (default: the system\'s).' },
+  ...SERVER_TLS_OPTIONS,
+  ...METRICS_OPTIONS,
   { section: 'glimpse_transfers', name: 'buffer_budget', type: 'size', default: '256MB',
     help: 'Memory, in bytes with an optional KB, MB or GB suffix (powers of 1024), that the transfers of one API process may hold in buffers together. Each upload, stage, import or download reserves 2 MB of it while it runs; when it is used up, new transfers wait, then get 503 with Retry-After. 0 means no limit.' },
   { section: 'glimpse_transfers', name: 'budget_wait', type: 'int', default: '5', min: 0, max: 3600,

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
 import { parseIni } from './ini.ts';
 import type { Settings } from './settings.ts';
+import { tlsClient } from './tls.ts';
 import type { RbdBackendConfig, S3BackendConfig, SwiftBackendConfig } from './types.ts';
 
 const MB = 1024 * 1024;
@@ -35,6 +36,7 @@ export function resolveSwift(s: Settings, section: string, ctx: Ctx): SwiftBacke
     createContainerOnPut: s.boolean(section, 'swift_store_create_container_on_put'),
     largeObjectSize: s.number(section, 'swift_store_large_object_size') * MB,
     largeObjectChunkSize: s.number(section, 'swift_store_large_object_chunk_size') * MB,
+    tls: tlsClient(s, ctx.cwd, section, { ca: 'swift_store_cacert', insecure: 'swift_store_auth_insecure' }),
   };
   if (file !== undefined) {
     const reference = s.string(section, 'default_swift_reference');
@@ -85,7 +87,7 @@ function readReference(path: string, reference: string, section: string) {
   };
 }
 
-export function resolveS3(s: Settings, section: string): S3BackendConfig {
+export function resolveS3(s: Settings, section: string, ctx: Ctx): S3BackendConfig {
   const host = required(section, 's3_store_host', s.optionalString(section, 's3_store_host'), 's3');
   return {
     host,
@@ -98,6 +100,7 @@ export function resolveS3(s: Settings, section: string): S3BackendConfig {
     largeObjectChunkSize: s.number(section, 's3_store_large_object_chunk_size') * MB,
     threadPools: s.number(section, 's3_store_thread_pools'),
     region: s.optionalString(section, 's3_store_region') ?? regionOfHost(host),
+    tls: tlsClient(s, ctx.cwd, section, { ca: 's3_store_cacert' }),
   };
 }
 

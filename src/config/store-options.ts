@@ -36,6 +36,10 @@ const driverOptions: readonly DriverOption[] = [
     help: 'Storage URL to use instead of the one authentication returns.' },
   { name: 'swift_store_endpoint_type', type: 'enum', choices: ['publicURL', 'adminURL', 'internalURL'], default: 'publicURL',
     help: 'Keystone catalog interface of the object-store endpoint.' },
+  { name: 'swift_store_cacert', type: 'path', sample: '/etc/glimpse/tls/swift-ca.crt',
+    help: 'PEM CA certificates the HTTPS certificates of Swift and of its authentication service are checked against, instead of the ones Node.js trusts.' },
+  { name: 'swift_store_auth_insecure', type: 'bool', default: 'false',
+    help: 'Do not check the HTTPS certificates of Swift and of its authentication service (test setups only).' },
   { name: 'swift_store_service_type', type: 'string', default: 'object-store',
     help: 'Keystone catalog service type of Swift.' },
   // s3
@@ -54,6 +58,8 @@ const driverOptions: readonly DriverOption[] = [
     help: 'Size in MB of multipart upload parts (at least 5). An upload holds about this times `s3_store_thread_pools` in memory.' },
   { name: 's3_store_thread_pools', type: 'int', default: '10', min: 1,
     help: 'Parts of one multipart upload sent in parallel.' },
+  { name: 's3_store_cacert', type: 'path', sample: '/etc/glimpse/tls/s3-ca.crt',
+    help: 'PEM CA certificates the S3 endpoint\'s HTTPS certificate is checked against. Unset or empty: the ones Node.js trusts.' },
   { name: 's3_store_region', type: 'string', sample: 'us-east-1',
     help: 'Glimpse option: region requests are signed for. Unset: taken from an AWS host name (`s3-eu-west-1.amazonaws.com`), else `us-east-1`.' },
   // rbd

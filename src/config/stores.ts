@@ -81,7 +81,7 @@ function multiStore(s: Settings, enabled: Record<string, string>, ctx: StoreCont
     } else if (type === 'swift') {
       backend.swift = resolveSwift(s, section, ctx);
     } else if (type === 's3') {
-      backend.s3 = resolveS3(s, section);
+      backend.s3 = resolveS3(s, section, ctx);
     } else if (type === 'rbd') {
       backend.rbd = resolveRbd(s, section, ctx);
     } else if (!SUPPORTED_STORE_TYPES.includes(type)) {
@@ -132,7 +132,7 @@ function singleStore(s: Settings, ctx: StoreContext): GlimpseConfig['stores'] {
     const backend: BackendConfig = { id: type, type, weight: 0, options: s.raw('glance_store') };
     if (type === 'file') backend.filesystemStoreDatadir = resolve(ctx.cwd, s.string('glance_store', 'filesystem_store_datadir'));
     if (type === 'swift') backend.swift = resolveSwift(s, 'glance_store', ctx);
-    if (type === 's3') backend.s3 = resolveS3(s, 'glance_store');
+    if (type === 's3') backend.s3 = resolveS3(s, 'glance_store', ctx);
     if (type === 'rbd') backend.rbd = resolveRbd(s, 'glance_store', ctx);
     return backend;
   });

@@ -42,6 +42,16 @@ export interface RbdBackendConfig {
   thinProvisioning: boolean;
 }
 
+/** Outbound TLS of one client (Keystone, Swift, S3): whom to trust, and the client certificate to present. */
+export interface TlsClientConfig {
+  /** PEM CA bundle trusted instead of Node.js's; unset = Node.js's (and NODE_EXTRA_CA_CERTS). */
+  caFile?: string;
+  /** Skip certificate checks (test setups). */
+  insecure: boolean;
+  certFile?: string;
+  keyFile?: string;
+}
+
 /** A swift backend: the credentials the driver authenticates with, and where and how it stores. */
 export interface SwiftBackendConfig extends SwiftCredentials {
   /** Set when the credentials come from swift_store_config_file: locations are swift+config://<reference>/…. */
@@ -55,6 +65,8 @@ export interface SwiftBackendConfig extends SwiftCredentials {
   largeObjectSize: number;
   /** Bytes. */
   largeObjectChunkSize: number;
+  /** swift_store_cacert / swift_store_auth_insecure. */
+  tls: TlsClientConfig;
 }
 
 export interface S3BackendConfig {
@@ -70,6 +82,8 @@ export interface S3BackendConfig {
   largeObjectChunkSize: number;
   threadPools: number;
   region: string;
+  /** s3_store_cacert. */
+  tls: TlsClientConfig;
 }
 
 export interface KeystoneAuthConfig {
@@ -88,6 +102,8 @@ export interface KeystoneAuthConfig {
   timeout: number;
   serviceTokenRoles: string[];
   serviceTokenRolesRequired: boolean;
+  /** cafile, insecure, certfile, keyfile. */
+  tls: TlsClientConfig;
 }
 
 /** `[import_filtering_opts]`: what the outbound fetcher (src/net/) may download from, and its limits. */
@@ -122,6 +138,10 @@ export interface GlimpseConfig {
   /** false: every response closes its connection (Glance's http_keepalive). */
   httpKeepalive: boolean;
   publicEndpoint?: string;
+  /** `cert_file` / `key_file` / `ca_file`: the API serves HTTPS (client certificates required with a CA). */
+  tls?: { certFile: string; keyFile: string; caFile?: string };
+  /** `[metrics]`: Prometheus endpoint, on the API port or on a listener of its own (bindPort set). */
+  metrics: { enabled: boolean; bindHost: string; bindPort?: number };
   imageSizeCap: number;
   /** Bytes; 0 = unlimited. Parsed from Glance's `user_storage_quota` (B/KB/MB/GB/TB suffixes). */
   userStorageQuota: number;

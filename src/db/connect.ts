@@ -17,6 +17,7 @@ import {
 } from 'kysely';
 import type { PoolOptions as MysqlPoolOptions } from 'mysql2';
 import type { PoolConfig as PgPoolConfig } from 'pg';
+import type { PoolStats } from '../ports/metrics.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
 import type { Schema } from './schema.ts';
 import {
@@ -33,8 +34,15 @@ export interface Database extends DatabaseHealth {
   readonly displayUrl: string;
   /** Runs `SELECT 1`; rejects when the database cannot be reached. */
   ping(): Promise<void>;
+  /** Connections of the pool (PostgreSQL, MySQL) for the metrics; undefined for SQLite. */
+  poolStats(): PoolStats | undefined;
   /** Closes every connection; the instance is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** Filled by the pooled dialects: how to read their pool's connection counts. */
+interface PoolRef {
+  stats?: () => PoolStats;
 }
 
 export interface OpenOptions {
@@ -61,10 +69,11 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   const settings = parseDatabaseUrl(url);
   const displayUrl = redactUrl(url);
   let db: Kysely<Schema> | undefined;
+  const pool: PoolRef = {};
   try {
     const dialect = settings.dialect === 'sqlite' ? sqliteDialect(settings, options)
-      : settings.dialect === 'postgres' ? await postgresDialect(settings, options)
-        : await mysqlDialect(settings, options);
+      : settings.dialect === 'postgres' ? await postgresDialect(settings, options, pool)
+        : await mysqlDialect(settings, options, pool);
     db = new Kysely<Schema>({ dialect });
     await sql`select 1`.execute(db);
   } catch (error) {
@@ -80,6 +89,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     async ping() {
       await sql`select 1`.execute(kysely);
     },
+    poolStats: () => pool.stats?.(),
     async close() {
       await kysely.destroy();
     },
@@ -178,7 +188,7 @@ function tlsOptions(tls: TlsSettings) {
 
 // The PostgreSQL and MySQL drivers are loaded when a database of theirs is opened: each costs
 // ~15 MB of memory in every process, which a SQLite deployment need not carry.
-async function postgresDialect(settings: PostgresSettings, options: OpenOptions): Promise<KyselyDialect> {
+async function postgresDialect(settings: PostgresSettings, options: OpenOptions, ref: PoolRef): Promise<KyselyDialect> {
   const { default: pg } = await import('pg');
   /** Per-pool type parsers, so the process-wide pg defaults stay untouched. */
   const types = {
@@ -207,12 +217,13 @@ async function postgresDialect(settings: PostgresSettings, options: OpenOptions)
   };
   const pool = new pg.Pool(config);
   pool.on('error', (error) => options.onPoolError?.(error));
+  ref.stats = () => ({ max: config.max!, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount });
   return new PostgresDialect({ pool });
 }
 
 // --- MySQL / MariaDB ------------------------------------------------------------------------
 
-async function mysqlDialect(settings: MysqlSettings, options: OpenOptions): Promise<KyselyDialect> {
+async function mysqlDialect(settings: MysqlSettings, options: OpenOptions, ref: PoolRef): Promise<KyselyDialect> {
   const { createPool } = await import('mysql2');
   const config: MysqlPoolOptions = {
     ...(settings.socketPath ? { socketPath: settings.socketPath } : { host: settings.host, port: settings.port }),
@@ -237,6 +248,10 @@ async function mysqlDialect(settings: MysqlSettings, options: OpenOptions): Prom
   };
   const pool = createPool(config);
   pool.on('error', (error: Error) => options.onPoolError?.(error));
+  // mysql2 keeps its pool's queues in fields it does not type (Denque instances with a length).
+  const queues = pool as unknown as Record<'_allConnections' | '_freeConnections' | '_connectionQueue', { length?: number } | undefined>;
+  ref.stats = () => ({ max: config.connectionLimit!, total: queues._allConnections?.length ?? 0,
+    idle: queues._freeConnections?.length ?? 0, waiting: queues._connectionQueue?.length ?? 0 });
   return new MysqlDialect({
     pool,
     // TRADITIONAL = strict mode: an over-long or invalid value is an error, never silently truncated.

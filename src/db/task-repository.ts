@@ -8,6 +8,7 @@
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import { internalTaskTypes, type Task, type TaskStatus, type TaskType } from '../domain/task.ts';
 import type { ClaimedTask, TaskListQuery, TaskRepository } from '../ports/tasks.ts';
+import type { TaskQueueStats } from '../ports/metrics.ts';
 import type { Database } from './connect.ts';
 import { toBool, toDate, toNullableDate, toNumber } from './image-mapper.ts';
 import type { Schema, TasksTable } from './schema.ts';
@@ -89,6 +90,21 @@ export class SqlTaskRepository implements TaskRepository {
     if (owner !== undefined) qb = qb.where('owner', '=', owner);
     const rows = await qb.orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
     return rows.map(taskFromRow);
+  }
+
+  /** Tasks pending and processing, and the wait of the oldest pending one (the metrics' queue gauges). */
+  async queueStats(now: Date): Promise<TaskQueueStats> {
+    const rows = await this.db.selectFrom('tasks')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('count'), (eb) => eb.fn.min('created_at').as('oldest')])
+      .where('deleted', '=', false).where('status', 'in', ['pending', 'processing'])
+      .groupBy('status').execute();
+    const of = (status: string) => rows.find((r) => r.status === status);
+    const oldest = of('pending')?.oldest;
+    return {
+      pending: Number(of('pending')?.count ?? 0),
+      processing: Number(of('processing')?.count ?? 0),
+      oldestPendingAgeSeconds: oldest ? Math.max(0, (now.getTime() - new Date(oldest as Date | string).getTime()) / 1000) : 0,
+    };
   }
 
   async claim(worker: string, now: Date, leaseUntil: Date, preferId?: string): Promise<ClaimedTask | undefined> {

@@ -2,11 +2,16 @@
 // versions document, healthcheck, the API routers, and the one error mapper.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { readFileSync } from 'node:fs';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+
 import type { GlimpseConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import type { Identity } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
+import type { RequestMetrics } from '../ports/metrics.ts';
+import { installRequestMetrics } from './metrics.ts';
 import type { DatabaseHealth } from '../ports/repositories.ts';
 import { installContextHook, installRequestLog } from './context.ts';
 import { installPartialBodyDrain } from './body.ts';
@@ -14,7 +19,8 @@ import { sendError } from './errors.ts';
 import { healthcheckHandler, type HealthcheckOptions } from './healthcheck.ts';
 import { requestIdFor } from './request-id.ts';
 import { RouteTable, type Method } from './routes.ts';
-import { allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
+import { openApiDocument } from './openapi.ts';
+import { advertisedVersions, allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
 
 export interface AppDeps {
   config: GlimpseConfig;
@@ -29,6 +35,9 @@ export interface AppDeps {
   routers?: ((routes: RouteTable) => void)[];
   /** One of the routers serves the image cache API (/v2/cache) on a cache: only then are 2.14, 2.16 and 2.18 advertised. */
   cacheApi?: boolean;
+  /** Request metrics ([metrics] enabled); `serveMetrics`: also answer GET /metrics on this port. */
+  metrics?: RequestMetrics;
+  serveMetrics?: boolean;
 }
 
 // Paths the negotiation step rewrites to. A client cannot reach them directly: their first
@@ -47,8 +56,22 @@ export function featuresOf(config: GlimpseConfig, served: { cacheApi?: boolean }
   };
 }
 
+/** The newest API version served (the CURRENT one of the versions document), e.g. `2.16`. */
+export function apiVersion(features: ApiFeatures): string {
+  return (advertisedVersions(features).find((v) => v.status === 'CURRENT')?.id ?? 'v2').replace(/^v/, '');
+}
+
 export function baseUrl(config: GlimpseConfig, protocol: string, host: string | undefined): string {
   return config.publicEndpoint ?? `${protocol}://${host ?? `${config.bindHost}:${config.bindPort}`}`;
+}
+
+/** The HTTPS server's options: with ca_file, a client must present a certificate that CA issued. */
+export function serverTlsOptions(tls: NonNullable<GlimpseConfig['tls']>): HttpsServerOptions {
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ...(tls.caFile ? { ca: readFileSync(tls.caFile), requestCert: true, rejectUnauthorized: true } : {}),
+  };
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -57,6 +80,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const tokens = allowedVersionTokens(features);
 
   const app = Fastify({
+    // cert_file / key_file / ca_file: HTTPS from this process (fastify's server type differs only in typing).
+    ...(config.tls ? { https: serverTlsOptions(config.tls) } : {}),
     loggerInstance: deps.logger,
     // One line per request, written when it ends (context.ts installRequestLog).
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
@@ -74,7 +99,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q === -1 ? url : url.slice(0, q);
-      if (path === '/healthcheck') return url;
+      if (path === '/healthcheck' || path === '/openapi.json' || (deps.serveMetrics && path === '/metrics')) return url;
       // The seed documents' unversioned image list (GET /images) is the v1 brief list.
       if (features.v1 && req.method === 'GET' && (path === '/images' || path === '/images/')
         && !req.headers.accept?.startsWith('application/vnd.openstack.images-')) {
@@ -100,6 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (!config.httpKeepalive) reply.header('connection', 'close');
     return payload;
   });
+  if (deps.metrics) installRequestMetrics(app, deps.metrics, deps.serveMetrics === true);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
   app.setNotFoundHandler((request, reply) => sendError(request, reply,
     new DomainError('NotFound', 'http.not_found', msg('The resource could not be found.'))));
@@ -129,5 +155,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   for (const router of deps.routers ?? []) router(routes);
   routes.seal();
   app.decorate('routeTable', routes);
+  let openapi: string | undefined;
+  app.route({
+    method: ['GET', 'HEAD'], url: '/openapi.json', config: { public: true },
+    handler: async (_request, reply) => {
+      openapi ??= JSON.stringify(openApiDocument(routes, { version: apiVersion(features) }));
+      return reply.type('application/json').send(openapi);
+    },
+  });
   return app;
 }

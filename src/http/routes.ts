@@ -18,6 +18,21 @@ export interface RouteOptions {
   public?: boolean;
 }
 
+/** What the OpenAPI document (openapi.ts) says of a route beyond its method and path. */
+export interface RouteDoc {
+  summary?: string;
+  /** Name of a schema registered with schema(): the JSON request body. */
+  request?: string;
+  /** Media type of a body that is not JSON (data uploads, JSON patch). */
+  requestType?: string;
+  /** Name of a registered schema: the JSON response body. */
+  response?: string;
+  /** Media type of a response body that is not JSON (image data). */
+  responseType?: string;
+  /** Success status (default 200). */
+  status?: number;
+}
+
 // find-my-way lets a parameter match the empty string (`/v2/images/` matches `/v2/images/:id`);
 // Glance's router does not, so such a path is simply unknown.
 function hasEmptyParam(request: FastifyRequest): boolean {
@@ -29,6 +44,8 @@ const unknownPath = () => new DomainError('NotFound', 'http.not_found', msg('The
 export class RouteTable {
   private readonly paths = new Map<string, Method[]>();
   private readonly allowOverrides = new Map<string, string>();
+  private readonly docs = new Map<string, RouteDoc>();
+  private readonly schemaDocs = new Map<string, Record<string, unknown>>();
 
   constructor(private readonly app: FastifyInstance) {}
 
@@ -51,6 +68,32 @@ export class RouteTable {
   /** Every registered route (method and URL pattern), in registration order. */
   entries(): Array<{ method: Method; url: string }> {
     return [...this.paths].flatMap(([url, methods]) => methods.map((method) => ({ method, url })));
+  }
+
+  /** Whether `method url` is registered. */
+  has(method: Method, url: string): boolean {
+    return this.paths.get(url)?.includes(method) ?? false;
+  }
+
+  /** Documents a registered route (openapi.ts); describing an unknown route is a bug. */
+  describe(method: Method, url: string, doc: RouteDoc): this {
+    if (!this.has(method, url)) throw new Error(`cannot describe ${method} ${url}: no such route`);
+    this.docs.set(`${method} ${url}`, doc);
+    return this;
+  }
+
+  docOf(method: Method, url: string): RouteDoc | undefined {
+    return this.docs.get(`${method} ${url}`);
+  }
+
+  /** Registers a JSON schema document that routes serve or accept (the same object the router uses). */
+  schema(name: string, document: Record<string, unknown>): this {
+    this.schemaDocs.set(name, document);
+    return this;
+  }
+
+  schemas(): ReadonlyMap<string, Record<string, unknown>> {
+    return this.schemaDocs;
   }
 
   /** The Allow header of a path whose Glance router lists its methods in another order than allowOrder. */

@@ -9,6 +9,8 @@ import type { KeystoneAuthConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import { undici } from '../lib/lazy-import.ts';
+import { tlsConnectOptions, tlsDispatcher } from '../lib/tls.ts';
+import type { Dispatcher } from 'undici';
 import type { Identity, Logger } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 
@@ -46,9 +48,12 @@ export class KeystoneIdentityProvider implements IdentityProvider {
   private readonly now: () => number;
   private serviceToken: { token: string; expiresAt: number } | undefined;
   private pendingServiceToken: Promise<string> | undefined;
+  /** cafile / insecure / certfile / keyfile. */
+  private readonly dispatcher: () => Promise<Dispatcher | undefined>;
 
   constructor(private readonly config: KeystoneAuthConfig, private readonly options: KeystoneOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.dispatcher = tlsDispatcher(tlsConnectOptions(config.tls));
     this.cache = new LRUCache({ max: options.maxCachedTokens ?? 10_000, ttlAutopurge: false });
   }
 
@@ -150,6 +155,7 @@ export class KeystoneIdentityProvider implements IdentityProvider {
       const { request } = await undici();
       const res = await request(`${this.config.authUrl}${path}`, {
         method, headers, body, headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout),
+        dispatcher: await this.dispatcher(),
       });
       const text = await res.body.text();
       return { status: res.statusCode, headers: res.headers, body: text };

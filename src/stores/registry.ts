@@ -2,6 +2,7 @@
 // store), the default backend, and the lookup from an image location to the driver that owns it.
 // Backend types without a driver (cinder, vmware; rbd where the librbd binding is not built) are
 // skipped with a warning (the config loader already refuses cinder and vmware for the default backend).
+import { tlsConnectOptions, tlsDispatcher } from '../lib/tls.ts';
 import type { BackendConfig, GlimpseConfig } from '../config/types.ts';
 import { createSafeFetcher, type SafeFetcher } from '../net/index.ts';
 import type { StoreDriver, StoreRegistry as StoreRegistryPort } from '../ports/store.ts';
@@ -24,6 +25,8 @@ export interface StoreRegistryOptions {
   log?: { warn(obj: unknown, msg?: string): void };
   /** The SSRF-safe fetcher http stores read through (the process's one); default: one made from [import_filtering_opts]. */
   fetcher?: SafeFetcher;
+  /** Wraps each driver (the metrics decorator of the StoreDriver port). */
+  decorate?: (driver: StoreDriver) => StoreDriver;
 }
 
 export class StoreRegistry implements StoreRegistryPort {
@@ -87,9 +90,11 @@ function driverFor(backend: BackendConfig, fetcher: SafeFetcher | undefined): St
   }
   if (backend.type === 'swift' && backend.swift) {
     const c = backend.swift;
+    const dispatcher = tlsDispatcher(tlsConnectOptions(c.tls));
     return new SwiftStoreDriver({
       id: backend.id,
-      auth: new SwiftAuth(c),
+      auth: new SwiftAuth(c, dispatcher),
+      dispatcher,
       base: locationBase({ reference: c.reference, authAddress: c.authAddress }),
       container: c.container,
       multipleContainersSeed: c.multipleContainersSeed,
@@ -104,6 +109,7 @@ function driverFor(backend: BackendConfig, fetcher: SafeFetcher | undefined): St
       id: backend.id, endpoint: c.host, accessKey: c.accessKey, secretKey: c.secretKey, region: c.region, bucket: c.bucket,
       createBucketOnPut: c.createBucketOnPut, forcePathStyle: pathStyle(c.bucketUrlFormat, c.host, c.bucket),
       largeObjectSize: c.largeObjectSize, largeObjectChunkSize: c.largeObjectChunkSize, threadPools: c.threadPools,
+      tls: tlsConnectOptions(c.tls),
     });
   }
   if (backend.type === 'rbd' && backend.rbd) {
@@ -134,7 +140,7 @@ export function createStoreRegistry(config: Pick<GlimpseConfig, 'stores'> & Part
   for (const backend of config.stores.backends) {
     const driver = driverFor(backend, fetcher);
     if (typeof driver === 'string') skipped.push({ id: backend.id, type: backend.type, reason: driver });
-    else drivers.push(driver);
+    else drivers.push(options.decorate ? options.decorate(driver) : driver);
   }
   if (skipped.length > 0) {
     options.log?.warn({ skipped }, `stores without a driver are unavailable: ${skipped.map((s) => `${s.id} (${s.type})`).join(', ')}`);

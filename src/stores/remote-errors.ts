@@ -18,11 +18,15 @@ export function storeErrorFromStatus(status: number, operation: RemoteOperation,
   return new StoreError('StoreUnavailable', `The ${what} failed to ${verb(operation)} (HTTP ${status}).`);
 }
 
-/** Network-level failures (refused, reset, timeout, DNS) → StoreUnavailable; anything else unchanged. */
+/** Network-level failures (refused, reset, timeout, DNS, an untrusted TLS certificate) → StoreUnavailable; anything else unchanged. */
 export function storeErrorFromNetwork(error: unknown, what = 'image store'): unknown {
   if (error instanceof StoreError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const name = (error as { name?: unknown } | null)?.name;
+  if (typeof code === 'string' && /CERT|SSL|TLS|UNABLE_TO_VERIFY/.test(code)) {
+    return new StoreError('StoreUnavailable', `The ${what} is unreachable: its TLS certificate is not trusted (${code}); `
+      + 'check the store\'s CA certificate option.', { cause: error });
+  }
   if (typeof code === 'string' && (/^E[A-Z]+$/.test(code) || code.startsWith('UND_ERR_'))
     || name === 'TimeoutError' || name === 'ConnectTimeoutError' || name === 'SocketError') {
     return new StoreError('StoreUnavailable', `The ${what} is unreachable (${typeof code === 'string' ? code : String(name)}).`,

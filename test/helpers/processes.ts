@@ -28,8 +28,12 @@ export interface Child {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `glimpse <command>` with `conf` as its config file (written to `dir/<name>.conf`); waits until it is up. */
-export async function startGlimpse(dir: string, name: string, command: 'serve' | 'worker', conf: string): Promise<Child> {
+/**
+ * Starts `glimpse <command>` with `conf` as its config file (written to `dir/<name>.conf`); waits until
+ * it is up (its output shows `ready`; by default the line each command prints when it has started).
+ */
+export async function startGlimpse(dir: string, name: string, command: 'serve' | 'worker', conf: string,
+  readyText?: string): Promise<Child> {
   const file = join(dir, `${name}.conf`);
   writeFileSync(file, conf);
   const port = /bind_port = (\d+)/.exec(conf)?.[1];
@@ -38,7 +42,7 @@ export async function startGlimpse(dir: string, name: string, command: 'serve' |
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = command === 'serve' ? 'serving the Images API' : 'task worker';
+  const ready = readyText ?? (command === 'serve' ? 'serving the Images API' : 'task worker');
   const until = Date.now() + 90000; // a loaded CI machine compiles the sources slowly
   while (!out.includes(ready)) {
     if (Date.now() > until || child.exitCode !== null) throw new Error(`${name} did not start:\n${out}`);
@@ -63,3 +67,11 @@ export async function waitForOutput(child: Child, pattern: RegExp, ms = 30000): 
 export const trusted = (project: string, roles = 'member,reader') => ({
   'x-identity-status': 'Confirmed', 'x-tenant-id': project, 'x-user-id': `${project}-user`, 'x-roles': roles,
 });
+
+/** Sends SIGTERM to a child that is still running and waits for it to exit. */
+export async function terminate(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}

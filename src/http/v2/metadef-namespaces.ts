@@ -52,6 +52,8 @@ export function metadefNamespaceRoutes(routes: RouteTable, service: MetadefNames
       rejectBody(request);
       return reply.type('application/json').send(text);
     });
+    routes.schema(`metadefs-${name}`, document)
+      .describe('GET', `/v2/schemas/metadefs/${name}`, { summary: `The metadefs ${name} schema`, response: `metadefs-${name}` });
   }
 
   routes.add('GET', '/v2/metadefs/namespaces', async (request, reply) => {

@@ -13,6 +13,8 @@
 // failure aborts the multipart upload (AbortMultipartUpload), so no parts stay behind. S3 has no
 // create-if-absent either (see swift-driver.ts): a nonce in x-amz-meta-glimpse-put is read back,
 // and the put whose object is there wins.
+import { Agent as HttpsAgent } from 'node:https';
+import type { ConnectionOptions } from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { Readable, Transform, pipeline } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -41,6 +43,8 @@ export interface S3StoreDriverOptions {
   threadPools: number;
   /** Most parts the service accepts (AWS 10 000; Swift's s3api 1000); large known sizes get bigger parts. */
   maxParts?: number;
+  /** s3_store_cacert (lib/tls.ts): whom the endpoint's HTTPS certificate must be issued by. */
+  tls?: ConnectionOptions;
 }
 
 const OBJECT_NAME = /^[A-Za-z0-9_-]{1,200}$/;
@@ -81,6 +85,8 @@ export class S3StoreDriver implements StoreDriver {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: 3,
+        // The SDK's own agent settings (keep-alive, 50 sockets), with the configured CA.
+        ...(this.options.tls ? { requestHandler: { httpsAgent: new HttpsAgent({ ...this.options.tls, keepAlive: true, maxSockets: 50 }) } } : {}),
       });
       client.middlewareStack.add((next, context) => (args) => {
         unsignedPayload(args.request, context.commandName);

@@ -32,7 +32,9 @@ export class SwiftAuth implements SwiftAuthProvider {
   private current: Promise<SwiftToken> | undefined;
   private currentToken: string | undefined;
 
-  constructor(private readonly credentials: SwiftCredentials, private readonly dispatcher?: Dispatcher,
+  /** `dispatcher`: the undici dispatcher of swift_store_cacert / swift_store_auth_insecure (lib/tls.ts). */
+  constructor(private readonly credentials: SwiftCredentials,
+    private readonly dispatcher: () => Promise<Dispatcher | undefined> = async () => undefined,
     private readonly now: () => number = Date.now) {}
 
   async token(): Promise<SwiftToken> {
@@ -66,7 +68,7 @@ export class SwiftAuth implements SwiftAuthProvider {
   private async tempauth(): Promise<SwiftToken> {
     const { authAddress, user, key } = this.credentials;
     const res = await (await undici()).request(authAddress, {
-      method: 'GET', headers: { 'x-auth-user': user, 'x-auth-key': key }, dispatcher: this.dispatcher,
+      method: 'GET', headers: { 'x-auth-user': user, 'x-auth-key': key }, dispatcher: await this.dispatcher(),
     });
     await res.body.dump();
     if (res.statusCode >= 300) throw storeErrorFromStatus(res.statusCode, 'auth', 'Swift authentication service');
@@ -93,7 +95,7 @@ export class SwiftAuth implements SwiftAuthProvider {
     };
     const url = `${c.authAddress.replace(/\/+$/, '').replace(/\/v2\.0$/, '/v3').replace(/(?<!\/v3)$/, '/v3')}/auth/tokens`;
     const res = await (await undici()).request(url, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), dispatcher: this.dispatcher,
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), dispatcher: await this.dispatcher(),
     });
     if (res.statusCode >= 300) {
       await res.body.dump();

@@ -43,7 +43,8 @@ export interface SwiftStoreDriverOptions {
   largeObjectSize: number;
   /** swift_store_large_object_chunk_size, in bytes. */
   largeObjectChunkSize: number;
-  dispatcher?: Dispatcher;
+  /** The undici dispatcher of swift_store_cacert / swift_store_auth_insecure (lib/tls.ts); default: undici's. */
+  dispatcher?: () => Promise<Dispatcher | undefined>;
 }
 
 /** Swift's default max_manifest_segments. */
@@ -366,7 +367,7 @@ export class SwiftStoreDriver implements StoreDriver {
         headers: { ...options.headers, 'x-auth-token': token },
         body: options.body as Dispatcher.RequestOptions['body'],
         signal: options.signal,
-        dispatcher: this.options.dispatcher,
+        dispatcher: await this.options.dispatcher?.(),
       });
       if (res.statusCode !== 401) return res;
       this.options.auth.invalidate(token);
