@@ -14,6 +14,8 @@ export interface LoggingOptions {
   name?: string;
   /** Where the log goes when it is neither a file nor syslog (tests); default: standard output. */
   stdout?: { write(text: string): unknown; isTTY?: boolean };
+  /** The syslog socket (default: logger's own choice, /dev/log); for tests. */
+  syslogSocket?: string;
 }
 
 export interface Logging {
@@ -34,8 +36,10 @@ function severity(level: number): number {
   return level >= 60 ? 2 : level >= 50 ? 3 : level >= 40 ? 4 : level >= 30 ? 6 : 7;
 }
 
-function syslogStream(name: string, facility: string, json: boolean, fallback: DestinationStream): DestinationStream {
-  const child = spawn('logger', ['--prio-prefix', '-t', name, `--id=${process.pid}`], { stdio: ['pipe', 'ignore', 'inherit'] });
+function syslogStream(name: string, facility: string, json: boolean, fallback: DestinationStream,
+  socket: string | undefined): DestinationStream {
+  const args = ['--prio-prefix', '-t', name, `--id=${process.pid}`, ...(socket === undefined ? [] : ['-u', socket])];
+  const child = spawn('logger', args, { stdio: ['pipe', 'ignore', 'inherit'] });
   let broken = false;
   child.on('error', (error) => {
     broken = true;
@@ -64,7 +68,7 @@ export function createLogging(config: GlimpseConfig, options: LoggingOptions = {
     : options.stdout === undefined ? pino.destination({ dest: 1, sync: true }) : undefined;
   const raw: DestinationStream = sonic ?? { write: (line: string) => { stdout.write(line); } };
   const json = log.format === 'json' || (log.format === 'auto' && (file !== undefined || stdout.isTTY !== true));
-  const stream = log.syslogFacility !== undefined ? syslogStream(name, log.syslogFacility, log.format === 'json', raw)
+  const stream = log.syslogFacility !== undefined ? syslogStream(name, log.syslogFacility, log.format === 'json', raw, options.syslogSocket)
     : json ? raw : { write: (line: string) => raw.write(formatJsonLine(line)) };
   const logger = pino({ level: log.level, base: { pid: process.pid, service: name } }, stream);
   return {

@@ -58,7 +58,7 @@ for (const snippet of snippets) {
   test(`${snippet.where} (${snippet.language}) runs`, () => {
     if (snippet.language === 'ini') {
       // The parser, like oslo.config, keeps an end-of-line comment in the value (`uri = http://x # note`).
-      assert.doesNotMatch(snippet.body, /^\s*[A-Za-z0-9_]+\s*[=:].*\s[#;]/m, `${snippet.where}: end-of-line comment`);
+      assert.doesNotMatch(snippet.body, /^[ \t]*[A-Za-z0-9_]+[ \t]*[=:].*[ \t][#;]/m, `${snippet.where}: end-of-line comment`);
       const dir = mkdtempSync(join(tmpdir(), 'glimpse-snippet-'));
       writeFileSync(join(dir, 'glimpse-api.conf'), `${snippet.body}\n`);
       const result = spawnSync(process.execPath, [bin, 'config', 'check', '--config-file', 'glimpse-api.conf', '--changed'],

@@ -1,5 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { formatJsonLine, formatRecord, formatTime } from '../../src/lib/log-text.ts';
 import { closest, editDistance } from '../../src/config/suggest.ts';
@@ -63,4 +68,33 @@ test('use_json unset: text on a terminal, JSON otherwise; use_json forces either
   const info = capture(false);
   info.logger.debug('d');
   assert.equal(info.text(), '');
+});
+
+test('use_syslog: each line goes to the syslog socket with its facility and severity, through util-linux logger', async (t) => {
+  const python = spawnSync('python3', ['--version']);
+  const loggerTool = spawnSync('logger', ['--version']);
+  if (python.status !== 0 || loggerTool.status !== 0) {
+    t.skip('needs python3 (to listen on a unix datagram socket) and util-linux logger');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-syslog-'));
+  const socket = join(dir, 'log.sock');
+  const server = spawn('python3', ['-c', [
+    'import socket, sys',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)', `s.bind(${JSON.stringify(socket)})`, 's.settimeout(20)',
+    'print("ready", flush=True)',
+    'for _ in range(2): print(s.recv(65536).decode(), flush=True)',
+  ].join('\n')]);
+  let received = '';
+  server.stdout.on('data', (d: Buffer) => { received += d.toString(); });
+  while (!received.includes('ready')) await new Promise((r) => setTimeout(r, 50));
+  const { config } = loadConfig({ env: { GLIMPSE_DEFAULT__USE_SYSLOG: 'true', GLIMPSE_DEFAULT__SYSLOG_LOG_FACILITY: 'LOG_LOCAL0' } });
+  const { logger, target } = createLogging(config, { name: 'glimpse-test', syslogSocket: socket });
+  assert.equal(target, 'syslog (LOG_LOCAL0)');
+  logger.info({ image_id: 'abc' }, 'hello syslog');
+  logger.error('it broke');
+  await once(server, 'exit');
+  // LOG_LOCAL0 = 16: info = 16 * 8 + 6, error = 16 * 8 + 3.
+  assert.match(received, /<134>[^\n]*glimpse-test\[\d+\]: INFO \[image=abc\] hello syslog/);
+  assert.match(received, /<131>[^\n]*glimpse-test\[\d+\]: ERROR it broke/);
 });
