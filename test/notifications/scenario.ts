@@ -4,6 +4,9 @@
 // HTTP to any endpoint with trusted-auth headers, so the same script runs against both servers.
 import assert from 'node:assert/strict';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of many shapes
+type Json = any;
+
 export const PROJECT = 'notify-owner';
 export const OTHER = 'notify-other';
 
@@ -15,20 +18,20 @@ const other = as(OTHER, 'member,reader');
 
 async function call(base: string, method: string, path: string, options: {
   headers?: Record<string, string>; body?: unknown; raw?: Buffer; contentType?: string; expect?: number[];
-} = {}): Promise<{ status: number; json: any; bytes: Buffer }> {
+} = {}): Promise<{ status: number; json: Json; bytes: Buffer }> {
   const headers: Record<string, string> = { ...(options.headers ?? owner), accept: 'application/json' };
-  let body: Buffer | string | undefined;
+  let body: Uint8Array | string | undefined;
   if (options.raw) {
-    body = options.raw;
+    body = new Uint8Array(options.raw);
     headers['content-type'] = 'application/octet-stream';
   } else if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers['content-type'] = options.contentType ?? 'application/json';
   }
-  const res = await fetch(`${base}${path}`, { method, headers, body });
+  const res = await fetch(`${base}${path}`, { method, headers, body: body as BodyInit | undefined });
   const bytes = Buffer.from(await res.arrayBuffer());
   if (options.expect) assert.ok(options.expect.includes(res.status), `${method} ${path} → ${res.status} ${bytes.toString().slice(0, 300)}`);
-  let json: any;
+  let json: Json;
   try { json = JSON.parse(bytes.toString()); } catch { json = undefined; }
   return { status: res.status, json, bytes };
 }
