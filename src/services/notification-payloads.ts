@@ -57,11 +57,14 @@ export function memberPayload(member: ImageMember): Payload {
   };
 }
 
-/** The task's input, result and message are left out, as Glance does (they may hold credentials). */
-export function taskPayload(task: Task): Payload {
+/**
+ * The task's input, result and message are left out, as Glance does (they may hold credentials).
+ * A task without an expiry yet reports `now`, as Glance's isotime(None) does.
+ */
+export function taskPayload(task: Task, now = new Date()): Payload {
   return {
     id: task.id, type: task.type, status: task.status, result: null, owner: task.owner, message: null,
-    expires_at: isotime(task.expiresAt), created_at: isotime(task.createdAt), updated_at: isotime(task.updatedAt),
+    expires_at: isotime(task.expiresAt ?? now), created_at: isotime(task.createdAt), updated_at: isotime(task.updatedAt),
     deleted: false, deleted_at: null,
   };
 }
