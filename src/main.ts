@@ -128,11 +128,12 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 }
 
 function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
   return new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings, bufferBudget: deps.bufferBudget,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
+    notifier: deps.notifier,
   });
 }
 
@@ -328,7 +329,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     }
     if (config.enableV2Api) {
       const metadefDeps = { metadefs: new SqlMetadefRepository(database), policy,
-        limits: { default: config.limitParamDefault, max: config.apiLimitMax } };
+        limits: { default: config.limitParamDefault, max: config.apiLimitMax }, notifier: notify.notifier };
       routers.push(v2Router({
         services: { images: imageService, data: dataService, members: new MemberService(deps),
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),

@@ -85,6 +85,11 @@ export class Notifier {
     };
   }
 
+  /** Notifications were written with a change: the relay may publish sooner. */
+  appended(): void {
+    if (this.settings.enabled) this.options.onAppend?.();
+  }
+
   /**
    * Notifications that report no change of their own (image.send, a failed upload). A failure to
    * record them is logged, never passed to the request.
@@ -111,4 +116,9 @@ export function imageDraft(eventType: string, image: Image, extra: Record<string
 export function imageEmit(notifier: Notifier | undefined, ...eventTypes: string[]): Emit<Image> | undefined {
   const types = eventTypes.length > 0 ? eventTypes : ['image.update'];
   return notifier?.emit<Image>((image) => types.map((type) => imageDraft(type, image)));
+}
+
+/** An event about `subject` with a ready payload. */
+export function draft(eventType: string, subject: string, payload: Record<string, unknown>): Draft {
+  return { eventType, subject, payload };
 }
