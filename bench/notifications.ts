@@ -6,6 +6,7 @@
 import { ImagesClient } from './client.ts';
 import { CALLER } from './seed.ts';
 import { createDeployment, startGlimpse } from './server.ts';
+import { removeBrokerEntities } from '../test/notifications/listener.ts';
 
 const ROUNDS = Number(process.env.BENCH_NOTIFY_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_NOTIFY_SECONDS ?? 5);
@@ -72,7 +73,7 @@ export async function benchNotifications(rabbitUrl: string): Promise<boolean> {
   console.log(`\n== notifications off vs on (${CONCURRENCY} clients, ${SECONDS} s each, ${UPLOAD_BYTES / 1024} KiB uploads, ${ROUNDS} rounds) ==`);
   const creates = result('creates');
   const uploads = result('uploads');
-  console.log(`  (the queues ${topic}.info/.error on exchange ${topic} hold the bench's messages; delete them when done)`);
+  await removeBrokerEntities(rabbitUrl, topic, topic);
   return creates && uploads;
 }
 

@@ -31,6 +31,8 @@ export class NotificationRelay {
   private failures = 0;
   private lastCount = 0;
   private wasFull = false;
+  /** Until when this process holds the lease (as last written), so that it is renewed at half-life, not every pass. */
+  private heldUntil = 0;
 
   constructor(private readonly options: RelayOptions) {}
 
@@ -64,13 +66,12 @@ export class NotificationRelay {
   }
 
   private async pass(): Promise<void> {
-    const { store, transport, holder, leaseSeconds, log } = this.options;
+    const { store, transport, log } = this.options;
     const batch = this.options.batchSize ?? 200;
     let next = this.options.pollMs ?? 200;
     try {
       await this.checkBound();
-      const now = new Date();
-      if (await store.lease(holder, now, new Date(now.getTime() + leaseSeconds * 1000))) {
+      if (await this.holdLease()) {
         const entries = await store.oldest(batch);
         if (entries.length > 0) {
           await transport.publish(entries);
@@ -83,6 +84,7 @@ export class NotificationRelay {
       this.failures = 0;
     } catch (error) {
       this.failures++;
+      this.heldUntil = 0;
       const { retryIntervalSeconds, retryMaxSeconds } = this.options;
       next = Math.min(retryMaxSeconds, retryIntervalSeconds * 2 ** Math.min(this.failures - 1, 16)) * 1000;
       if (this.failures === 1 || this.failures % 10 === 0) {
@@ -90,6 +92,15 @@ export class NotificationRelay {
       }
     }
     this.schedule(next);
+  }
+
+  private async holdLease(): Promise<boolean> {
+    const { store, holder, leaseSeconds } = this.options;
+    const now = Date.now();
+    if (now < this.heldUntil - (leaseSeconds * 1000) / 2) return true;
+    const until = now + leaseSeconds * 1000;
+    this.heldUntil = await store.lease(holder, new Date(now), new Date(until)) ? until : 0;
+    return this.heldUntil > 0;
   }
 
   /** Counts the outbox every few seconds and reports when it reaches or leaves its bound. */

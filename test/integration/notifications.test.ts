@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startGlimpse, trusted, type Child } from '../helpers/processes.ts';
 import { TcpForwarder } from '../helpers/tcp-forwarder.ts';
-import { OsloListener, type Received } from '../notifications/listener.ts';
+import { OsloListener, removeBrokerEntities, type Received } from '../notifications/listener.ts';
 import { runScenario } from '../notifications/scenario.ts';
 
 const rabbitUrl = process.env.GLIMPSE_TEST_RABBITMQ_URL;
@@ -60,9 +60,9 @@ if (!rabbitUrl) {
     let dir: string;
     let glimpse: Child;
     let listener: OsloListener;
+    const names = uniqueNames();
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'glimpse-notify-'));
-      const names = uniqueNames();
       listener = new OsloListener(listenerUrl(), names.exchange, names.topic);
       await listener.start();
       glimpse = await startGlimpse(dir, 'api', 'serve', config(dir, await freePort(), broker().port, names));
@@ -70,6 +70,7 @@ if (!rabbitUrl) {
     after(async () => {
       await glimpse?.stop();
       await listener?.stop();
+      await removeBrokerEntities(rabbitUrl, names.exchange, names.topic);
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -176,6 +177,7 @@ if (rabbitUrl) {
       for (const child of children) await child.stop('SIGKILL');
       await forwarder?.cut();
       await listener?.stop();
+      await removeBrokerEntities(rabbitUrl!, names.exchange, names.topic);
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -74,3 +74,19 @@ export class OsloListener {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
 }
+
+/** Removes a test run's exchange and its <topic>.<priority> queues from the broker. */
+export async function removeBrokerEntities(amqpUrl: string, exchange: string, topic: string): Promise<void> {
+  const { connect } = await import('amqplib');
+  const connection = await connect(amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    for (const priority of ['audit', 'debug', 'info', 'warn', 'error', 'critical', 'sample']) {
+      await channel.deleteQueue(`${topic}.${priority}`);
+    }
+    await channel.deleteExchange(exchange);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}
