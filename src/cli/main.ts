@@ -6,6 +6,7 @@ import type { GlimpseConfig } from '../config/types.ts';
 import { renderSampleConfig } from '../config/sample.ts';
 import { OPTIONS } from '../config/schema.ts';
 import { redactUrl } from '../db/url.ts';
+import { redactTransportUrl } from '../config/transport-url.ts';
 import { renderPolicySample } from '../policy/sample.ts';
 import { createLogger, runScrubber, runTaskWorker, serve } from '../main.ts';
 import { dbSync, dbVersion } from './db.ts';
@@ -27,6 +28,7 @@ const SECRET_FIELDS = new Set(['password', 'key', 'secretKey', 'accessKey',
 function redactSecrets(name: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   if (SECRET_FIELDS.has(name)) return '***';
+  if (name === 'transportUrl') return redactTransportUrl(value);
   return name === 'connection' ? redactUrl(value) : value;
 }
 

@@ -12,8 +12,8 @@ export function resolveNotifications(s: Settings, warnings: string[]): Notificat
       + '([DEFAULT] transport_url or [oslo_messaging_notifications] transport_url)',
     { section: 'oslo_messaging_notifications', option: 'driver' });
   }
-  if (!bus && transportUrl !== undefined && drivers.length > 0) {
-    warnings.push('transport_url is set but no notification driver sends to the message bus (driver = messagingv2)');
+  if (!bus && transportUrl !== undefined) {
+    warnings.push('transport_url is set but no notification is sent to the message bus: set [oslo_messaging_notifications] driver = messagingv2');
   }
   const quorum = s.boolean('oslo_messaging_rabbit', 'rabbit_quorum_queue');
   if (quorum && s.boolean('oslo_messaging_rabbit', 'rabbit_ha_queues')) {
