@@ -32,6 +32,7 @@ const LAYERS = {
   signature: { may: ['domain', 'ports', 'i18n', 'lib'], why: 'image signature verification (cursive\'s rules over node:crypto) and the Barbican key manager' },
   cache: { may: ['domain', 'ports', 'i18n', 'lib', 'config'], why: 'the image cache of this node: files on local disk, metadata through its port' },
   metrics: { may: ['domain', 'ports'], why: 'Prometheus metrics (prom-client): the registry, the StoreDriver decorator, the listener of its own' },
+  notify: { may: ['domain', 'ports', 'i18n', 'lib', 'config', 'services'], why: 'notifications: the outbox relay and its transports (RabbitMQ in oslo.messaging\'s format, the log); the only folder that imports amqplib' },
   cli: { may: ['*'], why: 'the glimpse command: composes like main.ts' },
   migrate: { may: ['*'], why: '`glimpse migrate from-glance`: a composition tool like cli/ (stores, a database, the app for --verify) that reads a Glance database' },
 };
@@ -112,6 +113,13 @@ const forbidden = [
     severity: 'error',
     from: { path: '^src/config/' },
     to: { path: '^src/db/', reachable: true, pathNot: '^src/db/url[.]ts$' },
+  },
+  {
+    name: 'only-notify-imports-amqplib',
+    comment: 'The AMQP client is imported only by src/notify/.',
+    severity: 'error',
+    from: { path: '^src/', pathNot: '^src/notify/' },
+    to: { path: '^node_modules/amqplib/' },
   },
   {
     name: 'store-sdk-in-its-driver',

@@ -76,6 +76,10 @@ const IDLE_RECLAIM_MS = 5000;
 import { GlimpseMetrics, clusterMetrics, reportToPrimary } from './metrics/registry.ts';
 import { instrumentStore } from './metrics/store-metrics.ts';
 import { startMetricsListener } from './metrics/listener.ts';
+import { SqlOutbox } from './db/outbox-repository.ts';
+import { createNotifications, type Notifications } from './notify/setup.ts';
+import { imagesWithEvents, membersWithEvents, tasksWithEvents } from './services/event-decorators.ts';
+import type { TaskRepository } from './ports/tasks.ts';
 
 /** A temp file idle this long belongs to no live upload (each write refreshes its mtime). */
 const TEMP_FILE_MAX_IDLE_MS = 60 * 60 * 1000;
@@ -132,11 +136,12 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 }
 
 function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
   return new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings, bufferBudget: deps.bufferBudget,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
+    notifier: deps.notifier,
   });
 }
 
@@ -150,7 +155,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
   const locations = new LocationService(deps);
   const locationLog = logger.child({ component: 'location-import' });
   return new TaskWorker({
-    tasks: new SqlTaskRepository(database), log: logger.child({ component: 'task-worker' }),
+    tasks: taskRepository(database, deps), log: logger.child({ component: 'task-worker' }),
     leaseSeconds: config.tasks.leaseSeconds, pollIntervalSeconds: config.tasks.pollIntervalSeconds,
     timeToLiveHours: config.tasks.timeToLiveHours, keepProcessAlive: options.keepProcessAlive, workerId: options.workerId,
     onAbandon: async (task, message) => {
@@ -169,11 +174,11 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
 
 /** The recovery sweep of this process (tasks/recovery.ts), owner id shared with its task worker and transfers. */
 export function createRecovery(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }, owner: string,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier'> & { safeFetcher: SafeFetcher }, owner: string,
   options: { keepProcessAlive?: boolean } = {}): TransferRecovery {
   const runner = importRunner(config, logger, stores, deps);
   return new TransferRecovery({
-    transfers: new SqlTransferRepository(database), images: deps.images, tasks: new SqlTaskRepository(database), stores,
+    transfers: new SqlTransferRepository(database), images: deps.images, tasks: taskRepository(database, deps), stores,
     staging: stagingStore(config), owner, leaseSeconds: config.tasks.leaseSeconds,
     intervalSeconds: config.tasks.recoveryIntervalSeconds, log: logger.child({ component: 'recovery' }),
     abandonImport: (imageId, lock, task, message) => runner.abandon(imageId, lock, task, message),
@@ -189,11 +194,24 @@ function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
   return enforcer;
 }
 
+/** The task repository, with task.* notifications when they are on. */
+function taskRepository(database: Database, deps: Pick<ImageServiceDeps, 'notifier'>): TaskRepository {
+  return tasksWithEvents(new SqlTaskRepository(database), deps.notifier);
+}
+
+/**
+ * This process's notifier and outbox relay ([oslo_messaging_notifications]); the relay runs in
+ * every `serve` and `worker` process, one of them publishing at a time (notify/relay.ts).
+ */
+function notifications(config: GlimpseConfig, logger: Logger, database: Database, holder: string): Notifications {
+  return createNotifications(config.notifications, new SqlOutbox(database), logger.child({ component: 'notifications' }), holder);
+}
+
 function imageRepository(database: Database): ImageRepository & ImageLister {
   const repository = new SqlImageRepository(database);
   const lister = new SqlImageLister(database);
   return {
-    create: (image) => repository.create(image),
+    create: (image, opts) => repository.create(image, opts),
     get: (id, opts) => repository.get(id, opts),
     update: (image, opts) => repository.update(image, opts),
     locationInUse: (url, except) => repository.locationInUse(url, except),
@@ -241,11 +259,12 @@ export async function createImageCache(config: GlimpseConfig, logger: Logger, da
 
 /** What every use case gets: repositories, stores, policy, settings (API processes and workers alike). */
 function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
+  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers' | 'notifier'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
   const policy = policyEnforcer(config, logger);
   const { file: protectionFile, ruleFormat } = config.propertyProtection;
   const deps: ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } = {
-    images: imageRepository(database), members: new SqlMemberRepository(database), policy, stores, log: logger,
+    images: imagesWithEvents(imageRepository(database), extra.notifier),
+    members: membersWithEvents(new SqlMemberRepository(database), extra.notifier), policy, stores, log: logger,
     staging: stagingStore(config),
     propertyProtections: protectionFile ? loadPropertyProtections(protectionFile, ruleFormat, policy) : undefined,
     settings: imageSettings(config),
@@ -288,7 +307,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const owner = defaultWorkerId();
     const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
       leaseSeconds: config.tasks.leaseSeconds, log: logger });
-    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers });
+    const notify = notifications(config, logger, database, owner);
+    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers, notifier: notify.notifier });
     const cache = await createImageCache(config, logger, database, deps.images, stores);
     deps.cache = cache?.local;
     const { policy, staging } = deps;
@@ -297,19 +317,20 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
         { workerId: owner })
       : undefined;
     const recovery = createRecovery(config, logger, database, stores, { ...deps, safeFetcher }, owner);
-    const taskRepository = new SqlTaskRepository(database);
-    metrics?.readFrom({ taskQueue: () => taskRepository.queueStats(new Date()), pool: () => database.poolStats() });
+    const tasksRepo = taskRepository(database, deps);
+    const taskStats = new SqlTaskRepository(database);
+    metrics?.readFrom({ taskQueue: () => taskStats.queueStats(new Date()), pool: () => database.poolStats() });
     const fetcher = remoteFetcher(safeFetcher);
     const onTaskCreated = (id: string) => worker?.poke(id);
     const imports = new ImageImportService({
-      ...deps, staging, tasks: taskRepository, fetcher, onTaskCreated,
+      ...deps, staging, tasks: tasksRepo, fetcher, onTaskCreated,
       remoteGlance: remoteGlance(config, logger),
       importSettings: { methods: config.imageImport.methods, multiStore: config.stores.multiStore,
         selfReferenceUrl: config.imageImport.selfReferenceUrl, taskTimeToLiveHours: config.tasks.timeToLiveHours,
         stagedDataMayBeCompressed: config.importPlugins.plugins.includes('image_decompression') },
     });
     const tasks = new TaskService({
-      tasks: taskRepository, policy, access: new ImageAccess(deps.images, deps.members, policy), fetcher,
+      tasks: tasksRepo, policy, access: new ImageAccess(deps.images, deps.members, policy), fetcher,
       limitParamDefault: config.limitParamDefault, apiLimitMax: config.apiLimitMax, onTaskCreated,
     });
     const routers = [];
@@ -318,7 +339,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     if (config.enableV1Api) {
       routers.push(v1Router({
         images: new LegacyImageService(deps, imageService, dataService,
-          options.externalSource ?? new SafeUrlSource(safeFetcher), { tasks: taskRepository, onTaskCreated }),
+          options.externalSource ?? new SafeUrlSource(safeFetcher), { tasks: tasksRepo, onTaskCreated }),
         members: new LegacyMemberService(deps),
         formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
         imageSizeCap: config.imageSizeCap,
@@ -327,12 +348,12 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     }
     if (config.enableV2Api) {
       const metadefDeps = { metadefs: new SqlMetadefRepository(database), policy,
-        limits: { default: config.limitParamDefault, max: config.apiLimitMax } };
+        limits: { default: config.limitParamDefault, max: config.apiLimitMax }, notifier: notify.notifier };
       routers.push(v2Router({
         services: { images: imageService, data: dataService, members: new MemberService(deps),
           metadefNamespaces: new MetadefNamespaceService(metadefDeps), metadefItems: new MetadefItemService(metadefDeps),
           imports, tasks,
-          locations: new LocationService(deps, { tasks: taskRepository, onTaskCreated }),
+          locations: new LocationService(deps, { tasks: tasksRepo, onTaskCreated }),
           cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.pokeSoon() }),
             legacy: config.auth.flavorSuffixes.includes('cachemanagement') },
           discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
@@ -358,6 +379,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     worker?.start();
     recovery.start();
     cache?.prefetcher.start();
+    notify.relay?.start();
     return {
       app, database, worker, cache, recovery, metrics,
       async close() {
@@ -367,6 +389,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
           await work();
         };
         await step('HTTP server (in-flight requests)', () => app.close());
+        await step('notification relay', () => notify.relay?.stop());
         await step('transfer leases', () => transfers.stop());
         await step('recovery sweep', () => recovery.stop());
         await step('task worker', () => worker?.stop());
@@ -533,14 +556,17 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
   await checkPathsAtStart(config, stores, logger);
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher), safeFetcher };
-  const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true });
+  const workerId = defaultWorkerId();
+  const notify = notifications(config, logger, database, workerId);
+  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher, { notifier: notify.notifier }), safeFetcher };
+  const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true, workerId });
   const recovery = createRecovery(config, logger, database, stores, workerDeps, worker.workerId, { keepProcessAlive: true });
   worker.start();
   recovery.start();
+  notify.relay?.start();
   logger.info({ worker: worker.workerId }, `Glimpse task worker ${worker.workerId} started (${describeSetup(config).join('; ')})`);
   onStopSignal((signal) => stopGracefully(signal, config, logger, async () => {
-    await Promise.all([worker.stop(), recovery.stop()]);
+    await Promise.all([worker.stop(), recovery.stop(), notify.relay?.stop()]);
     await database.close();
   }));
 }

@@ -10,6 +10,7 @@ import { renderSampleConfig } from '../config/sample.ts';
 import { OPTIONS } from '../config/schema.ts';
 import { redactUrl } from '../db/url.ts';
 import { didYouMean } from '../config/suggest.ts';
+import { redactTransportUrl } from '../config/transport-url.ts';
 import { renderPolicySample } from '../policy/sample.ts';
 import { runScrubber, runTaskWorker, serve } from '../main.ts';
 import { createLogger } from './logging.ts';
@@ -33,6 +34,7 @@ const SECRET_FIELDS = new Set(['password', 'key', 'secretKey', 'accessKey',
 function redactSecrets(name: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   if (SECRET_FIELDS.has(name)) return '***';
+  if (name === 'transportUrl') return redactTransportUrl(value);
   return name === 'connection' ? redactUrl(value) : value;
 }
 

@@ -12,6 +12,7 @@ import type { Settings } from './settings.ts';
 import { resolveStores } from './stores.ts';
 import { resolveImport, resolveTasks } from './import.ts';
 import { resolveImageCache } from './cache.ts';
+import { resolveNotifications } from './notifications.ts';
 import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig } from './types.ts';
 import { readableFile, tlsClient } from './tls.ts';
 
@@ -52,6 +53,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
       bufferBudget: s.number('glimpse_transfers', 'buffer_budget'),
       budgetWaitSeconds: s.number('glimpse_transfers', 'budget_wait'),
     },
+    notifications: resolveNotifications(s, ctx.warnings),
     apiLimitMax,
     limitParamDefault,
     showImageDirectUrl: s.boolean('DEFAULT', 'show_image_direct_url'),

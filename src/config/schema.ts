@@ -8,6 +8,7 @@ import { parseFlavor } from './flavor.ts';
 import { storeDriverOptions } from './store-options.ts';
 import { CONVERSION_OUTPUT_FORMATS, importPluginsCheck, injectCheck } from './import-plugins.ts';
 import { METRICS_OPTIONS, SERVER_TLS_OPTIONS } from './ops-options.ts';
+import { parseTransportUrl } from './transport-url.ts';
 
 export type OptionType =
   | 'string' | 'int' | 'float' | 'bool' | 'port'
@@ -106,7 +107,6 @@ export const SECTIONS: readonly SectionDef[] = [
       'digest_algorithm', 'enforce_secure_rbac',
       'location_strategy', 'max_header_line',
       'backlog', 'tcp_keepidle', 'image_cache_sqlite_db',
-      'default_publisher_id', 'disabled_notifications',
       'pydev_worker_debug_host', 'pydev_worker_debug_port', 'owner_is_tenant', 'admin_role',
       'verbose', 'log_config_append', 'log_date_format', 'watch_log_file',
       'use_journal', 'use_stderr', 'use_eventlog', 'log_rotate_interval',
@@ -114,7 +114,7 @@ export const SECTIONS: readonly SectionDef[] = [
       'logging_context_format_string', 'logging_default_format_string', 'logging_debug_format_suffix',
       'logging_exception_prefix', 'logging_user_identity_format', 'default_log_levels', 'publish_errors',
       'instance_format', 'instance_uuid_format', 'rate_limit_interval', 'rate_limit_burst', 'rate_limit_except_level',
-      'fatal_deprecations', 'transport_url', 'control_exchange', 'rpc_response_timeout', 'executor_thread_pool_size',
+      'fatal_deprecations', 'rpc_response_timeout', 'executor_thread_pool_size',
     ],
   },
   { name: 'database', help: 'Where image metadata is kept.', unsupported: ['max_pool_size', 'max_overflow', 'pool_timeout',
@@ -152,13 +152,30 @@ export const SECTIONS: readonly SectionDef[] = [
       'project_domain_name', 'reauthenticate', 'fixed_key'] },
   { name: 'barbican', help: 'The Barbican key manager (castellan option names): where the certificates of signed images are read, with the caller\'s token.',
     unsupported: ['retry_delay', 'number_of_retries', 'send_service_user_token'] },
+  { name: 'oslo_messaging_notifications', help: 'Notifications of image, member, task and metadef changes (oslo.messaging\'s notifier); see "Notifications" in docs/operations.md.' },
+  { name: 'oslo_messaging_rabbit', help: 'The RabbitMQ connection of notifications (oslo.messaging\'s rabbit driver option names).',
+    unsupportedPrefixes: ['rabbit_', 'kombu_', 'amqp_', 'ssl_', 'heartbeat_', 'direct_mandatory_flag', 'enable_cancel_on_failover',
+      'use_queue_manager', 'hostname', 'processname'] },
+  { name: 'glimpse_notifications', help: 'Glimpse only: the notification outbox (see "Notifications" in docs/operations.md).' },
   { name: 'glimpse_transfers', help: 'Glimpse only: memory for moving image data (uploads, staging, imports, downloads).' },
   { name: 'metrics', help: 'Glimpse only: the Prometheus metrics endpoint; see "Metrics" in docs/operations.md.' },
   ...['taskflow_executor', 'glance_download_properties', 'os_glance_tasks_store',
-    'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
+    'oslo_concurrency', 'oslo_middleware', 'oslo_limit',
     'wsgi', 'cors', 'profiler', 'store_type_location_strategy', 'oslo_reports']
     .map((name) => ({ name, help: 'Recognised Glance section; Glimpse does not use its options yet.', notUsedYet: true })),
 ];
+
+const transportUrlCheck = (value: OptionValue): string | undefined => {
+  const parsed = parseTransportUrl(String(value));
+  return 'problem' in parsed ? parsed.problem : undefined;
+};
+
+const NOTIFICATION_DRIVERS = ['messagingv2', 'messaging', 'log', 'noop'];
+const driversCheck = (value: OptionValue): string | undefined => {
+  const unknown = (value as string[]).filter((d) => !NOTIFICATION_DRIVERS.includes(d));
+  return unknown.length === 0 ? undefined
+    : `unknown notification driver ${unknown.join(', ')} (known: ${NOTIFICATION_DRIVERS.join(', ')})`;
+};
 
 const portListCheck = (value: OptionValue): string | undefined => {
   const bad = (value as string[]).filter((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535);
@@ -407,6 +424,50 @@ export const OPTIONS: readonly OptionDef[] = [
     help: 'CA bundle to check Barbican\'s TLS certificate against (default: the system\'s).' },
   ...SERVER_TLS_OPTIONS,
   ...METRICS_OPTIONS,
+  { section: 'DEFAULT', name: 'transport_url', type: 'string', secret: true, check: transportUrlCheck,
+    sample: 'rabbit://glance:secret@rabbit1:5672,glance:secret@rabbit2:5672/openstack',
+    help: 'The message broker notifications are published to, as oslo.messaging writes it: rabbit://user:password@host:port[,user:password@host:port…]/virtual_host, with ?ssl=1 for TLS. Several hosts are tried in turn.' },
+  { section: 'DEFAULT', name: 'control_exchange', type: 'string', default: 'glance',
+    help: 'The RabbitMQ exchange notifications are published to (a topic exchange).' },
+  { section: 'DEFAULT', name: 'default_publisher_id', type: 'string', default: 'image.localhost',
+    help: 'The publisher_id of every notification; usually image.<host name>.' },
+  { section: 'DEFAULT', name: 'disabled_notifications', type: 'list', default: '',
+    help: 'Notifications not to send: event types (image.create, task.success) or whole groups (image, image.member, task, metadef_namespace, metadef_object, metadef_property, metadef_resource_type, metadef_tag).' },
+  { section: 'oslo_messaging_notifications', name: 'driver', type: 'list', default: '', check: driversCheck,
+    help: 'How notifications are sent: messagingv2 (the message bus, oslo.messaging\'s 2.0 envelope, what consumers expect), messaging (the bus, without the envelope), log (written to the log), noop. Empty: no notifications (Glance\'s default).' },
+  { section: 'oslo_messaging_notifications', name: 'transport_url', type: 'string', secret: true, check: transportUrlCheck,
+    sample: 'rabbit://glance:secret@rabbit1:5672/notifications',
+    help: 'A broker for notifications only; unset, [DEFAULT] transport_url is used.' },
+  { section: 'oslo_messaging_notifications', name: 'topics', type: 'list', default: 'notifications',
+    help: 'Topics notifications are published on; each is routed as <topic>.<priority> (notifications.info, notifications.error).' },
+  { section: 'oslo_messaging_notifications', name: 'retry', type: 'int', default: '-1', min: -1,
+    help: 'Accepted for compatibility. Glimpse keeps every notification in its outbox until the broker confirmed it, retrying without limit (-1 in oslo.messaging\'s terms); [glimpse_notifications] outbox_max_rows bounds what waits.' },
+  { section: 'oslo_messaging_rabbit', name: 'amqp_durable_queues', type: 'bool', default: 'false',
+    help: 'Declare the exchange and the notification queues durable (they survive a broker restart). Must match what consumers declare.' },
+  { section: 'oslo_messaging_rabbit', name: 'amqp_auto_delete', type: 'bool', default: 'false',
+    help: 'Declare the exchange and the notification queues auto-delete. Must match what consumers declare.' },
+  { section: 'oslo_messaging_rabbit', name: 'rabbit_ha_queues', type: 'bool', default: 'false',
+    help: 'Declare the notification queues with x-ha-policy: all (classic mirrored queues).' },
+  { section: 'oslo_messaging_rabbit', name: 'rabbit_quorum_queue', type: 'bool', default: 'false',
+    help: 'Declare the notification queues as quorum queues (x-queue-type: quorum); the exchange and queues are then durable.' },
+  { section: 'oslo_messaging_rabbit', name: 'ssl', type: 'bool', default: 'false',
+    help: 'Connect to the broker with TLS.' },
+  { section: 'oslo_messaging_rabbit', name: 'ssl_ca_file', type: 'path', sample: '/etc/ssl/certs/rabbit-ca.pem',
+    help: 'CA bundle to check the broker\'s certificate against (default: the system\'s).' },
+  { section: 'oslo_messaging_rabbit', name: 'ssl_cert_file', type: 'path', sample: '/etc/glance/rabbit-client.pem',
+    help: 'Client certificate for TLS.' },
+  { section: 'oslo_messaging_rabbit', name: 'ssl_key_file', type: 'path', sample: '/etc/glance/rabbit-client.key',
+    help: 'Private key of ssl_cert_file.' },
+  { section: 'oslo_messaging_rabbit', name: 'heartbeat_timeout_threshold', type: 'int', default: '60', min: 0,
+    help: 'Seconds without traffic after which the broker connection is considered dead (AMQP heartbeats every half of it); 0 turns heartbeats off.' },
+  { section: 'oslo_messaging_rabbit', name: 'rabbit_retry_interval', type: 'int', default: '1', min: 1,
+    help: 'Seconds before the first reconnection attempt after the broker was lost; each further attempt waits twice as long, up to rabbit_interval_max.' },
+  { section: 'oslo_messaging_rabbit', name: 'rabbit_interval_max', type: 'int', default: '30', min: 1,
+    help: 'Longest wait, in seconds, between reconnection attempts.' },
+  { section: 'glimpse_notifications', name: 'outbox_max_rows', type: 'int', default: '1000000', min: 1,
+    help: 'Notifications the outbox may hold while the broker is unreachable. Beyond it, new notifications are dropped and each drop is logged as an error; API requests are never refused for it.' },
+  { section: 'glimpse_notifications', name: 'relay_lease', type: 'int', default: '15', min: 2, max: 3600,
+    help: 'Seconds the publishing node holds the relay lease without renewing it: after a node dies, another takes over publishing within this time.' },
   { section: 'glimpse_transfers', name: 'buffer_budget', type: 'size', default: '256MB',
     help: 'Memory, in bytes with an optional KB, MB or GB suffix (powers of 1024), that the transfers of one API process may hold in buffers together. Each upload, stage, import or download reserves 2 MB of it while it runs; when it is used up, new transfers wait, then get 503 with Retry-After. 0 means no limit.' },
   { section: 'glimpse_transfers', name: 'budget_wait', type: 'int', default: '5', min: 0, max: 3600,

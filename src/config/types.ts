@@ -124,6 +124,36 @@ export interface ImportFilteringConfig {
   totalTimeoutMs: number;
 }
 
+/** Notifications: `[oslo_messaging_notifications]`, `[oslo_messaging_rabbit]` and `[DEFAULT]`'s messaging options. */
+export interface NotificationsConfig {
+  /** `driver` (oslo.messaging's names); empty or only noop = no notifications. */
+  drivers: ('messagingv2' | 'messaging' | 'log' | 'noop')[];
+  /** The broker URL (`[oslo_messaging_notifications] transport_url`, else `[DEFAULT] transport_url`). */
+  transportUrl?: string;
+  topics: string[];
+  /** `control_exchange`: the exchange notifications are published to (Glance: glance). */
+  exchange: string;
+  publisherId: string;
+  disabled: string[];
+  rabbit: {
+    durable: boolean;
+    autoDelete: boolean;
+    haQueues: boolean;
+    quorumQueue: boolean;
+    ssl: boolean;
+    sslCaFile?: string;
+    sslCertFile?: string;
+    sslKeyFile?: string;
+    heartbeatSeconds: number;
+    retryIntervalSeconds: number;
+    retryMaxSeconds: number;
+  };
+  /** Glimpse only: rows the outbox may hold; new notifications are dropped (and logged) beyond it. */
+  outboxMaxRows: number;
+  /** Glimpse only: seconds the relay's lease lasts without renewal (how soon another node takes over). */
+  relayLeaseSeconds: number;
+}
+
 export interface GlimpseConfig {
   /** Path of the config file the values came from, if any. */
   sourceFile?: string;
@@ -147,6 +177,7 @@ export interface GlimpseConfig {
   userStorageQuota: number;
   /** `[glimpse_transfers]`: the process-wide budget for transfer buffers (bytes, 0 = none) and the wait for room. */
   transfers: { bufferBudget: number; budgetWaitSeconds: number };
+  notifications: NotificationsConfig;
   apiLimitMax: number;
   limitParamDefault: number;
   showImageDirectUrl: boolean;

@@ -22,6 +22,8 @@ import {
 } from './image-mapper.ts';
 import type { Schema } from './schema.ts';
 import { isUniqueViolation } from './sql-errors.ts';
+import { writeOutbox } from './outbox-repository.ts';
+import type { Emit } from '../ports/events.ts';
 
 type Executor = Kysely<Schema>;
 
@@ -81,7 +83,7 @@ export function readTransaction(database: Database) {
 export class SqlImageRepository implements ImageRepository {
   constructor(private readonly database: Database) {}
 
-  async create(image: Image): Promise<Image> {
+  async create(image: Image, options: { emit?: Emit<Image> } = {}): Promise<Image> {
     return this.database.db.transaction().execute(async (trx) => {
       try {
         await trx.insertInto('images').values({ id: image.id, ...imageColumns(image), version: 1 }).execute();
@@ -90,7 +92,9 @@ export class SqlImageRepository implements ImageRepository {
         throw error;
       }
       await writeChildren(trx, image);
-      return (await load(trx, image.id, true))!;
+      const stored = (await load(trx, image.id, true))!;
+      if (options.emit) await writeOutbox(trx, options.emit(stored));
+      return stored;
     });
   }
 
@@ -113,7 +117,9 @@ export class SqlImageRepository implements ImageRepository {
       }
       await deleteChildren(trx, image.id);
       await writeChildren(trx, image);
-      return (await load(trx, image.id, true))!;
+      const stored = (await load(trx, image.id, true))!;
+      if (options.emit) await writeOutbox(trx, options.emit(stored));
+      return stored;
     });
   }
 

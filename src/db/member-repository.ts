@@ -9,6 +9,8 @@ import type { Database } from './connect.ts';
 import { memberFromRow, memberToRow } from './image-mapper.ts';
 import type { Schema } from './schema.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './sql-errors.ts';
+import type { Emit } from '../ports/events.ts';
+import { writeOutbox } from './outbox-repository.ts';
 
 function memberNotFound(imageId: string, memberId: string) {
   return notFound('{memberId} not found in the member list of the image {imageId}.', { imageId, memberId }, 'member.not_found');
@@ -22,9 +24,14 @@ export class SqlMemberRepository implements MemberRepository {
   }
 
   /** Duplicate (image, member) → Conflict `member.duplicate`; unknown image → NotFound `image.not_found`. */
-  async add(member: ImageMember): Promise<ImageMember> {
+  async add(member: ImageMember, options: { emit?: Emit<ImageMember> } = {}): Promise<ImageMember> {
     try {
-      await this.db.insertInto('image_members').values(memberToRow(member)).execute();
+      return await this.db.transaction().execute(async (trx) => {
+        await trx.insertInto('image_members').values(memberToRow(member)).execute();
+        const stored = (await getMember(trx, member.imageId, member.memberId))!;
+        if (options.emit) await writeOutbox(trx, options.emit(stored));
+        return stored;
+      });
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw conflict('Member {memberId} is duplicated for image {imageId}',
@@ -33,13 +40,10 @@ export class SqlMemberRepository implements MemberRepository {
       if (isForeignKeyViolation(error)) throw notFound('No image found with ID {id}', { id: member.imageId }, 'image.not_found');
       throw error;
     }
-    return (await this.get(member.imageId, member.memberId))!;
   }
 
   async get(imageId: string, memberId: string): Promise<ImageMember | undefined> {
-    const row = await this.db.selectFrom('image_members').selectAll()
-      .where('image_id', '=', imageId).where('member', '=', memberId).executeTakeFirst();
-    return row ? memberFromRow(row) : undefined;
+    return getMember(this.db, imageId, memberId);
   }
 
   /** Oldest first (then by member id), so pages and responses are stable. */
@@ -56,19 +60,33 @@ export class SqlMemberRepository implements MemberRepository {
   }
 
   /** Writes status, can_share and updated_at (created_at never changes). Absent member → NotFound `member.not_found`. */
-  async update(member: ImageMember): Promise<ImageMember> {
-    const result = await this.db.updateTable('image_members')
-      .set({ status: member.status, can_share: member.canShare, updated_at: member.updatedAt })
-      .where('image_id', '=', member.imageId).where('member', '=', member.memberId)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw memberNotFound(member.imageId, member.memberId);
-    return (await this.get(member.imageId, member.memberId))!;
+  async update(member: ImageMember, options: { emit?: Emit<ImageMember> } = {}): Promise<ImageMember> {
+    return this.db.transaction().execute(async (trx) => {
+      const result = await trx.updateTable('image_members')
+        .set({ status: member.status, can_share: member.canShare, updated_at: member.updatedAt })
+        .where('image_id', '=', member.imageId).where('member', '=', member.memberId)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) === 0) throw memberNotFound(member.imageId, member.memberId);
+      const stored = (await getMember(trx, member.imageId, member.memberId))!;
+      if (options.emit) await writeOutbox(trx, options.emit(stored));
+      return stored;
+    });
   }
 
   /** Hard delete. Absent member → NotFound `member.not_found` (a racing second removal is a 404, as in Glance). */
-  async remove(imageId: string, memberId: string): Promise<void> {
-    const result = await this.db.deleteFrom('image_members')
-      .where('image_id', '=', imageId).where('member', '=', memberId).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw memberNotFound(imageId, memberId);
+  async remove(imageId: string, memberId: string, options: { emit?: Emit<ImageMember> } = {}): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const before = options.emit ? await getMember(trx, imageId, memberId) : undefined;
+      const result = await trx.deleteFrom('image_members')
+        .where('image_id', '=', imageId).where('member', '=', memberId).executeTakeFirst();
+      if (Number(result.numDeletedRows) === 0) throw memberNotFound(imageId, memberId);
+      if (options.emit && before) await writeOutbox(trx, options.emit(before));
+    });
   }
+}
+
+async function getMember(db: Kysely<Schema>, imageId: string, memberId: string): Promise<ImageMember | undefined> {
+  const row = await db.selectFrom('image_members').selectAll()
+    .where('image_id', '=', imageId).where('member', '=', memberId).executeTakeFirst();
+  return row ? memberFromRow(row) : undefined;
 }

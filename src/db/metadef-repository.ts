@@ -18,6 +18,8 @@ import {
 import type { Schema } from './schema.ts';
 import { keysetAfter, sortColumn } from './metadef-keyset.ts';
 import { isUniqueViolation } from './sql-errors.ts';
+import { writeOutbox } from './outbox-repository.ts';
+import type { Notification } from '../ports/events.ts';
 
 type Db = Kysely<Schema> | Transaction<Schema>;
 
@@ -37,8 +39,21 @@ function requireChanged(result: { numUpdatedRows?: bigint; numDeletedRows?: bigi
 export class SqlMetadefRepository implements MetadefRepository {
   private readonly db: Kysely<Schema>;
 
-  constructor(database: Database) {
-    this.db = database.db;
+  /** `db` is a transaction when this repository is the one `atomically` hands its work. */
+  constructor(private readonly database: Database, db?: Kysely<Schema>) {
+    this.db = db ?? database.db;
+  }
+
+  /** A transaction of its own, or the surrounding one (Kysely has no nested transactions). */
+  private tx<T>(work: (trx: Kysely<Schema>) => Promise<T>): Promise<T> {
+    return this.db.isTransaction ? work(this.db) : this.db.transaction().execute(work);
+  }
+
+  async atomically(work: (repo: MetadefRepository) => Promise<void>, notifications: readonly Notification[]): Promise<void> {
+    await this.tx(async (trx) => {
+      await work(new SqlMetadefRepository(this.database, trx));
+      await writeOutbox(trx, notifications);
+    });
   }
 
   private async namespaceId(db: Db, name: string): Promise<number> {
@@ -82,7 +97,7 @@ export class SqlMetadefRepository implements MetadefRepository {
 
   async createNamespace(content: MetadefNamespaceContent): Promise<void> {
     const name = content.namespace.namespace;
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await orConflict(() => trx.insertInto('metadef_namespaces').values(namespaceToRow(content.namespace)).execute(),
         () => E.duplicateNamespace(name));
       const id = await this.namespaceId(trx, name);
@@ -237,7 +252,7 @@ export class SqlMetadefRepository implements MetadefRepository {
   }
 
   async createTags(namespace: string, tags: MetadefTag[], append: boolean): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       const id = await this.namespaceId(trx, namespace);
       if (!append) await trx.deleteFrom('metadef_tags').where('namespace_id', '=', id).execute();
       for (const tag of tags) {
@@ -283,7 +298,7 @@ export class SqlMetadefRepository implements MetadefRepository {
   }
 
   async createAssociation(namespace: string, association: ResourceTypeAssociation): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await this.insertAssociation(trx, await this.namespaceId(trx, namespace), namespace, association);
     });
   }
@@ -315,7 +330,7 @@ export class SqlMetadefRepository implements MetadefRepository {
   }
 
   async deleteEverything(): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.tx(async (trx) => {
       await trx.deleteFrom('metadef_namespaces').execute();
       await trx.deleteFrom('metadef_resource_types').execute();
     });

@@ -196,4 +196,25 @@ export interface Schema {
   metadef_namespace_resource_types: MetadefNamespaceResourceTypesTable;
   image_cache_entries: ImageCacheEntriesTable;
   image_cache_queue: ImageCacheQueueTable;
+  notification_outbox: NotificationOutboxTable;
+  notification_relay: NotificationRelayTable;
+}
+
+/** 0012: a notification waiting to be published. */
+export interface NotificationOutboxTable {
+  seq: Generated<number | string>;
+  message_id: string;
+  publisher_id: string;
+  event_type: string;
+  priority: string;
+  subject: string;
+  payload: string;
+  created_at: Timestamp;
+}
+
+/** 0012: the relay lease (one row, name 'relay'). */
+export interface NotificationRelayTable {
+  name: string;
+  holder: string;
+  lease_until: Timestamp;
 }

@@ -7,8 +7,9 @@
 // Expired tasks (expires_at before now) are left out of every read: Glance's lazy expiry.
 import { sql, type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
 import { internalTaskTypes, type Task, type TaskStatus, type TaskType } from '../domain/task.ts';
-import type { ClaimedTask, TaskListQuery, TaskRepository } from '../ports/tasks.ts';
 import type { TaskQueueStats } from '../ports/metrics.ts';
+import type { ClaimedTask, TaskEmit, TaskListQuery, TaskRepository } from '../ports/tasks.ts';
+import { writeOutbox } from './outbox-repository.ts';
 import type { Database } from './connect.ts';
 import { toBool, toDate, toNullableDate, toNumber } from './image-mapper.ts';
 import type { Schema, TasksTable } from './schema.ts';
@@ -49,8 +50,29 @@ export class SqlTaskRepository implements TaskRepository {
     this.db = database.db;
   }
 
-  async create(task: Task): Promise<Task> {
-    await this.db.insertInto('tasks').values({
+  /** Runs `work` in a transaction that also writes the notifications of the task it returns. */
+  private async withEvents<T>(options: TaskEmit | undefined, work: (db: Kysely<Schema>) => Promise<T>,
+    stored: (result: T, db: Kysely<Schema>) => Promise<Task | undefined>): Promise<T> {
+    const emit = options?.emit;
+    if (!emit) return work(this.db);
+    return this.db.transaction().execute(async (trx) => {
+      const result = await work(trx);
+      const task = await stored(result, trx);
+      if (task) await writeOutbox(trx, emit(task));
+      return result;
+    });
+  }
+
+  private static async load(db: Kysely<Schema>, id: string): Promise<Task> {
+    return taskFromRow(await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  }
+
+  async create(task: Task, options?: TaskEmit): Promise<Task> {
+    return this.withEvents(options, (db) => this.insert(db, task), async (t) => t);
+  }
+
+  private async insert(db: Kysely<Schema>, task: Task): Promise<Task> {
+    await db.insertInto('tasks').values({
       id: task.id, type: task.type, status: task.status, owner: task.owner, image_id: task.imageId,
       request_id: task.requestId, user_id: task.userId, input: json(task.input), result: json(task.result),
       message: task.message, expires_at: task.expiresAt, created_at: task.createdAt, updated_at: task.updatedAt,
@@ -107,7 +129,11 @@ export class SqlTaskRepository implements TaskRepository {
     };
   }
 
-  async claim(worker: string, now: Date, leaseUntil: Date, preferId?: string): Promise<ClaimedTask | undefined> {
+  async claim(worker: string, now: Date, leaseUntil: Date, preferId?: string, options?: TaskEmit): Promise<ClaimedTask | undefined> {
+    return this.withEvents(options, (db) => this.claimWith(db, worker, now, leaseUntil, preferId), async (c) => c?.task);
+  }
+
+  private async claimWith(db: Kysely<Schema>, worker: string, now: Date, leaseUntil: Date, preferId?: string): Promise<ClaimedTask | undefined> {
     const runnable = (eb: TasksEb) => eb.and([
       eb('deleted', '=', false),
       eb.or([
@@ -115,7 +141,7 @@ export class SqlTaskRepository implements TaskRepository {
         eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)]),
       ]),
     ]);
-    let candidates = await this.db.selectFrom('tasks').select(['id'])
+    let candidates = await db.selectFrom('tasks').select(['id'])
       .where(runnable).orderBy('created_at', 'asc').limit(8).execute();
     if (preferId !== undefined) {
       candidates = [...candidates.filter((c) => c.id === preferId), ...candidates.filter((c) => c.id !== preferId)];
@@ -123,14 +149,14 @@ export class SqlTaskRepository implements TaskRepository {
     for (const candidate of candidates) {
       // The UPDATE re-checks `runnable`: a racing worker that claimed first made the task processing
       // with a live lease, so this statement then matches no row.
-      const result = await this.db.updateTable('tasks')
+      const result = await db.updateTable('tasks')
         .set({ status: 'processing', lease_owner: worker, lease_expires_at: leaseUntil, updated_at: now,
           attempts: sql<number>`attempts + 1` as unknown as number })
         .where('id', '=', candidate.id)
         .where(runnable)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) !== 1) continue;
-      const row = await this.db.selectFrom('tasks').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow();
+      const row = await db.selectFrom('tasks').selectAll().where('id', '=', candidate.id).executeTakeFirstOrThrow();
       return { task: taskFromRow(row), lease: { owner: worker, expiresAt: leaseUntil, attempts: toNumber(row.attempts) } };
     }
     return undefined;
@@ -147,8 +173,15 @@ export class SqlTaskRepository implements TaskRepository {
       .where('id', '=', id).where('lease_owner', '=', worker).where('status', '=', 'processing').execute();
   }
 
-  async finish(id: string, worker: string | null, outcome: Parameters<TaskRepository['finish']>[2]): Promise<boolean> {
-    let qb = this.db.updateTable('tasks').set({
+  async finish(id: string, worker: string | null, outcome: Parameters<TaskRepository['finish']>[2],
+    options?: TaskEmit): Promise<boolean> {
+    return this.withEvents(options, (db) => this.finishWith(db, id, worker, outcome),
+      async (done, db) => done ? SqlTaskRepository.load(db, id) : undefined);
+  }
+
+  private async finishWith(db: Kysely<Schema>, id: string, worker: string | null,
+    outcome: Parameters<TaskRepository['finish']>[2]): Promise<boolean> {
+    let qb = db.updateTable('tasks').set({
       status: outcome.status, result: json(outcome.result), message: outcome.message, expires_at: outcome.expiresAt,
       updated_at: outcome.now, lease_owner: null, lease_expires_at: null,
     }).where('id', '=', id);

@@ -6,6 +6,7 @@ import type {
   MetadefNamespace, MetadefNamespaceContent, MetadefObject, MetadefProperty, MetadefTag, NamespaceSortKey,
   ResourceType, ResourceTypeAssociation, TagSortKey,
 } from '../domain/metadef.ts';
+import type { Notification } from './events.ts';
 
 export interface NamespaceListQuery {
   viewer: { projectId: string | null; isAdmin: boolean };
@@ -67,6 +68,11 @@ export interface MetadefRepository {
   /** Creates the resource type first when it does not exist yet. */
   createAssociation(namespace: string, association: ResourceTypeAssociation): Promise<void>;
   deleteAssociation(namespace: string, resourceType: string): Promise<void>;
+  /**
+   * Runs `work` on this repository bound to one transaction that also writes `notifications` to the
+   * outbox: the change and its notifications are stored together or not at all.
+   */
+  atomically(work: (repo: MetadefRepository) => Promise<void>, notifications: readonly Notification[]): Promise<void>;
   /** Removes every namespace and resource type (`glimpse metadefs unload`). */
   deleteEverything(): Promise<void>;
 }

@@ -1,16 +1,19 @@
 // Repository ports. Implementations live in src/db/ and pass test/contract/*.
 import type { Image, ImageMember } from '../domain/image.ts';
+import type { Emit } from './events.ts';
 
 export interface UpdateOptions {
   /** Compare-and-set on the row version: the update applies only if the stored version equals this. */
   expectVersion: number;
   /** Optionally also require the stored status (e.g. queued → saving). */
   expectStatus?: Image['status'];
+  /** Notifications of the change, written to the outbox in its transaction (ports/events.ts). */
+  emit?: Emit<Image>;
 }
 
 export interface ImageRepository {
   /** Inserts a new image with its properties, tags and locations. A used id (even of a deleted image) → Conflict. */
-  create(image: Image): Promise<Image>;
+  create(image: Image, options?: { emit?: Emit<Image> }): Promise<Image>;
   /** Loads an image by id; deleted images only when `includeDeleted`. */
   get(id: string, options?: { includeDeleted?: boolean }): Promise<Image | undefined>;
   /**
@@ -32,11 +35,12 @@ export interface ImageRepository {
 }
 
 export interface MemberRepository {
-  add(member: ImageMember): Promise<ImageMember>;
+  add(member: ImageMember, options?: { emit?: Emit<ImageMember> }): Promise<ImageMember>;
   get(imageId: string, memberId: string): Promise<ImageMember | undefined>;
   list(imageId: string): Promise<ImageMember[]>;
-  update(member: ImageMember): Promise<ImageMember>;
-  remove(imageId: string, memberId: string): Promise<void>;
+  update(member: ImageMember, options?: { emit?: Emit<ImageMember> }): Promise<ImageMember>;
+  /** `emit` gets the member as it was before removal. */
+  remove(imageId: string, memberId: string, options?: { emit?: Emit<ImageMember> }): Promise<void>;
   /** Every membership of project `memberId`, oldest first (v1's shared-images). */
   listForMember(memberId: string): Promise<ImageMember[]>;
 }

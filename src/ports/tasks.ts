@@ -1,6 +1,12 @@
 // Task repository port. The implementation is src/db/task-repository.ts; its contract suite is
 // test/contract/task-repository.test.ts (all three SQL dialects).
 import type { Task, TaskLease, TaskStatus, TaskType } from '../domain/task.ts';
+import type { Emit } from './events.ts';
+
+/** Notifications of a task change, written in its transaction (ports/events.ts). */
+export interface TaskEmit {
+  emit?: Emit<Task>;
+}
 
 export type TaskSortKey = 'created_at' | 'updated_at' | 'id' | 'status' | 'type' | 'expires_at' | 'owner';
 
@@ -25,7 +31,7 @@ export interface ClaimedTask {
 }
 
 export interface TaskRepository {
-  create(task: Task): Promise<Task>;
+  create(task: Task, options?: TaskEmit): Promise<Task>;
   /** A task by id, unless deleted or expired before `now`. */
   get(id: string, now: Date): Promise<Task | undefined>;
   /** Tasks as the tasks API lists them: internal tasks (domain/task.ts internalTaskTypes) are left out. */
@@ -38,7 +44,7 @@ export interface TaskRepository {
    * whose lease expired before `now` (its worker died). Compare-and-set on the lease columns, so of
    * several workers exactly one gets a task. The task becomes processing, attempts grows by one.
    */
-  claim(worker: string, now: Date, leaseUntil: Date, preferId?: string): Promise<ClaimedTask | undefined>;
+  claim(worker: string, now: Date, leaseUntil: Date, preferId?: string, options?: TaskEmit): Promise<ClaimedTask | undefined>;
   /**
    * Extends the lease and marks the task alive (updated_at = now, which the import lock's staleness
    * rule reads); false when `worker` no longer holds it (another worker took the task over).
@@ -56,7 +62,7 @@ export interface TaskRepository {
     message: string;
     expiresAt: Date;
     now: Date;
-  }): Promise<boolean>;
+  }, options?: TaskEmit): Promise<boolean>;
   /** Stores the task's result so far (progress), while `worker` holds it. */
   saveResult(id: string, worker: string, result: Record<string, unknown>, now: Date): Promise<boolean>;
 }

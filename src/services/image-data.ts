@@ -20,6 +20,9 @@ import { preferredFirst, sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
 import { TRANSFER_WINDOW, getReservation, putReservation, releaseOnClose } from './transfer-budget.ts';
+import { imageDraft, imageEmit } from './notifier.ts';
+import { imageSendPayload, importProgressFields } from './notification-payloads.ts';
+import { countingTap } from './notification-tap.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -106,7 +109,7 @@ export class ImageDataService {
 
   private async receive(ctx: RequestContext, image: Image, driver: StoreDriver, source: Readable, budget: UploadBudget,
     options: UploadOptions): Promise<Image> {
-    const saving = await this.claim(image);
+    const saving = await this.claim(image, this.deps.settings.multiStore ? driver.id : undefined);
     const failedStatus = options.statusAfterFailure ?? 'queued';
     const transfer = await beginTransfer(this.deps.transfers, saving, 'upload', driver.id, failedStatus,
       (error) => this.revert(ctx, saving, error, failedStatus));
@@ -156,7 +159,9 @@ export class ImageDataService {
       locations: [{ url: written.location, metadata: { store: driver.id }, status: 'active' }],
     };
     try {
-      return await this.deps.images.update(active, { expectVersion: saving.version, expectStatus: 'saving' });
+      return await this.deps.images.update(active, { expectVersion: saving.version, expectStatus: 'saving',
+        emit: this.deps.notifier?.emit<Image>((stored) => [imageDraft('image.upload', stored, importProgressFields(stored)),
+          imageDraft('image.activate', stored), imageDraft('image.update', stored)]) });
     } catch (error) {
       await this.discard(driver, written.location, ctx);
       if (isVersionConflict(error)) throw this.uploadGone(id);
@@ -195,7 +200,7 @@ export class ImageDataService {
       const hit = await cache?.read(image, range, ctx.log, ctx.signal);
       if (hit) {
         if (release) releaseOnClose(hit.stream, release);
-        return { image, data: { ...hit, range } };
+        return { image, data: { ...hit, stream: this.sendTap(ctx, image, hit.stream, range), range } };
       }
       if (prefer.length > 0) this.checkPreference(ctx, loaded.target, prefer);
       const read = await this.readFirstAvailable(ctx, image, preferredFirst(active, prefer), range);
@@ -206,7 +211,7 @@ export class ImageDataService {
       // A full download of an uncached image also fills the cache (src/cache/).
       const data = cache && !range ? await cache.fill(image, read.stream, ctx.log) : read.stream;
       if (release) releaseOnClose(data, release);
-      return { image, data: { stream: data, size: read.size, range } };
+      return { image, data: { stream: this.sendTap(ctx, image, data, range), size: read.size, range } };
     } catch (error) {
       release?.();
       throw error;
@@ -252,6 +257,20 @@ export class ImageDataService {
         msg('The image data is in a store this server does not know.'));
     }
     return undefined;
+  }
+
+  /**
+   * image.send once the whole response body went through: INFO when as many bytes as expected were
+   * sent (the range's length, or the image size), ERROR otherwise, as Glance.
+   */
+  private sendTap(ctx: RequestContext, image: Image, stream: Readable, range: ByteRange | undefined): Readable {
+    const notifier = this.deps.notifier;
+    if (!notifier?.isEnabled('image.send')) return stream;
+    const expected = range ? range.end - range.start + 1 : image.size;
+    return countingTap(stream, (sent) => {
+      void notifier.send([{ eventType: 'image.send', subject: image.id, priority: sent === expected ? 'INFO' : 'ERROR',
+        payload: imageSendPayload(image, sent, ctx) }]);
+    });
   }
 
   /** Glance's signature check for an image with img_signature* properties (the source is dropped when it cannot be made). */
@@ -302,11 +321,13 @@ export class ImageDataService {
   }
 
   /** queued → saving by compare-and-set: of two racing uploads exactly one wins, the other gets 409. */
-  private async claim(image: Image): Promise<Image> {
+  private async claim(image: Image, backend: string | undefined): Promise<Image> {
     try {
       return await this.deps.images.update({ ...image, status: 'saving', properties: withoutRecoveryNote(image.properties),
         updatedAt: this.now() },
-        { expectVersion: image.version, expectStatus: 'queued' });
+        { expectVersion: image.version, expectStatus: 'queued',
+          emit: this.deps.notifier?.emit<Image>((saving) => [imageDraft('image.update', saving),
+            imageDraft('image.prepare', saving, importProgressFields(saving, backend))]) });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;
       const fresh = await this.deps.images.get(image.id);
@@ -319,10 +340,13 @@ export class ImageDataService {
   /** After a failed write: back to queued (size cleared) or killed, or 410 if the image was deleted meanwhile. */
   private async revert(ctx: RequestContext, saving: Image, cause: unknown, status: 'queued' | 'killed'): Promise<void> {
     ctx.log.warn({ err: cause, image_id: saving.id, status }, 'upload failed');
+    // Glance's failed-upload notification: ERROR priority, the reason as the whole payload.
+    await this.deps.notifier?.send([{ eventType: 'image.upload', priority: 'ERROR', subject: saving.id,
+      payload: `Failed to upload image data for image ${saving.id}: ${cause instanceof Error ? cause.message : String(cause)}` }]);
     try {
       const size = status === 'killed' ? saving.size : null;
       await this.deps.images.update({ ...saving, status, size, virtualSize: null, updatedAt: this.now() },
-        { expectVersion: saving.version, expectStatus: 'saving' });
+        { expectVersion: saving.version, expectStatus: 'saving', emit: imageEmit(this.deps.notifier) });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;
       throw this.uploadGone(saving.id);

@@ -5,6 +5,7 @@ import type { ImageCache } from '../ports/image-cache.ts';
 import { DomainError, badRequest, conflict, forbidden, notFound, payloadTooLarge } from '../domain/errors.ts';
 import type { KeyManager } from '../ports/key-manager.ts';
 import type { Image, Visibility } from '../domain/image.ts';
+import type { Emit } from '../ports/events.ts';
 import { msg } from '../i18n/message.ts';
 import { applyPatch, assertPropertyName, type PatchOperation } from '../domain/image-patch.ts';
 import { isReserved } from '../domain/image-rules.ts';
@@ -21,6 +22,8 @@ import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
 import type { TransferTracker } from './transfer-tracker.ts';
+import { imageDraft, imageEmit, type Notifier } from './notifier.ts';
+import { deletedFields } from './notification-payloads.ts';
 
 export interface ImageServiceDeps {
   images: ImageRepository & ImageLister;
@@ -45,6 +48,8 @@ export interface ImageServiceDeps {
   log?: { warn(obj: unknown, msg?: string): void };
   /** Records this process as the owner of each upload and stage (transfer-tracker.ts); none in unit setups. */
   transfers?: TransferTracker;
+  /** Makes the notifications of every change (undefined: none). */
+  notifier?: Notifier;
 }
 
 /** What a create request may set (already schema-validated by the HTTP dialect). */
@@ -138,7 +143,7 @@ export class ImageService {
     this.authorizeVisibility(ctx, image.visibility, target);
     planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
     checkImageQuotas(image, settings);
-    return this.viewFor(ctx, await this.deps.images.create(image));
+    return this.viewFor(ctx, await this.deps.images.create(image, { emit: imageEmit(this.deps.notifier, 'image.create') }));
   }
 
   async getImage(ctx: RequestContext, id: string): Promise<Image> {
@@ -189,7 +194,8 @@ export class ImageService {
       const changed = { ...outcome.image, properties: plan.properties, updatedAt: this.now() };
       checkImageQuotas(changed, this.deps.settings);
       try {
-        const updated = await this.deps.images.update(changed, { expectVersion: image.version });
+        const updated = await this.deps.images.update(changed, { expectVersion: image.version,
+          emit: imageEmit(this.deps.notifier) });
         await this.removeData(updated, outcome.removedLocations);
         return this.viewFor(ctx, updated);
       } catch (error) {
@@ -218,7 +224,8 @@ export class ImageService {
           locations: image.locations.map((l) => ({ ...l, status: 'pending_delete' as const })) }
       : { ...image, status: 'deleted', deleted: true, deletedAt: now, updatedAt: now,
           locations: image.locations.map((l) => ({ ...l, status: 'deleted' as const })) };
-    const stored = await this.updateOrConflict(deleted, image);
+    const stored = await this.updateOrConflict(deleted, image,
+      this.deps.notifier?.emit<Image>((gone) => [imageDraft('image.delete', gone, deletedFields(now))]));
     await this.deps.cache?.invalidate(image.id, ctx.log);
     await this.removeStaged(image);
     if (delayed) return;
@@ -274,7 +281,7 @@ export class ImageService {
       const next = { ...image, tags, updatedAt: this.now() };
       checkImageQuotas(next, this.deps.settings);
       try {
-        await this.deps.images.update(next, { expectVersion: image.version });
+        await this.deps.images.update(next, { expectVersion: image.version, emit: imageEmit(this.deps.notifier) });
         return;
       } catch (error) {
         if (!isVersionConflict(error) || attempt >= casRetries) throw error;
@@ -290,7 +297,7 @@ export class ImageService {
       throw forbidden("Not allowed to {action} image in status '{status}'", { action, status: image.status },
         'image.bad_status_for_action');
     }
-    await this.updateOrConflict({ ...image, status: to, updatedAt: this.now() }, image);
+    await this.updateOrConflict({ ...image, status: to, updatedAt: this.now() }, image, imageEmit(this.deps.notifier));
     if (to === 'deactivated') await this.deps.cache?.invalidate(image.id, ctx.log);
   }
 
@@ -300,9 +307,9 @@ export class ImageService {
   }
 
   /** Compare-and-set; a lost race becomes 409 with the current state named. */
-  async updateOrConflict(next: Image, current: Image): Promise<Image> {
+  async updateOrConflict(next: Image, current: Image, emit?: Emit<Image>): Promise<Image> {
     try {
-      return await this.deps.images.update(next, { expectVersion: current.version, expectStatus: current.status });
+      return await this.deps.images.update(next, { expectVersion: current.version, expectStatus: current.status, emit });
     } catch (error) {
       if (!isVersionConflict(error)) throw error;
       const fresh = await this.deps.images.get(current.id);

@@ -9,6 +9,7 @@ import type { MetadefRepository } from '../ports/metadef-repository.ts';
 import type { Authorizer } from '../ports/policy.ts';
 import { enforceOrHide } from '../policy/enforcer.ts';
 import { metadefTarget } from '../policy/metadef-target.ts';
+import type { Draft, Notifier } from './notifier.ts';
 
 /**
  * How a missing or hidden namespace is reported; Glance's routes differ:
@@ -24,6 +25,8 @@ export interface MetadefServiceDeps {
   /** Namespace list page size when no limit is given, and its cap ([DEFAULT] limit_param_default, api_limit_max). */
   limits: { default: number; max: number };
   now?: () => Date;
+  /** Makes the metadef_* notifications (undefined: none). */
+  notifier?: Notifier;
 }
 
 export class MetadefAccess {
@@ -35,6 +38,14 @@ export class MetadefAccess {
 
   get repo(): MetadefRepository {
     return this.deps.metadefs;
+  }
+
+  /** Runs a change; its notifications (Glance's metadef_* events) are written in the same transaction. */
+  async change(work: (repo: MetadefRepository) => Promise<void>, drafts: (subject: string) => Draft[], namespace: string): Promise<void> {
+    const notifications = this.deps.notifier?.make(drafts(namespace)) ?? [];
+    if (notifications.length === 0) return work(this.deps.metadefs);
+    await this.deps.metadefs.atomically(work, notifications);
+    this.deps.notifier!.appended();
   }
 
   async load(ctx: RequestContext, name: string, style: NotFoundStyle): Promise<MetadefNamespace> {

@@ -5,6 +5,8 @@ import { metadefErrors } from '../domain/metadef-errors.ts';
 import type { MetadefObject, MetadefProperty, MetadefTag, PropertyDefinition, TagSortKey } from '../domain/metadef.ts';
 import type { RequestContext } from '../ports/context.ts';
 import { MetadefAccess, protectedErrors, type MetadefServiceDeps } from './metadef-access.ts';
+import { deletedFields, objectPayload, propertyPayload, tagPayload } from './notification-payloads.ts';
+import { draft as event } from './notifier.ts';
 
 export interface ObjectInput {
   name: string;
@@ -47,7 +49,8 @@ export class MetadefItemService {
     await this.access.loadFor(ctx, ns, 'objects', 'add_metadef_object');
     const now = this.access.now();
     const object = this.objectFrom(input, now, now);
-    await this.repo.createObject(ns, object);
+    await this.access.change((repo) => repo.createObject(ns, object),
+      () => [event('metadef_object.create', ns, objectPayload(ns, object))], ns);
     return object;
   }
 
@@ -56,15 +59,17 @@ export class MetadefItemService {
     await this.access.loadFor(ctx, ns, 'objects', 'modify_metadef_object');
     const current = await this.existingObject(ns, name);
     const object = this.objectFrom(input, current.createdAt, this.access.now());
-    await this.repo.updateObject(ns, name, object);
+    await this.access.change((repo) => repo.updateObject(ns, name, object),
+      () => [event('metadef_object.update', ns, objectPayload(ns, object, name))], ns);
     return object;
   }
 
   async deleteMetadefObject(ctx: RequestContext, ns: string, name: string): Promise<void> {
     const namespace = await this.access.loadFor(ctx, ns, 'objects', 'delete_metadef_object');
-    await this.existingObject(ns, name);
+    const object = await this.existingObject(ns, name);
     if (namespace.protected) throw protectedErrors.object(name);
-    await this.repo.deleteObject(ns, name);
+    await this.access.change((repo) => repo.deleteObject(ns, name),
+      () => [event('metadef_object.delete', ns, { ...objectPayload(ns, object), ...deletedFields(this.access.now()) })], ns);
   }
 
   // ---- properties ----
@@ -104,7 +109,8 @@ export class MetadefItemService {
     await this.access.loadFor(ctx, ns, 'short', 'add_metadef_property');
     const now = this.access.now();
     const property: MetadefProperty = { name, definition, createdAt: now, updatedAt: now };
-    await this.repo.createProperty(ns, property);
+    await this.access.change((repo) => repo.createProperty(ns, property),
+      () => [event('metadef_property.create', ns, propertyPayload(ns, property))], ns);
     return property;
   }
 
@@ -113,15 +119,17 @@ export class MetadefItemService {
     await this.access.loadFor(ctx, ns, 'short', 'modify_metadef_property');
     const current = await this.existingProperty(ns, name);
     const property: MetadefProperty = { name: newName, definition, createdAt: current.createdAt, updatedAt: this.access.now() };
-    await this.repo.updateProperty(ns, name, property);
+    await this.access.change((repo) => repo.updateProperty(ns, name, property),
+      () => [event('metadef_property.update', ns, propertyPayload(ns, property, name))], ns);
     return property;
   }
 
   async removeMetadefProperty(ctx: RequestContext, ns: string, name: string): Promise<void> {
     const namespace = await this.access.loadFor(ctx, ns, 'short', 'remove_metadef_property');
-    await this.existingProperty(ns, name);
+    const property = await this.existingProperty(ns, name);
     if (namespace.protected) throw protectedErrors.property(name);
-    await this.repo.deleteProperty(ns, name);
+    await this.access.change((repo) => repo.deleteProperty(ns, name),
+      () => [event('metadef_property.delete', ns, { ...propertyPayload(ns, property), ...deletedFields(this.access.now()) })], ns);
   }
 
   // ---- tags ----
@@ -140,7 +148,7 @@ export class MetadefItemService {
     await this.access.loadFor(ctx, ns, 'short', 'add_metadef_tag');
     const now = this.access.now();
     const tag: MetadefTag = { name, createdAt: now, updatedAt: now };
-    await this.repo.createTag(ns, tag);
+    await this.access.change((repo) => repo.createTag(ns, tag), () => [event('metadef_tag.create', ns, tagPayload(ns, tag))], ns);
     return tag;
   }
 
@@ -157,7 +165,8 @@ export class MetadefItemService {
     }
     const now = this.access.now();
     const tags = names.map((name): MetadefTag => ({ name, createdAt: now, updatedAt: now }));
-    await this.repo.createTags(ns, tags, append);
+    await this.access.change((repo) => repo.createTags(ns, tags, append),
+      () => tags.map((tag) => event('metadef_tag.create', ns, tagPayload(ns, tag))), ns);
     return tags;
   }
 
@@ -165,15 +174,17 @@ export class MetadefItemService {
     await this.access.loadFor(ctx, ns, 'short', 'modify_metadef_tag');
     const current = await this.existingTag(ns, name);
     const tag: MetadefTag = { name: newName, createdAt: current.createdAt, updatedAt: this.access.now() };
-    await this.repo.updateTag(ns, name, tag);
+    await this.access.change((repo) => repo.updateTag(ns, name, tag),
+      () => [event('metadef_tag.update', ns, tagPayload(ns, tag, name))], ns);
     return tag;
   }
 
   async deleteMetadefTag(ctx: RequestContext, ns: string, name: string): Promise<void> {
     const namespace = await this.access.loadFor(ctx, ns, 'short', 'delete_metadef_tag');
-    await this.existingTag(ns, name);
+    const tag = await this.existingTag(ns, name);
     if (namespace.protected) throw protectedErrors.tag(name);
-    await this.repo.deleteTag(ns, name);
+    await this.access.change((repo) => repo.deleteTag(ns, name),
+      () => [event('metadef_tag.delete', ns, { ...tagPayload(ns, tag), ...deletedFields(this.access.now()) })], ns);
   }
 
   private async existingObject(ns: string, name: string): Promise<MetadefObject> {

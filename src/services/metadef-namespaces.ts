@@ -9,6 +9,11 @@ import type {
 import type { RequestContext } from '../ports/context.ts';
 import { MetadefAccess, protectedErrors, type MetadefServiceDeps } from './metadef-access.ts';
 
+import {
+  deletedFields, namespacePayload, objectPayload, propertyPayload, resourceTypePayload, tagPayload,
+} from './notification-payloads.ts';
+import { draft } from './notifier.ts';
+
 export interface NamespaceInput {
   namespace: string;
   displayName?: string | null;
@@ -92,7 +97,13 @@ export class MetadefNamespaceService {
         required: o.required ?? null, properties: o.properties ?? {}, ...stamps })),
       tags: input.tags.map((t): MetadefTag => ({ name: t.name, ...stamps })),
     };
-    await this.access.repo.createNamespace(content);
+    await this.access.change((repo) => repo.createNamespace(content), (ns) => [
+      draft('metadef_namespace.create', ns, namespacePayload(content.namespace)),
+      ...content.associations.map((a) => draft('metadef_resource_type.create', ns, resourceTypePayload(ns, a))),
+      ...content.properties.map((p) => draft('metadef_property.create', ns, propertyPayload(ns, p))),
+      ...content.objects.map((o) => draft('metadef_object.create', ns, objectPayload(ns, o))),
+      ...content.tags.map((t) => draft('metadef_tag.create', ns, tagPayload(ns, t))),
+    ], content.namespace.namespace);
     return content;
   }
 
@@ -109,14 +120,16 @@ export class MetadefNamespaceService {
   async modifyMetadefNamespace(ctx: RequestContext, name: string, input: NamespaceInput): Promise<MetadefNamespace> {
     const current = await this.access.loadFor(ctx, name, 'short', 'modify_metadef_namespace');
     const updated = this.namespaceFrom(ctx, input, current.createdAt, this.access.now());
-    await this.access.repo.updateNamespace(name, updated);
+    await this.access.change((repo) => repo.updateNamespace(name, updated),
+      (ns) => [draft('metadef_namespace.update', ns, namespacePayload(updated, name))], updated.namespace);
     return updated;
   }
 
   async deleteMetadefNamespace(ctx: RequestContext, name: string): Promise<void> {
     const ns = await this.access.loadFor(ctx, name, 'short', 'delete_metadef_namespace');
     if (ns.protected) throw protectedErrors.namespace(name);
-    await this.access.repo.deleteNamespace(name);
+    await this.access.change((repo) => repo.deleteNamespace(name), (subject) =>
+      [draft('metadef_namespace.delete', subject, { ...namespacePayload(ns), ...deletedFields(this.access.now()) })], name);
   }
 
   /** DELETE …/objects, …/properties, …/tags: Glance checks delete_metadef_namespace (and delete_metadef_tags). */
@@ -124,9 +137,9 @@ export class MetadefNamespaceService {
     const rules = what === 'tags' ? ['delete_metadef_namespace', 'delete_metadef_tags'] : ['delete_metadef_namespace'];
     const ns = await this.access.loadFor(ctx, name, 'short', ...rules);
     if (ns.protected) throw protectedErrors.namespace(name);
-    if (what === 'objects') await this.access.repo.deleteObjects(name);
-    else if (what === 'properties') await this.access.repo.deleteProperties(name);
-    else await this.access.repo.deleteTags(name);
+    await this.access.change((repo) => what === 'objects' ? repo.deleteObjects(name)
+      : what === 'properties' ? repo.deleteProperties(name) : repo.deleteTags(name),
+    (subject) => [draft(`metadef_namespace.delete_${what}`, subject, namespacePayload(ns))], name);
   }
 
   // ---- resource types ----
@@ -148,16 +161,18 @@ export class MetadefNamespaceService {
     const now = this.access.now();
     const association: ResourceTypeAssociation = { name: input.name, prefix: input.prefix ?? null,
       propertiesTarget: input.propertiesTarget ?? null, createdAt: now, updatedAt: now };
-    await this.access.repo.createAssociation(name, association);
+    await this.access.change((repo) => repo.createAssociation(name, association),
+      (ns) => [draft('metadef_resource_type.create', ns, resourceTypePayload(ns, association))], name);
     return association;
   }
 
   async removeMetadefResourceTypeAssociation(ctx: RequestContext, name: string, resourceType: string): Promise<void> {
     const ns = await this.access.loadFor(ctx, name, 'short', 'remove_metadef_resource_type_association');
-    const found = (await this.access.repo.listAssociations(name)).some((a) => a.name === resourceType);
+    const found = (await this.access.repo.listAssociations(name)).find((a) => a.name === resourceType);
     if (!found) throw metadefErrors.associationNotFound(resourceType);
     if (ns.protected) throw protectedErrors.association(resourceType);
-    await this.access.repo.deleteAssociation(name, resourceType);
+    await this.access.change((repo) => repo.deleteAssociation(name, resourceType), (subject) =>
+      [draft('metadef_resource_type.delete', subject, { ...resourceTypePayload(subject, found), ...deletedFields(this.access.now()) })], name);
   }
 
   private namespaceFrom(ctx: RequestContext, input: NamespaceInput, createdAt: Date, updatedAt: Date): MetadefNamespace {

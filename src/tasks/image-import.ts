@@ -37,6 +37,9 @@ import { stagedExists, stagedLocation } from '../services/staging.ts';
 import type { ImportPlugin } from './plugins/index.ts';
 import { runOnStaged } from './plugins/staged.ts';
 import { errorText, type TaskLog, type TaskOutcome, type TaskRun } from './worker.ts';
+import type { Emit } from '../ports/events.ts';
+import { imageDraft, type Notifier } from '../services/notifier.ts';
+import { importProgressFields } from '../services/notification-payloads.ts';
 
 export interface ImportDeps {
   images: ImageRepository & ImageLister;
@@ -53,6 +56,8 @@ export interface ImportDeps {
   /** The plugins' logger (they log tool output and decisions with the image id). */
   pluginLog?: Logger;
   now?: () => Date;
+  /** image.prepare / image.upload / image.activate per store, as Glance's import flow sends them. */
+  notifier?: Notifier;
 }
 
 class LockLost extends Error {}
@@ -134,7 +139,10 @@ export class ImageImportRunner {
         continue;
       }
       try {
-        image = await this.copyTo(run, input, image, storeId, source);
+        // As Glance: the last store's write activates the image (with all_stores_must_succeed, every
+        // earlier one succeeded); without it, the first that succeeds does.
+        const activate = !copying && (!input.allStoresMustSucceed || storeId === input.stores.at(-1)) ? { virtualSize } : undefined;
+        image = await this.copyTo(run, input, image, storeId, source, activate);
         succeeded++;
       } catch (error) {
         if (run.signal.aborted || error instanceof LockLost || input.allStoresMustSucceed) throw error;
@@ -253,7 +261,7 @@ export class ImageImportRunner {
 
   /** Step 4 for one store: write, then record the location (and the data's size and hashes). */
   private async copyTo(run: TaskRun, input: ImportInput, image: Image, storeId: string,
-    source: () => Promise<Readable>): Promise<Image> {
+    source: () => Promise<Readable>, activate?: { virtualSize: number | null }): Promise<Image> {
     const driver = this.deps.stores.get(storeId);
     if (!driver) {
       throw new DomainError('Conflict', 'store.unknown', msg('Store for identifier {id} not found', { id: storeId }));
@@ -267,6 +275,7 @@ export class ImageImportRunner {
     const signature = await signatureCheck(new RecordedKeyManager(input.signatureCertificate), { projectId: image.owner, log: run.log },
       image.id, image.properties);
     let written: Awaited<ReturnType<typeof writeImageData>>;
+    await this.deps.notifier?.send([imageDraft('image.prepare', image, importProgressFields(image, storeId))]);
     const release = await this.reserveBuffers(run.signal, putReservation(driver, image.size ?? undefined));
     try {
       const data = await source();
@@ -280,19 +289,29 @@ export class ImageImportRunner {
     }
     try {
       await signature?.verify();
+      let before: Image | undefined;
+      // As Glance, image.upload and image.activate show the image before the store lists were updated.
+      const emit = this.deps.notifier?.emit<Image>((stored) => {
+        const shown = { ...stored, properties: before!.properties };
+        return [imageDraft('image.upload', shown, importProgressFields(before!)),
+          ...(before!.status !== 'active' && stored.status === 'active' ? [imageDraft('image.activate', shown)] : []),
+          imageDraft('image.update', stored)];
+      });
       return await this.update(run.task, image.id, (img) => {
+        before = img;
         if (img.checksum !== null && img.checksum !== written.checksum) {
           throw new DomainError('Conflict', 'import.checksum', msg('The data copied to store {id} differs from the image data.', { id: storeId }));
         }
-        const firstActive = !input.allStoresMustSucceed && img.status === 'importing';
+        const active = activate !== undefined && img.status === 'importing';
         return {
           ...img,
-          status: firstActive ? 'active' : img.status,
+          status: active ? 'active' : img.status,
+          virtualSize: active ? activate.virtualSize : img.virtualSize,
           size: written.size, checksum: written.checksum, osHashAlgo: written.osHashAlgo, osHashValue: written.osHashValue,
           locations: [...img.locations, { url: written.location, metadata: { store: driver.id }, status: 'active' as const }],
           properties: this.progress(img, storeId, false),
         };
-      });
+      }, { emit });
     } catch (error) {
       await driver.delete(written.location).catch(() => {});
       throw error;
@@ -387,7 +406,7 @@ export class ImageImportRunner {
 
   /** Compare-and-set with re-reads: users may PATCH the image while it imports. */
   private async update(task: Task, id: string, change: (image: Image) => Image,
-    options: { ignoreLock?: boolean } = {}): Promise<Image> {
+    options: { ignoreLock?: boolean; emit?: Emit<Image> } = {}): Promise<Image> {
     for (let attempt = 0; ; attempt++) {
       const image = await this.deps.images.get(id);
       if (!image) throw new DomainError('NotFound', 'image.not_found', msg('No image found with ID {id}', { id }));
@@ -396,7 +415,8 @@ export class ImageImportRunner {
         return image; // a newer import owns the image now; leave it alone
       }
       try {
-        return await this.deps.images.update({ ...change(image), updatedAt: this.now() }, { expectVersion: image.version });
+        return await this.deps.images.update({ ...change(image), updatedAt: this.now() },
+          { expectVersion: image.version, emit: options.emit });
       } catch (error) {
         if (!(error instanceof DomainError && error.code === 'image.version_conflict') || attempt >= CAS_RETRIES) throw error;
       }

@@ -1,0 +1,27 @@
+// oslo.messaging's notification message: the dict its Notifier builds (message_id, publisher_id,
+// event_type, priority, payload, timestamp) plus the `_unique_id` its AMQP driver adds, wrapped for
+// the messagingv2 driver in the 2.0 envelope {"oslo.version": "2.0", "oslo.message": "<JSON text>"}.
+// Glance notifies with an empty context, so no `_context_*` keys are sent.
+import type { Notification } from '../ports/events.ts';
+
+/** Python's str(datetime.utcnow()): `2026-12-07 20:48:13.885589`, no fraction when it is zero. */
+export function pythonUtcTimestamp(at: Date): string {
+  const iso = at.toISOString();
+  const ms = at.getUTCMilliseconds();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}000`}`;
+}
+
+export function osloMessage(n: Notification): Record<string, unknown> {
+  return {
+    message_id: n.messageId, publisher_id: n.publisherId, event_type: n.eventType, priority: n.priority,
+    payload: n.payload, timestamp: pythonUtcTimestamp(n.timestamp),
+    // Derived from message_id, so a re-published notification carries the same one.
+    _unique_id: n.messageId.replace(/-/g, ''),
+  };
+}
+
+/** The AMQP body for `driver = messagingv2` (version 2.0) or `messaging` (1.0: the message itself). */
+export function messageBody(n: Notification, version: '1.0' | '2.0'): Buffer {
+  const message = osloMessage(n);
+  return Buffer.from(JSON.stringify(version === '2.0' ? { 'oslo.version': '2.0', 'oslo.message': JSON.stringify(message) } : message));
+}

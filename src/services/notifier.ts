@@ -1,0 +1,124 @@
+// The services' emitter: makes Notifications (message id, publisher, time) for the events that
+// `disabled_notifications` leaves on, and hands the ones that report no database change to the
+// EventSink. Events that report a change are passed to the repository as an `emit` option, so they
+// are written in the change's transaction (ports/events.ts).
+import type { Image } from '../domain/image.ts';
+import type { Emit, EventSink, Notification, NotificationPriority } from '../ports/events.ts';
+import { imagePayload } from './notification-payloads.ts';
+
+export interface NotifierSettings {
+  /** false: no notification is made at all (driver noop, or none configured). */
+  enabled: boolean;
+  /** `default_publisher_id` (Glance: image.localhost). */
+  publisherId: string;
+  /** `disabled_notifications`: event types (image.create) or groups (image, task, metadef_tag). */
+  disabled: readonly string[];
+}
+
+export interface Draft {
+  eventType: string;
+  payload: unknown;
+  subject: string;
+  priority?: NotificationPriority;
+}
+
+export class Notifier {
+  private readonly disabled: Set<string>;
+  private full = false;
+  private dropped = 0;
+
+  constructor(private readonly settings: NotifierSettings, private readonly sink?: EventSink,
+    private readonly options: { now?: () => Date; newId?: () => string;
+      /** Called after notifications were handed over (the local relay publishes sooner). */
+      onAppend?: () => void;
+      log?: { warn(obj: unknown, msg?: string): void }; } = {}) {
+    this.disabled = new Set(settings.disabled);
+  }
+
+  /** No notifications at all (driver noop): services skip building payloads. */
+  static readonly off = new Notifier({ enabled: false, publisherId: 'image.localhost', disabled: [] });
+
+  get enabled(): boolean {
+    return this.settings.enabled;
+  }
+
+  /** Glance's rule: an event is off when its type or its group (the part before the first dot) is listed. */
+  isEnabled(eventType: string): boolean {
+    if (!this.settings.enabled) return false;
+    return !this.disabled.has(eventType) && !this.disabled.has(eventType.split('.', 1)[0]!);
+  }
+
+  /** The outbox reached its bound: new notifications are dropped (and counted in the log) until it drains. */
+  setOutboxFull(full: boolean): void {
+    if (!full && this.dropped > 0) this.options.log?.warn({ dropped: this.dropped }, 'notifications were dropped while the outbox was full');
+    if (!full) this.dropped = 0;
+    this.full = full;
+  }
+
+  make(drafts: readonly Draft[]): Notification[] {
+    if (!this.settings.enabled) return [];
+    if (this.full) {
+      this.dropped += drafts.length;
+      this.options.log?.warn({ event_types: drafts.map((d) => d.eventType), dropped: this.dropped },
+        'notification outbox is full: notification dropped');
+      return [];
+    }
+    const now = (this.options.now ?? (() => new Date()))();
+    const newId = this.options.newId ?? (() => crypto.randomUUID());
+    return drafts.filter((d) => this.isEnabled(d.eventType)).map((d) => ({
+      messageId: newId(), publisherId: this.settings.publisherId, eventType: d.eventType,
+      priority: d.priority ?? 'INFO', payload: d.payload, timestamp: now, subject: d.subject,
+    }));
+  }
+
+  /**
+   * The `emit` option of a repository change, or undefined when notifications are off (the
+   * repository then writes nothing extra). `build` gets the stored state.
+   */
+  emit<T>(build: (stored: T) => readonly Draft[]): Emit<T> | undefined {
+    if (!this.settings.enabled) return undefined;
+    return (stored) => {
+      const made = this.make(build(stored));
+      // Inside the transaction: the relay's pass comes a moment later and finds the commit (or the next poll does).
+      if (made.length > 0) this.options.onAppend?.();
+      return made;
+    };
+  }
+
+  /** Notifications were written with a change: the relay may publish sooner. */
+  appended(): void {
+    if (this.settings.enabled) this.options.onAppend?.();
+  }
+
+  /**
+   * Notifications that report no change of their own (image.send, a failed upload). A failure to
+   * record them is logged, never passed to the request.
+   */
+  async send(drafts: readonly Draft[]): Promise<void> {
+    const notifications = this.make(drafts);
+    if (notifications.length === 0 || !this.sink) return;
+    try {
+      await this.sink.append(notifications);
+      this.options.onAppend?.();
+    } catch (error) {
+      this.options.log?.warn({ err: error, event_types: notifications.map((n) => n.eventType) },
+        'could not record notifications');
+    }
+  }
+}
+
+/** An image event with Glance's image payload (plus `extra` fields). */
+export function imageDraft(eventType: string, image: Image, extra: Record<string, unknown> = {}): Draft {
+  return { eventType, payload: { ...imagePayload(image), ...extra }, subject: image.id };
+}
+
+/** The `emit` option of an image change that reports `eventTypes` (image.update by default). */
+export function imageEmit(notifier: Notifier | undefined, ...eventTypes: string[]): Emit<Image> | undefined {
+  const types = eventTypes.length > 0 ? eventTypes : ['image.update'];
+  return notifier?.emit<Image>((image) => types.map((type) => imageDraft(type, image)));
+}
+
+/** An event about `subject` with a ready payload. */
+export function draft(eventType: string, subject: string, payload: Record<string, unknown>): Draft {
+  return { eventType, subject, payload };
+}
