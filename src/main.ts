@@ -56,6 +56,9 @@ import { TaskWorker, defaultWorkerId } from './tasks/worker.ts';
 import { TransferRecovery } from './tasks/recovery.ts';
 import { SqlTransferRepository } from './db/transfer-repository.ts';
 import { TransferTracker } from './services/transfer-tracker.ts';
+import { ProjectQuotas } from './services/project-quotas.ts';
+import { SqlQuotaRepository } from './db/quota-repository.ts';
+import { KeystoneLimitSource } from './identity/keystone-limits.ts';
 import { copyFromHandler } from './tasks/v1-copy-from.ts';
 import type { StoreRegistry } from './stores/registry.ts';
 import type { RemoteFetcher, RemoteGlance } from './ports/fetch.ts';
@@ -124,9 +127,10 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 }
 
 function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'quotas'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
   return new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings, bufferBudget: deps.bufferBudget,
+    quotas: deps.quotas,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
   });
@@ -157,7 +161,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
 
 /** The recovery sweep of this process (tasks/recovery.ts), owner id shared with its task worker and transfers. */
 export function createRecovery(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget'> & { safeFetcher: SafeFetcher }, owner: string,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'quotas'> & { safeFetcher: SafeFetcher }, owner: string,
   options: { keepProcessAlive?: boolean } = {}): TransferRecovery {
   const runner = importRunner(config, logger, stores, deps);
   return new TransferRecovery({
@@ -166,7 +170,16 @@ export function createRecovery(config: GlimpseConfig, logger: Logger, database: 
     intervalSeconds: config.tasks.recoveryIntervalSeconds, log: logger.child({ component: 'recovery' }),
     abandonImport: (imageId, lock, task, message) => runner.abandon(imageId, lock, task, message),
     keepProcessAlive: options.keepProcessAlive,
+    sweepReservations: config.keystoneLimits ? (now) => new SqlQuotaRepository(database).sweep(now) : undefined,
   });
+}
+
+/** Keystone unified limits (use_keystone_limits), reserved in the database under this process's owner id. */
+export function projectQuotas(config: GlimpseConfig, logger: Logger, database: Database, owner: string): ProjectQuotas | undefined {
+  if (!config.keystoneLimits) return undefined;
+  const log = logger.child({ component: 'quotas' });
+  return new ProjectQuotas({ limits: new KeystoneLimitSource(config.keystoneLimits, { log }), repository: new SqlQuotaRepository(database),
+    owner, leaseSeconds: config.quotaReservationLease, log });
 }
 
 function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
@@ -229,7 +242,7 @@ export async function createImageCache(config: GlimpseConfig, logger: Logger, da
 
 /** What every use case gets: repositories, stores, policy, settings (API processes and workers alike). */
 function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
+  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers' | 'quotas'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
   const policy = policyEnforcer(config, logger);
   const { file: protectionFile, ruleFormat } = config.propertyProtection;
   const deps: ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } = {
@@ -271,7 +284,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const owner = defaultWorkerId();
     const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
       leaseSeconds: config.tasks.leaseSeconds, log: logger });
-    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers });
+    const quotas = projectQuotas(config, logger, database, owner);
+    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers, quotas });
     const cache = await createImageCache(config, logger, database, deps.images, stores);
     deps.cache = cache?.local;
     const { policy, staging } = deps;
@@ -317,7 +331,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
           locations: new LocationService(deps),
           cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.pokeSoon() }),
             legacy: config.auth.flavorSuffixes.includes('cachemanagement') },
-          discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
+          discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined, quotas) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: config.imageImport.methods,
@@ -343,6 +357,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
       async close() {
         await app.close();
         transfers.stop();
+        quotas?.stop();
         await recovery.stop();
         await worker?.stop();
         await cache?.prefetcher.stop();
@@ -472,8 +487,10 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   const stores = createStoreRegistry(config, { log: logger, fetcher: safeFetcher });
   // API nodes may be uploading into the same directories: only an hour-old temp file is a leftover.
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
-  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher), safeFetcher };
-  const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true });
+  const workerId = defaultWorkerId();
+  const quotas = projectQuotas(config, logger, database, workerId);
+  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher, { quotas }), safeFetcher };
+  const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true, workerId });
   const recovery = createRecovery(config, logger, database, stores, workerDeps, worker.workerId, { keepProcessAlive: true });
   worker.start();
   recovery.start();

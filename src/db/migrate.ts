@@ -13,6 +13,7 @@ import { locationValueIndex } from './migrations/0006-location-value-index.ts';
 import { imageTransfers } from './migrations/0007-image-transfers.ts';
 import { listWalkIndexes } from './migrations/0009-list-walk-indexes.ts';
 import { imageCache } from './migrations/0010-image-cache.ts';
+import { quotaReservations } from './migrations/0011-quota-reservations.ts';
 import type { Dialect } from './url.ts';
 
 const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migration]> = [
@@ -24,6 +25,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0007_image_transfers', imageTransfers],
   ['0009_list_walk_indexes', listWalkIndexes],
   ['0010_image_cache', imageCache],
+  ['0011_quota_reservations', quotaReservations],
 ];
 
 export const latestVersion = migrations[migrations.length - 1]![0];

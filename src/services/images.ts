@@ -21,6 +21,7 @@ import { ImageAccess, imageNotFound, policyTarget } from './image-access.ts';
 import { exceeds, type ImageSettings } from './settings.ts';
 import { planPropertyChanges, type PropertyProtections } from '../policy/property-protections.ts';
 import type { TransferTracker } from './transfer-tracker.ts';
+import type { ProjectQuotas } from './project-quotas.ts';
 
 export interface ImageServiceDeps {
   images: ImageRepository & ImageLister;
@@ -45,6 +46,8 @@ export interface ImageServiceDeps {
   log?: { warn(obj: unknown, msg?: string): void };
   /** Records this process as the owner of each upload and stage (transfer-tracker.ts); none in unit setups. */
   transfers?: TransferTracker;
+  /** Keystone unified limits (use_keystone_limits); absent: the legacy quotas only. */
+  quotas?: ProjectQuotas;
 }
 
 /** What a create request may set (already schema-validated by the HTTP dialect). */
@@ -138,7 +141,12 @@ export class ImageService {
     this.authorizeVisibility(ctx, image.visibility, target);
     planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
     checkImageQuotas(image, settings);
-    return this.viewFor(ctx, await this.deps.images.create(image));
+    const { quotas } = this.deps;
+    // image_count_total: held until the new image row has committed, so concurrent creates cannot pass the limit together.
+    const created = quotas && owner
+      ? await quotas.within(owner, { image_count_total: 1 }, () => this.deps.images.create(image))
+      : await this.deps.images.create(image);
+    return this.viewFor(ctx, created);
   }
 
   async getImage(ctx: RequestContext, id: string): Promise<Image> {
