@@ -19,10 +19,12 @@ const DEFAULTS: Record<typeof RESOURCES[number], number> = {
 type Json = any;
 
 async function call(token: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
-  const res = await fetch(`${keystoneUrl}${path}`, {
+  const send = () => fetch(`${keystoneUrl}${path}`, {
     method, headers: { 'x-auth-token': token, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  // Keystone closes idle kept-alive connections; a request sent on one just closed is sent again.
+  const res = await send().catch(() => send());
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
