@@ -194,7 +194,7 @@ function imageRepository(database: Database): ImageRepository & ImageLister {
   const repository = new SqlImageRepository(database);
   const lister = new SqlImageLister(database);
   return {
-    create: (image) => repository.create(image),
+    create: (image, options) => repository.create(image, options),
     get: (id, opts) => repository.get(id, opts),
     update: (image, opts) => repository.update(image, opts),
     locationInUse: (url, except) => repository.locationInUse(url, except),

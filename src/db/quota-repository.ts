@@ -39,31 +39,11 @@ export class SqlQuotaRepository implements QuotaRepository {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
-    const { projectId } = request;
-    await this.ensureProjectRow(projectId);
     return this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('quota_projects').set({ serial: sql<number>`serial + 1` })
-        .where('project_id', '=', projectId).execute();
-      const resources = QUOTA_RESOURCES.filter((r) => request.amounts[r] !== undefined);
-      let reservedQuery = trx.selectFrom('quota_reservations')
-        .select(['resource', (eb) => eb.fn.sum<number | string>('amount').as('amount')])
-        .where('project_id', '=', projectId)
-        .where('resource', 'in', resources)
-        .where('lease_expires_at', '>', request.now)
-        .groupBy('resource');
-      if (request.reservationId !== undefined) reservedQuery = reservedQuery.where('id', '!=', request.reservationId);
-      const reserved = new Map((await reservedQuery.execute()).map((r) => [r.resource, toNumber(r.amount)]));
-      const used = await usageOf(trx, projectId, resources);
-      const over: OverLimit[] = [];
-      for (const resource of resources) {
-        const limit = request.limits[resource] ?? 0;
-        const delta = request.amounts[resource]!;
-        const held = used[resource] + (reserved.get(resource) ?? 0);
-        if (limit >= 0 && held + delta > limit) over.push({ resource, limit, usage: held, delta });
-      }
+      const over = await lockAndCheck(trx, this.database.dialect, request);
       if (over.length > 0) return { ok: false, over };
       const id = request.reservationId ?? randomUUID();
-      for (const resource of resources) {
+      for (const resource of QUOTA_RESOURCES.filter((r) => request.amounts[r] !== undefined)) {
         const amount = request.amounts[resource]!;
         if (request.reservationId !== undefined) {
           const grown = await trx.updateTable('quota_reservations')
@@ -72,7 +52,7 @@ export class SqlQuotaRepository implements QuotaRepository {
           if (Number(grown.numUpdatedRows) > 0) continue;
         }
         await trx.insertInto('quota_reservations').values({
-          id, resource, project_id: projectId, image_id: request.imageId ?? null, owner: request.owner, amount,
+          id, resource, project_id: request.projectId, image_id: request.imageId ?? null, owner: request.owner, amount,
           lease_expires_at: request.leaseUntil,
         }).execute();
       }
@@ -96,12 +76,43 @@ export class SqlQuotaRepository implements QuotaRepository {
     return Number(result.numDeletedRows);
   }
 
-  /** The lock row; created once per project, outside the reserving transaction (a racing insert is ignored). */
-  private async ensureProjectRow(projectId: string): Promise<void> {
-    const insert = this.db.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
-    if (this.database.dialect === 'mysql') await insert.ignore().execute();
+}
+
+/**
+ * Inside `trx`: takes the project's lock row (created on first use), then checks usage + the live
+ * reservations (but `request.reservationId`'s) + the amounts against the limits; the resources that
+ * would go over. Also used by image create (db/image-repository.ts), which inserts the image in the
+ * same transaction instead of recording a reservation.
+ */
+export async function lockAndCheck(trx: Transaction<Schema>, dialect: Database['dialect'],
+  request: Pick<ReserveRequest, 'projectId' | 'amounts' | 'limits' | 'now' | 'reservationId'>): Promise<OverLimit[]> {
+  const { projectId } = request;
+  const bump = () => trx.updateTable('quota_projects').set({ serial: sql<number>`serial + 1` })
+    .where('project_id', '=', projectId).executeTakeFirst();
+  if (Number((await bump()).numUpdatedRows) === 0) {
+    const insert = trx.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
+    if (dialect === 'mysql') await insert.ignore().execute();
     else await insert.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+    await bump();
   }
+  const resources = QUOTA_RESOURCES.filter((r) => request.amounts[r] !== undefined);
+  let reservedQuery = trx.selectFrom('quota_reservations')
+    .select(['resource', (eb) => eb.fn.sum<number | string>('amount').as('amount')])
+    .where('project_id', '=', projectId)
+    .where('resource', 'in', resources)
+    .where('lease_expires_at', '>', request.now)
+    .groupBy('resource');
+  if (request.reservationId !== undefined) reservedQuery = reservedQuery.where('id', '!=', request.reservationId);
+  const reserved = new Map((await reservedQuery.execute()).map((r) => [r.resource, toNumber(r.amount)]));
+  const used = await usageOf(trx, projectId, resources);
+  const over: OverLimit[] = [];
+  for (const resource of resources) {
+    const limit = request.limits[resource] ?? 0;
+    const delta = request.amounts[resource]!;
+    const held = used[resource] + (reserved.get(resource) ?? 0);
+    if (limit >= 0 && held + delta > limit) over.push({ resource, limit, usage: held, delta });
+  }
+  return over;
 }
 
 /** Glance's usage of `projectId` for `resources` (all by default): bytes for the sizes, images for the counts. */

@@ -142,9 +142,9 @@ export class ImageService {
     planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
     checkImageQuotas(image, settings);
     const { quotas } = this.deps;
-    // image_count_total: held until the new image row has committed, so concurrent creates cannot pass the limit together.
+    // image_count_total: checked in the transaction that inserts the image, serialised per project.
     const created = quotas && owner
-      ? await quotas.within(owner, { image_count_total: 1 }, () => this.deps.images.create(image))
+      ? await quotas.countedCreate(owner, (countLimit) => this.deps.images.create(image, { countLimit }))
       : await this.deps.images.create(image);
     return this.viewFor(ctx, created);
   }

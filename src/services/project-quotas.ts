@@ -13,6 +13,7 @@ import { msg } from '../i18n/message.ts';
 import {
   QUOTA_RESOURCES, SIZE_RESOURCES, type LimitSource, type OverLimit, type QuotaRepository, type QuotaResource,
 } from '../ports/quotas.ts';
+import type { CountLimit } from '../ports/repositories.ts';
 
 export const MIB = 1024 * 1024;
 /** How much more a transfer of unknown size reserves each time its bytes outgrow its reservation. */
@@ -73,6 +74,15 @@ export class ProjectQuotas {
         }
       },
     };
+  }
+
+  /**
+   * image_count_total for a new image of `projectId`: `create` gets the check to make in the
+   * transaction that inserts the image (no reservation row: one transaction in all).
+   */
+  async countedCreate<T>(projectId: string, create: (countLimit: CountLimit) => Promise<T>): Promise<T> {
+    const limits = await this.limitsInUnits(projectId);
+    return create({ limit: limits.image_count_total, now: this.now(), refuse: (over) => overLimit(projectId, over) });
   }
 
   /** Reserves, runs `work`, releases after it (whatever its outcome): for what commits within `work`. */
