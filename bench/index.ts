@@ -21,6 +21,7 @@ import { benchScaleOut, printScaleOut } from './scale-out.ts';
 import { runMetadataBench } from './metadata.ts';
 import { benchTransferCpu, printTransferCpu } from './transfer.ts';
 import { benchMemory, printMemory } from './memory.ts';
+import { runQuotaBench } from './quotas.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -132,3 +133,9 @@ if (!pgUrl) {
 
 // List per persona/filter/sort at 1k/10k/100k, GET image and create, per request (bench/metadata.ts).
 await runMetadataBench();
+
+// Keystone unified limits on vs off: create and GET req/s side by side (bench/quotas.ts; issue 16).
+if (process.env.BENCH_QUOTAS !== '0') {
+  console.log('\n== Keystone unified limits on vs off (bench/quotas.ts) ==');
+  await runQuotaBench({ rounds });
+}

@@ -58,6 +58,9 @@ import { TaskWorker, defaultWorkerId } from './tasks/worker.ts';
 import { TransferRecovery } from './tasks/recovery.ts';
 import { SqlTransferRepository } from './db/transfer-repository.ts';
 import { TransferTracker } from './services/transfer-tracker.ts';
+import { ProjectQuotas } from './services/project-quotas.ts';
+import { SqlQuotaRepository } from './db/quota-repository.ts';
+import { KeystoneLimitSource } from './identity/keystone-limits.ts';
 import { copyFromHandler } from './tasks/v1-copy-from.ts';
 import { locationImportHandler } from './tasks/location-import.ts';
 import type { StoreRegistry } from './stores/registry.ts';
@@ -136,9 +139,10 @@ function remoteGlance(config: GlimpseConfig, logger: Logger): RemoteGlance | und
 }
 
 function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier' | 'quotas'> & { safeFetcher: SafeFetcher }): ImageImportRunner {
   return new ImageImportRunner({
     images: deps.images, stores, staging: stagingStore(config), settings: deps.settings, bufferBudget: deps.bufferBudget,
+    quotas: deps.quotas,
     multiStore: config.stores.multiStore, fetcher: remoteFetcher(deps.safeFetcher), remoteGlance: remoteGlance(config, logger),
     plugins: createImportPlugins(importPluginSettings(config)), pluginLog: logger.child({ component: 'import-plugins' }),
     notifier: deps.notifier,
@@ -174,7 +178,7 @@ export function createTaskWorker(config: GlimpseConfig, logger: Logger, database
 
 /** The recovery sweep of this process (tasks/recovery.ts), owner id shared with its task worker and transfers. */
 export function createRecovery(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier'> & { safeFetcher: SafeFetcher }, owner: string,
+  deps: Pick<ImageServiceDeps, 'images' | 'settings' | 'bufferBudget' | 'notifier' | 'quotas'> & { safeFetcher: SafeFetcher }, owner: string,
   options: { keepProcessAlive?: boolean } = {}): TransferRecovery {
   const runner = importRunner(config, logger, stores, deps);
   return new TransferRecovery({
@@ -183,7 +187,16 @@ export function createRecovery(config: GlimpseConfig, logger: Logger, database: 
     intervalSeconds: config.tasks.recoveryIntervalSeconds, log: logger.child({ component: 'recovery' }),
     abandonImport: (imageId, lock, task, message) => runner.abandon(imageId, lock, task, message),
     keepProcessAlive: options.keepProcessAlive,
+    sweepReservations: config.keystoneLimits ? (now) => new SqlQuotaRepository(database).sweep(now) : undefined,
   });
+}
+
+/** Keystone unified limits (use_keystone_limits), reserved in the database under this process's owner id. */
+export function projectQuotas(config: GlimpseConfig, logger: Logger, database: Database, owner: string): ProjectQuotas | undefined {
+  if (!config.keystoneLimits) return undefined;
+  const log = logger.child({ component: 'quotas' });
+  return new ProjectQuotas({ limits: new KeystoneLimitSource(config.keystoneLimits, { log }), repository: new SqlQuotaRepository(database),
+    owner, leaseSeconds: config.quotaReservationLease, log });
 }
 
 function policyEnforcer(config: GlimpseConfig, logger: Logger): PolicyEnforcer {
@@ -259,7 +272,7 @@ export async function createImageCache(config: GlimpseConfig, logger: Logger, da
 
 /** What every use case gets: repositories, stores, policy, settings (API processes and workers alike). */
 function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
-  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers' | 'notifier'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
+  safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers' | 'notifier' | 'quotas'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
   const policy = policyEnforcer(config, logger);
   const { file: protectionFile, ruleFormat } = config.propertyProtection;
   const deps: ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } = {
@@ -308,7 +321,8 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const transfers = new TransferTracker({ transfers: new SqlTransferRepository(database), owner,
       leaseSeconds: config.tasks.leaseSeconds, log: logger });
     const notify = notifications(config, logger, database, owner);
-    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers, notifier: notify.notifier });
+    const quotas = projectQuotas(config, logger, database, owner);
+    const deps = serviceDeps(config, logger, database, stores, safeFetcher, { transfers, notifier: notify.notifier, quotas });
     const cache = await createImageCache(config, logger, database, deps.images, stores);
     deps.cache = cache?.local;
     const { policy, staging } = deps;
@@ -356,7 +370,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
           locations: new LocationService(deps, { tasks: tasksRepo, onTaskCreated }),
           cache: { service: new CacheService({ ...deps, cache: cache?.local, onQueued: () => cache?.prefetcher.pokeSoon() }),
             legacy: config.auth.flavorSuffixes.includes('cachemanagement') },
-          discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined) },
+          discovery: new DiscoveryService(policy, config.stores.multiStore ? storeInfos(config) : undefined, quotas) },
         imageSchema: imageSchema(config.imageFormat.diskFormats, config.imageFormat.containerFormats,
           config.imageSchemaFile ? loadImageSchemaFile(config.imageSchemaFile) : defaultCustomProperties),
         importMethods: config.imageImport.methods,
@@ -391,6 +405,7 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
         await step('HTTP server (in-flight requests)', () => app.close());
         await step('notification relay', () => notify.relay?.stop());
         await step('transfer leases', () => transfers.stop());
+        await step('quota reservations', () => quotas?.stop());
         await step('recovery sweep', () => recovery.stop());
         await step('task worker', () => worker?.stop());
         await step('cache prefetcher', async () => { await cache?.prefetcher.stop(); await cache?.local.idle(); });
@@ -558,7 +573,8 @@ export async function runTaskWorker(config: GlimpseConfig, logger: Logger): Prom
   await stores.recoverTempFiles({ olderThanMs: TEMP_FILE_MAX_IDLE_MS });
   const workerId = defaultWorkerId();
   const notify = notifications(config, logger, database, workerId);
-  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher, { notifier: notify.notifier }), safeFetcher };
+  const quotas = projectQuotas(config, logger, database, workerId);
+  const workerDeps = { ...serviceDeps(config, logger, database, stores, safeFetcher, { notifier: notify.notifier, quotas }), safeFetcher };
   const worker = createTaskWorker(config, logger, database, stores, workerDeps, { keepProcessAlive: true, workerId });
   const recovery = createRecovery(config, logger, database, stores, workerDeps, worker.workerId, { keepProcessAlive: true });
   worker.start();

@@ -13,7 +13,7 @@ import { resolveStores } from './stores.ts';
 import { resolveImport, resolveTasks } from './import.ts';
 import { resolveImageCache } from './cache.ts';
 import { resolveNotifications } from './notifications.ts';
-import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig } from './types.ts';
+import type { GlimpseConfig, ImportFilteringConfig, KeystoneAuthConfig, KeystoneLimitsConfig } from './types.ts';
 import { readableFile, tlsClient } from './tls.ts';
 
 export interface ResolveContext {
@@ -49,6 +49,8 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     metrics: resolveMetrics(s, ctx),
     imageSizeCap: s.number('DEFAULT', 'image_size_cap'),
     userStorageQuota: s.number('DEFAULT', 'user_storage_quota'),
+    keystoneLimits: s.boolean('DEFAULT', 'use_keystone_limits') ? resolveKeystoneLimits(s) : undefined,
+    quotaReservationLease: s.number('glimpse_quotas', 'reservation_lease'),
     transfers: {
       bufferBudget: s.number('glimpse_transfers', 'buffer_budget'),
       budgetWaitSeconds: s.number('glimpse_transfers', 'budget_wait'),
@@ -160,6 +162,50 @@ function resolveKeystone(s: Settings, cwd: string): KeystoneAuthConfig {
     serviceTokenRolesRequired: s.boolean('keystone_authtoken', 'service_token_roles_required'),
     tls: tlsClient(s, cwd, 'keystone_authtoken', { ca: 'cafile', insecure: 'insecure', cert: 'certfile', key: 'keyfile' }),
   };
+}
+
+/** [oslo_limit] for use_keystone_limits: credentials, and an endpoint id or enough to look one up. */
+function resolveKeystoneLimits(s: Settings): KeystoneLimitsConfig {
+  const optional = (name: string): string | undefined => {
+    const value = s.optionalString('oslo_limit', name);
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const need = (name: string): string => {
+    const value = optional(name);
+    if (value === undefined) {
+      throw new ConfigError(`[oslo_limit] ${name} must be set when [DEFAULT] use_keystone_limits = true`,
+        { section: 'oslo_limit', option: name });
+    }
+    return value;
+  };
+  const base = need('auth_url').replace(/\/+$/, '');
+  const config: KeystoneLimitsConfig = {
+    authUrl: base.endsWith('/v3') ? base : `${base}/v3`,
+    username: need('username'),
+    password: need('password'),
+    userDomainName: s.string('oslo_limit', 'user_domain_name'),
+    userDomainId: optional('user_domain_id'),
+    systemScope: optional('system_scope'),
+    projectName: optional('project_name'),
+    projectDomainName: s.string('oslo_limit', 'project_domain_name'),
+    projectDomainId: optional('project_domain_id'),
+    endpointId: optional('endpoint_id'),
+    endpointServiceName: optional('endpoint_service_name'),
+    endpointServiceType: optional('endpoint_service_type'),
+    endpointRegionName: optional('endpoint_region_name'),
+    endpointInterface: s.string('oslo_limit', 'endpoint_interface').replace(/URL$/, ''),
+    cacheSeconds: s.number('glimpse_quotas', 'limits_cache_time'),
+    timeout: 10,
+  };
+  if (config.systemScope === undefined && config.projectName === undefined) {
+    throw new ConfigError('[oslo_limit] system_scope or project_name must be set when [DEFAULT] use_keystone_limits = true',
+      { section: 'oslo_limit', option: 'system_scope' });
+  }
+  if (!config.endpointId && !config.endpointServiceName && !config.endpointServiceType) {
+    throw new ConfigError('[oslo_limit] endpoint_id, endpoint_service_type or endpoint_service_name must be set when '
+      + '[DEFAULT] use_keystone_limits = true', { section: 'oslo_limit', option: 'endpoint_id' });
+  }
+  return config;
 }
 
 /** A relative path is relative to the config file's directory (else the working directory), as Glance finds such files. */

@@ -175,6 +175,10 @@ export interface GlimpseConfig {
   imageSizeCap: number;
   /** Bytes; 0 = unlimited. Parsed from Glance's `user_storage_quota` (B/KB/MB/GB/TB suffixes). */
   userStorageQuota: number;
+  /** `use_keystone_limits` with `[oslo_limit]` and `[glimpse_quotas]`, resolved when it is on (decision 0021). */
+  keystoneLimits?: KeystoneLimitsConfig;
+  /** `[glimpse_quotas] reservation_lease`, seconds. */
+  quotaReservationLease: number;
   /** `[glimpse_transfers]`: the process-wide budget for transfer buffers (bytes, 0 = none) and the wait for room. */
   transfers: { bufferBudget: number; budgetWaitSeconds: number };
   notifications: NotificationsConfig;
@@ -325,4 +329,29 @@ export interface ImageCacheConfig {
   prefetcherIntervalSeconds: number;
   /** This node's name in the shared cache metadata (worker_self_reference_url or http://<hostname>:<port>). */
   node: string;
+}
+
+/** `[oslo_limit]`: where Glimpse reads the unified limits of its endpoint, and as whom. */
+export interface KeystoneLimitsConfig {
+  /** Keystone v3 base URL (ends in /v3). */
+  authUrl: string;
+  username: string;
+  password: string;
+  userDomainName: string;
+  userDomainId?: string;
+  /** `all`: a system-scoped token; undefined: scoped to projectName. */
+  systemScope?: string;
+  projectName?: string;
+  projectDomainName: string;
+  projectDomainId?: string;
+  endpointId?: string;
+  endpointServiceName?: string;
+  endpointServiceType?: string;
+  endpointRegionName?: string;
+  /** public / internal / admin (a legacy `URL` suffix removed). */
+  endpointInterface: string;
+  /** Seconds limits are reused; 0 = ask Keystone on every check. */
+  cacheSeconds: number;
+  /** Seconds to wait for Keystone. */
+  timeout: number;
 }

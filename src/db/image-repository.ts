@@ -14,7 +14,8 @@
 import type { Kysely } from 'kysely';
 import { conflict } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
-import type { ImageRepository, UpdateOptions } from '../ports/repositories.ts';
+import type { CountLimit, ImageRepository, UpdateOptions } from '../ports/repositories.ts';
+import { lockAndCheck } from './quota-repository.ts';
 import type { Database } from './connect.ts';
 import {
   imageColumns, imageFromRows, locationRows, propertyRows, tagRows,
@@ -83,8 +84,14 @@ export function readTransaction(database: Database) {
 export class SqlImageRepository implements ImageRepository {
   constructor(private readonly database: Database) {}
 
-  async create(image: Image, options: { emit?: Emit<Image> } = {}): Promise<Image> {
+  async create(image: Image, options: { emit?: Emit<Image>; countLimit?: CountLimit } = {}): Promise<Image> {
+    const { countLimit } = options;
     return this.database.db.transaction().execute(async (trx) => {
+      if (countLimit && image.owner !== null) {
+        const over = await lockAndCheck(trx, this.database.dialect, { projectId: image.owner, now: countLimit.now,
+          amounts: { image_count_total: 1 }, limits: { image_count_total: countLimit.limit } });
+        if (over.length > 0) throw countLimit.refuse(over);
+      }
       try {
         await trx.insertInto('images').values({ id: image.id, ...imageColumns(image), version: 1 }).execute();
       } catch (error) {

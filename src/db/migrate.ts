@@ -13,6 +13,7 @@ import { locationValueIndex } from './migrations/0006-location-value-index.ts';
 import { imageTransfers } from './migrations/0007-image-transfers.ts';
 import { listWalkIndexes } from './migrations/0009-list-walk-indexes.ts';
 import { imageCache } from './migrations/0010-image-cache.ts';
+import { quotaReservations } from './migrations/0011-quota-reservations.ts';
 import { notificationOutbox } from './migrations/0012-notification-outbox.ts';
 import type { Dialect } from './url.ts';
 
@@ -25,6 +26,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0007_image_transfers', imageTransfers],
   ['0009_list_walk_indexes', listWalkIndexes],
   ['0010_image_cache', imageCache],
+  ['0011_quota_reservations', quotaReservations],
   ['0012_notification_outbox', notificationOutbox],
 ];
 

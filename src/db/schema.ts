@@ -180,7 +180,26 @@ export interface ImageCacheQueueTable {
   queued_at: Timestamp;
 }
 
+/** 0011: the row whose lock serialises check-and-reserve of one project. */
+export interface QuotaProjectsTable {
+  project_id: string;
+  serial: ColumnType<number | string, number, number>;
+}
+
+/** 0011: what one reservation holds of one resource (bytes or images) until its lease runs out. */
+export interface QuotaReservationsTable {
+  id: string;
+  resource: string;
+  project_id: string;
+  image_id: string | null;
+  owner: string;
+  amount: ColumnType<number | string, number, number>;
+  lease_expires_at: Timestamp;
+}
+
 export interface Schema {
+  quota_projects: QuotaProjectsTable;
+  quota_reservations: QuotaReservationsTable;
   images: ImagesTable;
   image_properties: ImagePropertiesTable;
   image_tags: ImageTagsTable;

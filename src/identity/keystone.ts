@@ -11,6 +11,7 @@ import { msg } from '../i18n/message.ts';
 import { undici } from '../lib/lazy-import.ts';
 import { tlsConnectOptions, tlsDispatcher } from '../lib/tls.ts';
 import type { Dispatcher } from 'undici';
+import { keystoneRequest } from './keystone-http.ts';
 import type { Identity, Logger } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 
@@ -150,15 +151,8 @@ export class KeystoneIdentityProvider implements IdentityProvider {
   }
 
   private async call(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) {
-    const timeout = this.config.timeout * 1000;
     try {
-      const { request } = await undici();
-      const res = await request(`${this.config.authUrl}${path}`, {
-        method, headers, body, headersTimeout: timeout, bodyTimeout: timeout, signal: AbortSignal.timeout(timeout),
-        dispatcher: await this.dispatcher(),
-      });
-      const text = await res.body.text();
-      return { status: res.statusCode, headers: res.headers, body: text };
+      return await keystoneRequest(this.config.authUrl, this.config.timeout, method, path, headers, body, await this.dispatcher());
     } catch (error) {
       if (error instanceof DomainError) throw error;
       throw this.unavailable((error as Error).message);

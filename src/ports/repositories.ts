@@ -1,6 +1,7 @@
 // Repository ports. Implementations live in src/db/ and pass test/contract/*.
 import type { Image, ImageMember } from '../domain/image.ts';
 import type { Emit } from './events.ts';
+import type { OverLimit } from './quotas.ts';
 
 export interface UpdateOptions {
   /** Compare-and-set on the row version: the update applies only if the stored version equals this. */
@@ -11,9 +12,21 @@ export interface UpdateOptions {
   emit?: Emit<Image>;
 }
 
+/** image_count_total of the new image's owner, checked in the transaction that inserts it (decision 0021). */
+export interface CountLimit {
+  /** Images the owner may have; negative: unlimited. */
+  limit: number;
+  now: Date;
+  /** The error to throw when the image would go over (the insert is not made). */
+  refuse: (over: OverLimit[]) => Error;
+}
+
 export interface ImageRepository {
-  /** Inserts a new image with its properties, tags and locations. A used id (even of a deleted image) → Conflict. */
-  create(image: Image, options?: { emit?: Emit<Image> }): Promise<Image>;
+  /**
+   * Inserts a new image with its properties, tags and locations. A used id (even of a deleted image) → Conflict.
+   * With `countLimit`, serialised per owner with quota reservations, refused when the owner is at the limit.
+   */
+  create(image: Image, options?: { emit?: Emit<Image>; countLimit?: CountLimit }): Promise<Image>;
   /** Loads an image by id; deleted images only when `includeDeleted`. */
   get(id: string, options?: { includeDeleted?: boolean }): Promise<Image | undefined>;
   /**

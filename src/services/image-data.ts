@@ -23,6 +23,7 @@ import { TRANSFER_WINDOW, getReservation, putReservation, releaseOnClose } from 
 import { imageDraft, imageEmit } from './notifier.ts';
 import { imageSendPayload, importProgressFields } from './notification-payloads.ts';
 import { countingTap } from './notification-tap.ts';
+import type { TransferQuota } from './project-quotas.ts';
 
 export interface UploadOptions {
   /** Size announced by the client (x-openstack-image-size); the stored size must match. */
@@ -62,19 +63,42 @@ export interface UploadBudget {
   error: () => DomainError;
 }
 
-/** The byte limit for an upload, stage or import: image_size_cap, and what is left of user_storage_quota. */
-export async function uploadBudget(deps: Pick<ImageServiceDeps, 'settings' | 'images'>, image: Image): Promise<UploadBudget> {
+/**
+ * The byte limit for an upload, stage or import: image_size_cap, and what is left of
+ * user_storage_quota (ignored under Keystone unified limits, as in Glance). `announced`: the size
+ * the client declared, named in the refusal; unknown, the refusal names the bytes received when
+ * the data went over (one more than what was left).
+ */
+export async function uploadBudget(deps: Pick<ImageServiceDeps, 'settings' | 'images' | 'quotas'>, image: Image,
+  announced?: number): Promise<UploadBudget> {
   const { settings, images } = deps;
   const capError = () => payloadTooLarge('Image exceeds the size limit of {limit} bytes.', { limit: settings.imageSizeCap },
     'quota.size_cap');
-  if (settings.userStorageQuota <= 0 || image.owner === null) return { maxBytes: settings.imageSizeCap, error: capError };
+  if (settings.userStorageQuota <= 0 || image.owner === null || deps.quotas) return { maxBytes: settings.imageSizeCap, error: capError };
   const left = Math.max(0, settings.userStorageQuota - await images.storageUsed(image.owner));
   if (left >= settings.imageSizeCap) return { maxBytes: settings.imageSizeCap, error: capError };
+  const size = announced ?? left + 1;
   return {
     maxBytes: left,
     error: () => payloadTooLarge('Denying attempt to upload image because it exceeds the quota: '
-      + 'The size of the data {left} will exceed the limit. {left} bytes remaining.', { left }, 'quota.storage'),
+      + 'The size of the data {size} will exceed the limit. {left} bytes remaining.', { size, left }, 'quota.storage'),
   };
+}
+
+/** The project's byte reservation for moving data into `resource` (none without unified limits or an owner). */
+export async function transferQuota(deps: Pick<ImageServiceDeps, 'quotas'>, image: Image, resource: 'image_size_total' | 'image_stage_total',
+  announced: number | undefined): Promise<TransferQuota | undefined> {
+  if (!deps.quotas || image.owner === null) return undefined;
+  return deps.quotas.transfer(image.owner, image.id, resource, announced);
+}
+
+/**
+ * `claim` (the compare-and-set into saving / uploading) under an image_count_uploading reservation of
+ * one, released once the claimed image counts itself.
+ */
+export async function countedClaim<T>(deps: Pick<ImageServiceDeps, 'quotas'>, image: Image, claim: () => Promise<T>): Promise<T> {
+  if (!deps.quotas || image.owner === null) return claim();
+  return deps.quotas.within(image.owner, { image_count_uploading: 1 }, claim);
 }
 
 export class ImageDataService {
@@ -94,22 +118,28 @@ export class ImageDataService {
         'image.formats_unset');
     }
     assertTransition(image.status, 'saving');
-    const budget = await uploadBudget(this.deps, image);
     const announced = options.expectedSize ?? options.contentLength;
+    const budget = await uploadBudget(this.deps, image, announced);
     if (announced !== undefined && announced > budget.maxBytes) throw budget.error();
 
-    // Room in the transfer budget first: a refused upload leaves the image as it was (queued).
-    const release = await this.deps.bufferBudget?.acquire(putReservation(driver, announced), ctx.signal);
+    // The quota and room in the transfer budget first: a refused upload leaves the image as it was (queued).
+    const quota = await transferQuota(this.deps, image, 'image_size_total', announced);
     try {
-      return await this.receive(ctx, image, driver, source, budget, options);
+      const release = await this.deps.bufferBudget?.acquire(putReservation(driver, announced), ctx.signal);
+      try {
+        return await this.receive(ctx, image, driver, quota ? quota.through(source) : source, budget, options);
+      } finally {
+        release?.();
+      }
     } finally {
-      release?.();
+      // After the saving → active commit: the stored image now counts in image_size_total itself.
+      await quota?.release();
     }
   }
 
   private async receive(ctx: RequestContext, image: Image, driver: StoreDriver, source: Readable, budget: UploadBudget,
     options: UploadOptions): Promise<Image> {
-    const saving = await this.claim(image, this.deps.settings.multiStore ? driver.id : undefined);
+    const saving = await countedClaim(this.deps, image, () => this.claim(image, this.deps.settings.multiStore ? driver.id : undefined));
     const failedStatus = options.statusAfterFailure ?? 'queued';
     const transfer = await beginTransfer(this.deps.transfers, saving, 'upload', driver.id, failedStatus,
       (error) => this.revert(ctx, saving, error, failedStatus));

@@ -23,7 +23,7 @@ import { buildImportTaskInput } from './import-input.ts';
 import { stagedExists } from './staging.ts';
 import { putReservation, type Release } from './transfer-budget.ts';
 import { ImageAccess, imageNotFound } from './image-access.ts';
-import { uploadBudget, type UploadBudget } from './image-data.ts';
+import { countedClaim, transferQuota, uploadBudget, type UploadBudget } from './image-data.ts';
 import type { ImageServiceDeps } from './images.ts';
 import { isVersionConflict } from './images.ts';
 import { inspectingTap, judgeInspection } from './inspection.ts';
@@ -91,18 +91,24 @@ export class ImageImportService {
     }
     const { image } = await this.access.loadFor(ctx, id, 'modify_image');
     assertTransition(image.status, 'uploading');
-    const budget = await uploadBudget(this.deps, image);
+    const budget = await uploadBudget(this.deps, image, options.contentLength);
     if (options.contentLength !== undefined && options.contentLength > budget.maxBytes) throw budget.error();
     const { staging } = this.deps;
     if (await stagedExists(staging, id)) throw conflict('Staged data of image {id} already exists.', { id }, 'import.staged');
-    const uploading = await this.transition(image, 'queued',
-      { ...image, status: 'uploading', properties: withoutRecoveryNote(image.properties) });
-    const transfer = await beginTransfer(this.deps.transfers, uploading, 'stage', staging.id, 'queued',
-      () => this.unstage(ctx, uploading));
+    const quota = await transferQuota(this.deps, image, 'image_stage_total', options.contentLength);
     try {
-      await this.receiveStaged(ctx, image, uploading, source, budget, transfer?.signal);
+      const uploading = await countedClaim(this.deps, image, () => this.transition(image, 'queued',
+        { ...image, status: 'uploading', properties: withoutRecoveryNote(image.properties) }));
+      const transfer = await beginTransfer(this.deps.transfers, uploading, 'stage', staging.id, 'queued',
+        () => this.unstage(ctx, uploading));
+      try {
+        await this.receiveStaged(ctx, image, uploading, quota ? quota.through(source) : source, budget, transfer?.signal);
+      } finally {
+        await transfer?.end();
+      }
     } finally {
-      await transfer?.end();
+      // After the size update: the staged image now counts in image_stage_total itself.
+      await quota?.release();
     }
   }
 
@@ -145,6 +151,8 @@ export class ImageImportService {
   async importImage(ctx: RequestContext, id: string, request: ImportRequest): Promise<Task | undefined> {
     const body = parseBody(request.body, this.deps.importSettings.methods);
     const method = body.method.name as ImportMethod;
+    // As Glance: a project already at its image_size_total may not start an import (413).
+    if (this.deps.quotas && ctx.projectId) await this.deps.quotas.within(ctx.projectId, { image_size_total: 0 }, async () => {});
     const loaded = await this.access.load(ctx, id);
     let image = loaded.image;
     checkStatus(image, method);

@@ -24,6 +24,7 @@ import { planPropertyChanges, type PropertyProtections } from '../policy/propert
 import type { TransferTracker } from './transfer-tracker.ts';
 import { imageDraft, imageEmit, type Notifier } from './notifier.ts';
 import { deletedFields } from './notification-payloads.ts';
+import type { ProjectQuotas } from './project-quotas.ts';
 
 export interface ImageServiceDeps {
   images: ImageRepository & ImageLister;
@@ -50,6 +51,8 @@ export interface ImageServiceDeps {
   transfers?: TransferTracker;
   /** Makes the notifications of every change (undefined: none). */
   notifier?: Notifier;
+  /** Keystone unified limits (use_keystone_limits); absent: the legacy quotas only. */
+  quotas?: ProjectQuotas;
 }
 
 /** What a create request may set (already schema-validated by the HTTP dialect). */
@@ -143,7 +146,13 @@ export class ImageService {
     this.authorizeVisibility(ctx, image.visibility, target);
     planPropertyChanges({}, image.properties, ctx, this.deps.propertyProtections);
     checkImageQuotas(image, settings);
-    return this.viewFor(ctx, await this.deps.images.create(image, { emit: imageEmit(this.deps.notifier, 'image.create') }));
+    const { quotas } = this.deps;
+    const emit = imageEmit(this.deps.notifier, 'image.create');
+    // image_count_total: checked in the transaction that inserts the image, serialised per project.
+    const created = quotas && owner
+      ? await quotas.countedCreate(owner, (countLimit) => this.deps.images.create(image, { countLimit, emit }))
+      : await this.deps.images.create(image, { emit });
+    return this.viewFor(ctx, created);
   }
 
   async getImage(ctx: RequestContext, id: string): Promise<Image> {

@@ -24,12 +24,13 @@ import type { Logger } from '../ports/context.ts';
 import type { RemoteFetcher, RemoteGlance } from '../ports/fetch.ts';
 import type { ImageLister, ImageRepository } from '../ports/repositories.ts';
 import type { StoreDriver, StoreRegistry } from '../ports/store.ts';
-import { uploadBudget } from '../services/image-data.ts';
+import { transferQuota, uploadBudget, type UploadBudget } from '../services/image-data.ts';
+import type { ProjectQuotas, TransferQuota } from '../services/project-quotas.ts';
 import { inspectingTap, judgeInspection } from '../services/inspection.ts';
 import type { ImageSettings } from '../services/settings.ts';
 import { writeImageData } from '../stores/writer.ts';
 import { BUDGET_EXHAUSTED, putReservation, type Release, type TransferBudget } from '../services/transfer-budget.ts';
-import { signatureCheck } from '../signature/check.ts';
+import { signatureCheck, type SignatureCheck } from '../signature/check.ts';
 import { RecordedKeyManager } from '../signature/recorded.ts';
 import { IMPORT_PROPS } from '../domain/import.ts';
 import { importInput, type ImportInput } from '../services/import-input.ts';
@@ -55,6 +56,8 @@ export interface ImportDeps {
   bufferBudget?: TransferBudget;
   /** The plugins' logger (they log tool output and decisions with the image id). */
   pluginLog?: Logger;
+  /** Keystone unified limits: the bytes an import stages and stores are reserved as they arrive. */
+  quotas?: ProjectQuotas;
   now?: () => Date;
   /** image.prepare / image.upload / image.activate per store, as Glance's import flow sends them. */
   notifier?: Notifier;
@@ -117,14 +120,27 @@ export class ImageImportRunner {
   }
 
   private async importData(run: TaskRun, input: ImportInput, first: Image): Promise<void> {
-    const { staging, stores } = this.deps;
     let image = first;
     let virtualSize: number | null = image.virtualSize;
     const copying = input.method === 'copy-image';
-    if (!copying) {
-      image = await this.stage(run, input, image);
-      ({ image, virtualSize } = await this.inspectAndTransform(run, input, image));
+    // Staged bytes count in image_stage_total from their first byte until the import ends.
+    let staged: TransferQuota | undefined;
+    try {
+      if (!copying) {
+        ({ image, staged } = await this.stage(run, input, image));
+        ({ image, virtualSize } = await this.inspectAndTransform(run, input, image));
+      }
+      await this.storeAll(run, input, image, virtualSize);
+    } finally {
+      await staged?.release();
     }
+  }
+
+  /** Step 4: the data into every target store, then the image active and the staged data removed. */
+  private async storeAll(run: TaskRun, input: ImportInput, first: Image, virtualSize: number | null): Promise<void> {
+    const { staging, stores } = this.deps;
+    let image = first;
+    const copying = input.method === 'copy-image';
     const source = async (): Promise<Readable> => {
       if (!copying) return (await staging.get(stagedLocation(staging, image.id), { signal: run.signal })).stream;
       const location = image.locations.find((l) => l.status === 'active');
@@ -163,11 +179,11 @@ export class ImageImportRunner {
     if (!copying) await this.removeStaged(image.id, run);
   }
 
-  /** Step 2: the data in the staging store. */
-  private async stage(run: TaskRun, input: ImportInput, first: Image): Promise<Image> {
+  /** Step 2: the data in the staging store (and, when this step downloaded it, its image_stage_total reservation). */
+  private async stage(run: TaskRun, input: ImportInput, first: Image): Promise<{ image: Image; staged?: TransferQuota }> {
     const { staging } = this.deps;
     let image = first;
-    if (await stagedExists(staging, image.id)) return image;
+    if (await stagedExists(staging, image.id)) return { image };
     if (input.method === 'glance-direct') {
       throw new DomainError('Conflict', 'import.not_staged', msg('The staged data of the image is gone.'));
     }
@@ -190,14 +206,20 @@ export class ImageImportRunner {
       data = await this.deps.remoteGlance.openData(remote.endpoint, input.glanceImageId!, run.signal);
     }
     const budget = await uploadBudget(this.deps, image);
+    let staged: TransferQuota | undefined;
     const release = await this.reserveBuffers(run.signal, putReservation(staging));
     try {
-      await writeImageData({ driver: staging, imageId: image.id, source: data, limit: budget,
+      staged = await transferQuota(this.deps, image, 'image_stage_total', undefined);
+      await writeImageData({ driver: staging, imageId: image.id, source: staged ? staged.through(data) : data, limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
+    } catch (error) {
+      data.destroy();
+      await staged?.release();
+      throw error;
     } finally {
       release?.();
     }
-    return image;
+    return { image, staged };
   }
 
   /**
@@ -274,11 +296,24 @@ export class ImageImportRunner {
     // As Glance: a signed image is verified as it is written into each store (not when staged).
     const signature = await signatureCheck(new RecordedKeyManager(input.signatureCertificate), { projectId: image.owner, log: run.log },
       image.id, image.properties);
+    // Each store's copy counts in image_size_total (Glance counts an image once per location).
+    const quota = await transferQuota(this.deps, image, 'image_size_total', image.size ?? undefined);
+    try {
+      return await this.write(run, input, image, driver, storeId, source, budget, signature, quota, activate);
+    } finally {
+      await quota?.release();
+    }
+  }
+
+  private async write(run: TaskRun, input: ImportInput, image: Image, driver: StoreDriver, storeId: string,
+    source: () => Promise<Readable>, budget: UploadBudget, signature: SignatureCheck | undefined,
+    quota: TransferQuota | undefined, activate?: { virtualSize: number | null }): Promise<Image> {
     let written: Awaited<ReturnType<typeof writeImageData>>;
     await this.deps.notifier?.send([imageDraft('image.prepare', image, importProgressFields(image, storeId))]);
     const release = await this.reserveBuffers(run.signal, putReservation(driver, image.size ?? undefined));
     try {
-      const data = await source();
+      const read = await source();
+      const data = quota ? quota.through(read) : read;
       written = await writeImageData({ driver, imageId: image.id, source: data, consumers: signature ? [signature.consumer] : undefined, limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
     } catch (error) {

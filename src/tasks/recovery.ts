@@ -10,7 +10,8 @@
 //   2. finds images no live owner accounts for: `saving`/`uploading` without a transfer row, and
 //      import locks (os_glance_import_task) whose task is gone or ended, and reverts those imports as
 //      failed (tasks/image-import.ts abandon: os_glance_failed_import, os_glance_import_error);
-//   3. removes from the staging area what belongs to no image that is staged or importing.
+//   3. removes from the staging area what belongs to no image that is staged or importing;
+//   4. drops quota reservations (decision 0021) whose lease ran out: their process stopped renewing them.
 // A transfer whose owner still renews its lease is never touched: only expired rows are taken over,
 // and step 2 and 3 skip anything changed within the last lease.
 import type { Image } from '../domain/image.ts';
@@ -48,12 +49,15 @@ export interface RecoveryOptions {
   now?: () => Date;
   /** Keep the process alive while the sweep runs (`glimpse worker`). */
   keepProcessAlive?: boolean;
+  /** Drops expired quota reservations (QuotaRepository.sweep); absent without unified limits. */
+  sweepReservations?: (now: Date) => Promise<number>;
 }
 
 export interface RecoveryReport {
   transfers: number;
   stranded: number;
   stagingRemoved: number;
+  reservationsReleased: number;
 }
 
 const BATCH = 100;
@@ -84,7 +88,7 @@ export class TransferRecovery {
   }
 
   async sweepOnce(): Promise<RecoveryReport> {
-    const report: RecoveryReport = { transfers: 0, stranded: 0, stagingRemoved: 0 };
+    const report: RecoveryReport = { transfers: 0, stranded: 0, stagingRemoved: 0, reservationsReleased: 0 };
     const now = this.now();
     for (const transfer of await this.options.transfers.expired(now, BATCH)) {
       const leaseUntil = new Date(now.getTime() + this.options.leaseSeconds * 1000);
@@ -101,6 +105,7 @@ export class TransferRecovery {
       if (await this.recoverStranded(stranded)) report.stranded++;
     }
     report.stagingRemoved = await this.cleanStaging(quietSince);
+    report.reservationsReleased = await this.options.sweepReservations?.(now) ?? 0;
     return report;
   }
 
@@ -109,7 +114,7 @@ export class TransferRecovery {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.running = this.sweepOnce().then((report) => {
-        if (report.transfers + report.stranded + report.stagingRemoved > 0) this.options.log.info(report, 'recovery sweep done');
+        if (report.transfers + report.stranded + report.stagingRemoved + report.reservationsReleased > 0) this.options.log.info(report, 'recovery sweep done');
       }, (error: unknown) => {
         this.options.log.error({ err: error }, 'recovery sweep failed; trying again at the next interval');
       }).finally(() => {

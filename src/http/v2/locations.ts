@@ -1,4 +1,4 @@
-// Store and location routes: /v2/info/stores(/detail), the 2.17 locations API, and
+// Store and location routes: /v2/info/stores(/detail), /v2/info/usage, the 2.17 locations API, and
 // DELETE /v2/stores/{store}/{image}.
 import type { FastifyRequest } from 'fastify';
 import { readJsonObject, rejectBody } from '../body.ts';
@@ -20,6 +20,11 @@ export function storeRoutes(routes: RouteTable, v2: V2Context): void {
   routes.add('GET', '/v2/info/stores/detail', async (request, reply) => {
     rejectBody(request);
     return reply.send({ stores: services.discovery.getStoresDetail(request.ctx) });
+  });
+
+  routes.add('GET', '/v2/info/usage', async (request, reply) => {
+    rejectBody(request);
+    return reply.send({ usage: await services.discovery.getUsage(request.ctx) });
   });
 
   routes.add('DELETE', '/v2/stores/:store/:id', async (request: FastifyRequest<{ Params: StoreParams }>, reply) => {

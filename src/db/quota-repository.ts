@@ -1,0 +1,168 @@
+// QuotaRepository over Kysely (SQLite, PostgreSQL, MariaDB/MySQL): usage counted as Glance counts
+// it (glance/db/sqlalchemy/api.py, the user_get_*_usage / _count functions) and the reservations of
+// migration 0011. Contract: test/contract/quota-repository.test.ts.
+//
+// reserve() is exact across nodes: it first bumps the project's quota_projects row, whose row lock
+// every other reserving transaction of the project then waits for; then it reads the live
+// reservations and only after them the usage. Releases run after the change they stand for has
+// committed (the image created, the data stored), so a concurrent reader that misses a released
+// reservation sees what replaced it: reading reservations first makes that hold under READ
+// COMMITTED too, where each statement sees what committed before it began.
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import {
+  QUOTA_RESOURCES, type OverLimit, type ProjectUsage, type QuotaRepository, type QuotaResource, type ReserveRequest,
+  type ReserveResult,
+} from '../ports/quotas.ts';
+import type { Database } from './connect.ts';
+import { toNumber } from './image-mapper.ts';
+import type { Schema } from './schema.ts';
+
+/** Image statuses that hold nothing (Glance leaves them out of every quota count). */
+const GONE = ['killed', 'deleted', 'pending_delete'];
+/** Statuses of an image whose data is on its way in (upload, stage, import). */
+const TRANSFERRING = ['saving', 'uploading', 'importing'];
+/** Set (non-empty) while copy-image or a multi-store import is writing to more stores. */
+const IMPORTING_TO_STORES = 'os_glance_importing_to_stores';
+
+type Db = Kysely<Schema> | Transaction<Schema>;
+
+export class SqlQuotaRepository implements QuotaRepository {
+  private readonly db: Kysely<Schema>;
+
+  constructor(private readonly database: Database) {
+    this.db = database.db;
+  }
+
+  async usage(projectId: string): Promise<ProjectUsage> {
+    return usageOf(this.db, projectId);
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    return this.db.transaction().execute(async (trx) => {
+      const over = await lockAndCheck(trx, this.database.dialect, request);
+      if (over.length > 0) return { ok: false, over };
+      const id = request.reservationId ?? randomUUID();
+      for (const resource of QUOTA_RESOURCES.filter((r) => request.amounts[r] !== undefined)) {
+        const amount = request.amounts[resource]!;
+        if (request.reservationId !== undefined) {
+          const grown = await trx.updateTable('quota_reservations')
+            .set({ amount: sql<number>`amount + ${amount}`, lease_expires_at: request.leaseUntil })
+            .where('id', '=', id).where('resource', '=', resource).executeTakeFirst();
+          if (Number(grown.numUpdatedRows) > 0) continue;
+        }
+        await trx.insertInto('quota_reservations').values({
+          id, resource, project_id: request.projectId, image_id: request.imageId ?? null, owner: request.owner, amount,
+          lease_expires_at: request.leaseUntil,
+        }).execute();
+      }
+      return { ok: true, reservationId: id };
+    });
+  }
+
+  async release(reservationId: string): Promise<void> {
+    await this.db.deleteFrom('quota_reservations').where('id', '=', reservationId).execute();
+  }
+
+  async renew(owner: string, reservationIds: string[], leaseUntil: Date): Promise<void> {
+    for (let i = 0; i < reservationIds.length; i += 500) {
+      await this.db.updateTable('quota_reservations').set({ lease_expires_at: leaseUntil })
+        .where('owner', '=', owner).where('id', 'in', reservationIds.slice(i, i + 500)).execute();
+    }
+  }
+
+  async sweep(now: Date): Promise<number> {
+    const result = await this.db.deleteFrom('quota_reservations').where('lease_expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+}
+
+/**
+ * Inside `trx`: takes the project's lock row (created on first use), then checks usage + the live
+ * reservations (but `request.reservationId`'s) + the amounts against the limits; the resources that
+ * would go over. Also used by image create (db/image-repository.ts), which inserts the image in the
+ * same transaction instead of recording a reservation.
+ */
+export async function lockAndCheck(trx: Transaction<Schema>, dialect: Database['dialect'],
+  request: Pick<ReserveRequest, 'projectId' | 'amounts' | 'limits' | 'now' | 'reservationId'>): Promise<OverLimit[]> {
+  const { projectId } = request;
+  const bump = () => trx.updateTable('quota_projects').set({ serial: sql<number>`serial + 1` })
+    .where('project_id', '=', projectId).executeTakeFirst();
+  if (Number((await bump()).numUpdatedRows) === 0) {
+    const insert = trx.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
+    if (dialect === 'mysql') await insert.ignore().execute();
+    else await insert.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+    await bump();
+  }
+  const resources = QUOTA_RESOURCES.filter((r) => request.amounts[r] !== undefined);
+  let reservedQuery = trx.selectFrom('quota_reservations')
+    .select(['resource', (eb) => eb.fn.sum<number | string>('amount').as('amount')])
+    .where('project_id', '=', projectId)
+    .where('resource', 'in', resources)
+    .where('lease_expires_at', '>', request.now)
+    .groupBy('resource');
+  if (request.reservationId !== undefined) reservedQuery = reservedQuery.where('id', '!=', request.reservationId);
+  const reserved = new Map((await reservedQuery.execute()).map((r) => [r.resource, toNumber(r.amount)]));
+  const used = await usageOf(trx, projectId, resources);
+  const over: OverLimit[] = [];
+  for (const resource of resources) {
+    const limit = request.limits[resource] ?? 0;
+    const delta = request.amounts[resource]!;
+    const held = used[resource] + (reserved.get(resource) ?? 0);
+    if (limit >= 0 && held + delta > limit) over.push({ resource, limit, usage: held, delta });
+  }
+  return over;
+}
+
+/** Glance's usage of `projectId` for `resources` (all by default): bytes for the sizes, images for the counts. */
+async function usageOf(db: Db, projectId: string, resources: readonly QuotaResource[] = QUOTA_RESOURCES): Promise<ProjectUsage> {
+  const usage: ProjectUsage = { image_size_total: 0, image_stage_total: 0, image_count_total: 0, image_count_uploading: 0 };
+  const copying = (eb: Db) => eb.selectFrom('image_properties').select('image_id')
+    .where('name', '=', IMPORTING_TO_STORES).where('value', '!=', '').where('value', 'is not', null);
+  for (const resource of resources) {
+    switch (resource) {
+      case 'image_size_total': {
+        // Each image's size once per location that is not deleted: data kept in two stores counts twice.
+        const row = await db.selectFrom('images').innerJoin('image_locations', 'image_locations.image_id', 'images.id')
+          .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string | null>('images.size'), sql<number>`0`).as('n'))
+          .where('images.owner', '=', projectId).where('images.size', '>', 0)
+          .where('images.status', 'not in', GONE).where('image_locations.status', '!=', 'deleted')
+          .executeTakeFirstOrThrow();
+        usage.image_size_total = toNumber(row.n ?? 0);
+        break;
+      }
+      case 'image_stage_total': {
+        // Staged data: images uploading (staged) or importing, and images being copied to more stores.
+        const row = await db.selectFrom('images')
+          .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string | null>('images.size'), sql<number>`0`).as('n'))
+          .where('images.owner', '=', projectId).where('images.size', '>', 0)
+          .where((eb) => eb.or([
+            eb('images.status', 'in', ['uploading', 'importing']),
+            eb.and([eb('images.status', 'not in', [...GONE, 'uploading', 'importing']), eb('images.id', 'in', copying(db))]),
+          ]))
+          .executeTakeFirstOrThrow();
+        usage.image_stage_total = toNumber(row.n ?? 0);
+        break;
+      }
+      case 'image_count_total': {
+        const row = await db.selectFrom('images').select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('owner', '=', projectId).where('status', 'not in', GONE).executeTakeFirstOrThrow();
+        usage.image_count_total = toNumber(row.n);
+        break;
+      }
+      case 'image_count_uploading': {
+        const row = await db.selectFrom('images').select((eb) => eb.fn.countAll<number | string>().as('n'))
+          .where('owner', '=', projectId)
+          .where((eb) => eb.or([
+            eb('status', 'in', TRANSFERRING),
+            eb.and([eb('status', 'not in', [...GONE, ...TRANSFERRING]), eb('id', 'in', copying(db))]),
+          ]))
+          .executeTakeFirstOrThrow();
+        usage.image_count_uploading = toNumber(row.n);
+        break;
+      }
+    }
+  }
+  return usage;
+}
