@@ -386,10 +386,21 @@ class ImageStream extends Readable implements SinkAware {
   private fetch(): Promise<{ data: Buffer; slot: number }> | undefined {
     if (this.position >= this.end) return undefined;
     const n = Math.min(this.piece, this.end - this.position);
+    if (typeof this.image.readInto !== 'function') {
+      // A binding built before readInto existed (not rebuilt since): a fresh buffer per read.
+      const fresh = this.image.read(this.position, n).then((data) => ({ data, slot: -1 }));
+      this.position += n;
+      return this.track(fresh);
+    }
     const { buffer, slot } = this.ring.take(n, this.readableLength);
     const target = buffer.length === n ? buffer : buffer.subarray(0, n);
     const reading = this.image.readInto(this.position, target).then((got) => ({ data: target.subarray(0, got), slot }));
     this.position += n;
+    return this.track(reading);
+  }
+
+  /** Keeps `reading` in pending until it settles (the image is closed only after it). */
+  private track<T>(reading: Promise<T>): Promise<T> {
     const settled = reading.catch(() => undefined).finally(() => this.pending.delete(settled));
     this.pending.add(settled);
     return reading;
