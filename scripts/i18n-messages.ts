@@ -24,7 +24,7 @@ function readLiterals(text: string, index: number): string {
     if (quote !== "'" && quote !== '"') return out;
     i++;
     while (text[i] !== quote) {
-      if (text[i] === '\\') { out += text[i + 1]; i += 2; } else { out += text[i]; i++; }
+      if (text[i] === '\\') { const c = text[i + 1]!; out += c === 'n' ? '\n' : c === 't' ? '\t' : c; i += 2; } else { out += text[i]; i++; }
     }
     i++;
     const rest = /^\s*\+\s*/.exec(text.slice(i));
