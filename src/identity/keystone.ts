@@ -8,7 +8,6 @@ import { LRUCache } from 'lru-cache';
 import type { KeystoneAuthConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
-import { undici } from '../lib/lazy-import.ts';
 import { tlsConnectOptions, tlsDispatcher } from '../lib/tls.ts';
 import type { Dispatcher } from 'undici';
 import { keystoneRequest } from './keystone-http.ts';
