@@ -3,6 +3,8 @@
 // demo1-admin with password secret in projects demoN). GLIMPSE_TEST_KEYSTONE_URL names it
 // (e.g. http://127.0.0.1:5000/v3); tests skip, visibly, without it.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const keystoneUrl = process.env.GLIMPSE_TEST_KEYSTONE_URL?.replace(/\/+$/, '');
 export const keystoneSkip: string | false = keystoneUrl ? false : 'GLIMPSE_TEST_KEYSTONE_URL not set';
@@ -32,3 +34,14 @@ export function keystoneEnv(authUrl: string, extra: Record<string, string> = {})
     ...extra,
   };
 }
+
+/** The clouds.yaml keystone.sh writes (admin, glance, demo1-member, …). */
+export const keystoneClouds = '/tmp/keystone/clouds.yaml';
+/** keystone.sh prints the clients' OS_* variables; found beside the project (as in CI) or named by env. */
+export const keystoneSh = process.env.GLIMPSE_TEST_KEYSTONE_SH
+  ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'tools', 'keystone.sh');
+/** Why the tests that drive the real openstack/glance clients through Keystone cannot run here, or false. */
+export const keystoneClientsSkip: string | false = keystoneSkip
+  || (!existsSync(keystoneSh) ? `${keystoneSh} missing (set GLIMPSE_TEST_KEYSTONE_SH)`
+    : !existsSync('/usr/bin/openstack') || !existsSync('/usr/bin/glance') ? 'openstack/glance clients not installed'
+      : !existsSync(keystoneClouds) ? `${keystoneClouds} missing (run keystone.sh start)` : false);

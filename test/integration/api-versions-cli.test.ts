@@ -8,20 +8,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { keystoneClientsSkip, keystoneClouds, keystoneSh, keystoneUrl as keystone } from '../helpers/keystone.ts';
 
-const keystone = process.env.GLIMPSE_TEST_KEYSTONE_URL?.replace(/\/+$/, '');
-const clouds = '/tmp/keystone/clouds.yaml';
-const keystoneSh = process.env.GLIMPSE_TEST_KEYSTONE_SH
-  ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'tools', 'keystone.sh');
-const skip = !keystone ? 'GLIMPSE_TEST_KEYSTONE_URL not set'
-  : !existsSync(keystoneSh) ? `${keystoneSh} missing (set GLIMPSE_TEST_KEYSTONE_SH)`
-  : !existsSync('/usr/bin/openstack') || !existsSync('/usr/bin/glance') ? 'openstack/glance clients not installed'
-    : !existsSync(clouds) ? `${clouds} missing (run keystone.sh start)` : false;
+const skip = keystoneClientsSkip;
+const clouds = keystoneClouds;
 
 let t: TestApp;
 const dir = mkdtempSync(join(tmpdir(), 'glimpse-versions-cli-'));

@@ -6,22 +6,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { keystoneClientsSkip, keystoneClouds, keystoneSh, keystoneUrl as keystone } from '../helpers/keystone.ts';
 import { qcow2 } from '../unit/formats-images.ts';
 
-const keystone = process.env.GLIMPSE_TEST_KEYSTONE_URL?.replace(/\/+$/, '');
-const clouds = '/tmp/keystone/clouds.yaml';
-/** keystone.sh prints the glance client's OS_* variables; found beside the project (as in CI) or named by env. */
-const keystoneSh = process.env.GLIMPSE_TEST_KEYSTONE_SH
-  ?? join(import.meta.dirname, '..', '..', '..', 'shared', 'tools', 'keystone.sh');
-const skip = !keystone ? 'GLIMPSE_TEST_KEYSTONE_URL not set'
-  : !existsSync(keystoneSh) ? `${keystoneSh} missing (set GLIMPSE_TEST_KEYSTONE_SH)`
-  : !existsSync('/usr/bin/openstack') || !existsSync('/usr/bin/glance') ? 'openstack/glance clients not installed'
-    : !existsSync(clouds) ? `${clouds} missing (run keystone.sh start)` : false;
+const skip = keystoneClientsSkip;
+const clouds = keystoneClouds;
 
 let t: TestApp;
 const dir = mkdtempSync(join(tmpdir(), 'glimpse-clients-'));
