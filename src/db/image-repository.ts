@@ -15,7 +15,7 @@ import type { Kysely } from 'kysely';
 import { conflict } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import type { CountLimit, ImageRepository, UpdateOptions } from '../ports/repositories.ts';
-import { lockAndCheck } from './quota-repository.ts';
+import { ensureQuotaProject, lockAndCheck } from './quota-repository.ts';
 import type { Database } from './connect.ts';
 import {
   imageColumns, imageFromRows, locationRows, propertyRows, tagRows,
@@ -86,6 +86,7 @@ export class SqlImageRepository implements ImageRepository {
 
   async create(image: Image, options: { emit?: Emit<Image>; countLimit?: CountLimit } = {}): Promise<Image> {
     const { countLimit } = options;
+    if (countLimit && image.owner !== null) await ensureQuotaProject(this.database.db, this.database.dialect, image.owner);
     return this.database.db.transaction().execute(async (trx) => {
       if (countLimit && image.owner !== null) {
         const over = await lockAndCheck(trx, this.database.dialect, { projectId: image.owner, now: countLimit.now,

@@ -39,6 +39,7 @@ export class SqlQuotaRepository implements QuotaRepository {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    await ensureQuotaProject(this.db, this.database.dialect, request.projectId);
     return this.db.transaction().execute(async (trx) => {
       const over = await lockAndCheck(trx, this.database.dialect, request);
       if (over.length > 0) return { ok: false, over };
@@ -76,6 +77,17 @@ export class SqlQuotaRepository implements QuotaRepository {
     return Number(result.numDeletedRows);
   }
 
+}
+
+/**
+ * Creates the project's lock row if missing, in a statement of its own (autocommit). Done before the
+ * transaction that locks it: on MariaDB/InnoDB, concurrent transactions that each find no row and then
+ * insert it take gap locks that deadlock one another; a row that already exists is simply locked in turn.
+ */
+export async function ensureQuotaProject(db: Kysely<Schema>, dialect: Database['dialect'], projectId: string): Promise<void> {
+  const insert = db.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
+  if (dialect === 'mysql') await insert.ignore().execute();
+  else await insert.onConflict((oc) => oc.column('project_id').doNothing()).execute();
 }
 
 /**
