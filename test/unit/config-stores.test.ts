@@ -200,7 +200,7 @@ test('GLIMPSE_ variables that match no option are warnings; test and non-option 
   assert.deepEqual(warnings, [
     'environment variable GLIMPSE_BIND_PORT is not of the form GLIMPSE_<SECTION>__<OPTION>; ignored',
     'environment variable GLIMPSE_NOWHERE__X names no known section (nor a backend id of enabled_backends); ignored',
-    'unknown option [DEFAULT] bind_prot (environment variable GLIMPSE_DEFAULT__BIND_PROT); ignored',
+    'unknown option [DEFAULT] bind_prot (environment variable GLIMPSE_DEFAULT__BIND_PROT) (did you mean bind_port?); ignored',
     '[task] task_executor is a Glance option Glimpse does not use yet; ignored (environment variable GLIMPSE_TASK__TASK_EXECUTOR)',
   ]);
 });
