@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { keystoneClientsSkip, keystoneClouds, keystoneSh, keystoneUrl as keystone } from '../helpers/keystone.ts';
+import { keystoneClientsSkip, keystoneClouds, keystoneEnv, keystoneSh, keystoneUrl as keystone } from '../helpers/keystone.ts';
 
 const skip = keystoneClientsSkip;
 const clouds = keystoneClouds;
@@ -43,11 +43,7 @@ if (skip) test('openstack and glance clients with API versions 2.17 and 2.18', {
 
 before(async () => {
   if (skip) return;
-  t = await startTestApp({
-    GLIMPSE_PASTE_DEPLOY__FLAVOR: 'keystone', GLIMPSE_KEYSTONE_AUTHTOKEN__AUTH_URL: keystone!,
-    GLIMPSE_KEYSTONE_AUTHTOKEN__USERNAME: 'glance', GLIMPSE_KEYSTONE_AUTHTOKEN__PASSWORD: 'secret',
-    GLIMPSE_KEYSTONE_AUTHTOKEN__PROJECT_NAME: 'service', GLIMPSE_DEFAULT__IMAGE_CACHE_DIR: join(dir, 'cache'),
-  });
+  t = await startTestApp(keystoneEnv(keystone!, { GLIMPSE_DEFAULT__IMAGE_CACHE_DIR: join(dir, 'cache') }));
   await t.app.listen({ host: '127.0.0.1', port: 9292 });
 });
 after(async () => {

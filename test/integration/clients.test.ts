@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { keystoneClientsSkip, keystoneClouds, keystoneSh, keystoneUrl as keystone } from '../helpers/keystone.ts';
+import { keystoneClientsSkip, keystoneClouds, keystoneEnv, keystoneSh, keystoneUrl as keystone } from '../helpers/keystone.ts';
 import { qcow2 } from '../unit/formats-images.ts';
 
 const skip = keystoneClientsSkip;
@@ -45,11 +45,7 @@ if (skip) test('openstack and glance clients', { skip }, () => {});
 
 before(async () => {
   if (skip) return;
-  t = await startTestApp({
-    GLIMPSE_PASTE_DEPLOY__FLAVOR: 'keystone', GLIMPSE_KEYSTONE_AUTHTOKEN__AUTH_URL: keystone!,
-    GLIMPSE_KEYSTONE_AUTHTOKEN__USERNAME: 'glance', GLIMPSE_KEYSTONE_AUTHTOKEN__PASSWORD: 'secret',
-    GLIMPSE_KEYSTONE_AUTHTOKEN__PROJECT_NAME: 'service',
-  });
+  t = await startTestApp(keystoneEnv(keystone!));
   await t.app.listen({ host: '127.0.0.1', port: 9292 });
 });
 after(async () => { await t?.close(); });
