@@ -51,11 +51,13 @@ export function byteLimit(max: number, onExceed: (max: number) => Error): Counti
  * Something that sees every accepted chunk of an upload, in order, before it moves on to the store:
  * the digests, and whatever else needs the bytes once (a signature verifier, a format inspector).
  * update() must not keep `chunk` beyond the call (copy what it needs); an exception fails the upload.
+ * A consumer that cannot keep up returns a promise: the chunk moves on, and the next one comes,
+ * only once it has settled (a rejection fails the upload) — backpressure without a stream stage.
  * finish() runs once after the last chunk, before the end reaches the store; throwing there (or
  * returning a rejected promise) fails the upload as well, so a store never commits data it refused.
  */
 export interface ChunkConsumer {
-  update(chunk: Buffer): void;
+  update(chunk: Buffer): void | Promise<void>;
   finish?(): void | Promise<void>;
 }
 
@@ -162,13 +164,18 @@ export function uploadTap(options: UploadTapOptions): UploadTap {
         uncollected = 0;
         collectYoungGarbage();
       }
+      let behind: Promise<unknown> | undefined;
       try {
-        for (let i = 0; i < consumers.length; i++) consumers[i]!.update(data);
+        for (let i = 0; i < consumers.length; i++) {
+          const wait = consumers[i]!.update(data);
+          if (wait !== undefined) behind = behind === undefined ? wait : Promise.all([behind, wait]);
+        }
       } catch (error) {
         callback(error as Error);
         return;
       }
-      callback(null, data);
+      if (behind === undefined) callback(null, data);
+      else behind.then(() => callback(null, data), callback);
     },
     flush(callback: TransformCallback) {
       const refusal = rule.refuseEnd(bytes);

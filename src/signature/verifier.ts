@@ -3,8 +3,9 @@
 // method and a key type; the signature is over the hash (that hash method) of the image data, so it
 // is checked in one pass as the data streams, and judged once the last byte has passed.
 // Checks, reasons and their order are cursive's; the cryptography is node:crypto's (OpenSSL).
-import { X509Certificate, constants, createVerify, type KeyObject } from 'node:crypto';
+import { X509Certificate, constants, createVerify, type KeyObject, type Verify } from 'node:crypto';
 import { KeyManagerFailure, ManagedObjectNotFound, type KeyManager, type KeyManagerCaller } from '../ports/key-manager.ts';
+import { offloadVerify, type OffloadedVerify } from './verify-worker.ts';
 
 /** cursive's property names. */
 export const SIGNATURE_PROPS = {
@@ -65,8 +66,11 @@ export class SignatureVerificationError extends Error {
 
 /** Sees every byte of the image data in order (update), then says whether the signature holds. */
 export interface ImageVerifier {
-  /** Shows the next chunk to the verifier (synchronously). */
-  update(chunk: Buffer): void;
+  /**
+   * Shows the next chunk to the verifier. It does not keep `chunk`; a promise means the verifier is
+   * behind (its worker's ring is full) and the next chunk must wait for it (backpressure).
+   */
+  update(chunk: Buffer): void | Promise<void>;
   /** Rejects with SignatureVerificationError when the signature does not match the data. */
   verify(): Promise<void>;
   /** Releases the verifier without a verdict (the upload failed). */
@@ -91,24 +95,38 @@ export async function createVerifier(keyManager: KeyManager, caller: KeyManagerC
     throw new SignatureVerificationError(`Invalid public key type for signature key type: ${props.keyType}`);
   }
   if (signature.length === 0) throw new SignatureVerificationError('Error occurred while creating the verifier');
-  const verifier = createVerify(hash);
   const saltLength = keyKind === 'rsa' ? pssSaltLength(key, hash) : undefined;
+  const check = (verifier: Verify): boolean => {
+    try {
+      return saltLength === undefined
+        ? verifier.verify({ key, dsaEncoding: 'der' }, signature)
+        : verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, signature);
+    } catch {
+      return false; // a malformed signature (bad DER, wrong length) is a signature that does not match
+    }
+  };
+  // The signature's hash pass runs on a worker thread when one is free (decision 0032), else here.
+  // Chosen at the first chunk, so a verifier that never sees data holds no worker.
+  let offloaded: OffloadedVerify | undefined;
+  let inline: Verify | undefined;
+  const start = () => {
+    offloaded = offloadVerify({ hash, key, signature, saltLength });
+    if (offloaded === undefined) inline = createVerify(hash);
+  };
   return {
     update(chunk) {
-      verifier.update(chunk);
+      if (offloaded === undefined && inline === undefined) start();
+      if (offloaded !== undefined) return offloaded.update(chunk);
+      inline!.update(chunk);
+      return undefined;
     },
     async verify() {
-      let valid: boolean;
-      try {
-        valid = saltLength === undefined
-          ? verifier.verify({ key, dsaEncoding: 'der' }, signature)
-          : verifier.verify({ key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, signature);
-      } catch {
-        valid = false; // a malformed signature (bad DER, wrong length) is a signature that does not match
-      }
+      const valid = offloaded !== undefined ? await offloaded.verdict() : check(inline ?? createVerify(hash));
       if (!valid) throw new SignatureVerificationError(undefined);
     },
-    close() { /* nothing held */ },
+    close() {
+      offloaded?.abort();
+    },
   };
 }
 
