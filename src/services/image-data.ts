@@ -162,9 +162,9 @@ export class ImageDataService {
     let signature: SignatureCheck | undefined;
     try {
       signature = await this.signatureCheck(ctx, saving, source);
-      const inspected = inspection ? inspection.through(source) : source;
+      const consumers = [...inspection ? [inspection.consumer] : [], ...signature ? [signature.consumer] : []];
       written = await writeImageData({
-        driver, imageId: id, source: inspected, consumers: signature ? [signature.consumer] : undefined, limit: budget,
+        driver, imageId: id, source, consumers, limit: budget,
         expectedSize: options.expectedSize, sizeHint: options.expectedSize ?? options.contentLength, hashingAlgorithm: this.deps.settings.hashingAlgorithm,
         signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal,
       });

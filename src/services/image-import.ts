@@ -122,7 +122,7 @@ export class ImageImportService {
     let release: Release | undefined;
     try {
       release = await this.deps.bufferBudget?.acquire(putReservation(staging), ctx.signal);
-      const written = await writeImageData({ driver: staging, imageId: id, source: tap.through(source), limit: budget,
+      const written = await writeImageData({ driver: staging, imageId: id, source, consumers: [tap.consumer], limit: budget,
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: takenOver ? AbortSignal.any([ctx.signal, takenOver]) : ctx.signal });
       location = written.location;
       const result = tap.finish(written.size);

@@ -1,7 +1,7 @@
 // Format inspection as the services apply it, on plain uploads, staging and every import: a
-// pass-through tap that shows each chunk to the streaming inspector, and the verdict on what it saw
+// chunk consumer of the store writer that shows each chunk to the streaming inspector, and the verdict on what it saw
 // (require_image_format_match and the detected format's safety checks) as a DomainError.
-import { Transform, pipeline, type Readable } from 'node:stream';
+import type { ChunkConsumer } from '../lib/streams.ts';
 import { DomainError } from '../domain/errors.ts';
 import { createInspector, judgeUpload, type InspectionResult } from '../formats/index.ts';
 import { msg } from '../i18n/message.ts';
@@ -10,26 +10,18 @@ import type { ImageSettings } from './settings.ts';
 export type InspectionSettings = ImageSettings['inspection'];
 
 export interface InspectingTap {
-  through(source: Readable): Readable;
+  /** For writeImageData's `consumers`: sees every accepted chunk in the writer's one pass (no stream stage of its own). */
+  readonly consumer: ChunkConsumer;
   finish(size: number): InspectionResult;
 }
 
-/** A pass-through stage that shows every chunk to the format inspector (bounded memory). */
+/** Shows every chunk of an upload to the format inspector (bounded memory), as one of the writer's chunk consumers. */
 export function inspectingTap(settings: InspectionSettings): InspectingTap {
   const inspector = createInspector({
     vmdkAllowedTypes: settings.vmdkAllowedTypes, gptSafetyChecksNonfatal: settings.gptSafetyChecksNonfatal,
   });
   return {
-    through(source: Readable): Readable {
-      const tap = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          inspector.update(chunk);
-          done(null, chunk);
-        },
-      });
-      pipeline(source, tap, () => {});
-      return tap;
-    },
+    consumer: { update: (chunk: Buffer) => inspector.update(chunk) },
     finish: (size: number) => inspector.finish(size),
   };
 }

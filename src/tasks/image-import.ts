@@ -266,8 +266,7 @@ export class ImageImportRunner {
     const { staging, settings } = this.deps;
     const { stream, size } = await staging.get(stagedLocation(staging, image.id), { signal: run.signal });
     const tap = inspectingTap(settings.inspection);
-    const through = tap.through(stream);
-    for await (const _chunk of through) { /* the tap sees every chunk */ }
+    for await (const chunk of stream) await tap.consumer.update(chunk as Buffer);
     const result = tap.finish(size);
     // Glance inspects bare images only: other containers wrap the disk in their own format.
     const declared = matchFormat && image.containerFormat === 'bare' ? image.diskFormat : null;
