@@ -10,6 +10,9 @@
 // Several server builds can be compared in one run, their rounds interleaved (BENCH_TRANSFER_ENTRIES
 // = comma-separated entry scripts, e.g. the bin/glimpse.js of an older commit exported with
 // `git archive`, with a node_modules symlink). Peak RSS is VmHWM, reset before each transfer.
+// With REF_GLANCE_URL (a reference Glance, trusted-auth flavor, e.g. shared/tools/refglance.sh), the
+// same upload and download go to it in every round too, its CPU summed over the processes holding
+// its port (parent and worker) and its peak RSS the largest VmHWM among them: the Glance row.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
@@ -22,7 +25,8 @@ import { pipeline } from 'node:stream/promises';
 import { ImagesClient, generatedBytes } from './client.ts';
 import { median } from './measure.ts';
 import { CALLER } from './seed.ts';
-import { createDeployment, memoryOf, resetPeak, startGlimpse, type GlimpseServer } from './server.ts';
+import { REF_PROJECT } from './reference.ts';
+import { createDeployment, listenerPids, memoryOf, resetPeak, startGlimpse, type GlimpseServer } from './server.ts';
 
 const GB = 1e9;
 
@@ -139,14 +143,29 @@ export async function loopbackCeilings(bytes: number): Promise<{ upload: Measure
   }
 }
 
-async function measure(pid: number, bytes: number, run: () => Promise<void>, hwm?: () => Promise<number>): Promise<Measured> {
-  await resetPeak(pid).catch(() => undefined);
-  const cpu = await cpuSeconds(pid);
+async function measure(pid: number | number[], bytes: number, run: () => Promise<void>, hwm?: () => Promise<number>): Promise<Measured> {
+  const pids = Array.isArray(pid) ? pid : [pid];
+  const cpuOf = async () => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  await Promise.all(pids.map((p) => resetPeak(p).catch(() => undefined)));
+  const cpu = await cpuOf();
   const started = process.hrtime.bigint();
   await run();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const used = await cpuSeconds(pid) - cpu;
+  const used = await cpuOf() - cpu;
   return { cpuPerGB: used * (GB / bytes), rate: bytes / 1e6 / seconds, hwm: hwm ? await hwm() : 0 };
+}
+
+/** One upload then one download of `bytes` on the reference Glance (all processes holding its port). */
+async function referenceTransfer(client: ImagesClient, pids: number[], bytes: number): Promise<{ upload: Measured; download: Measured }> {
+  const id = await client.createImage('bench-cpu');
+  try {
+    const hwm = async () => Math.max(...await Promise.all(pids.map(async (p) => (await memoryOf(p)).hwm)));
+    const upload = await measure(pids, bytes, async () => { await client.upload(id, bytes); }, hwm);
+    const download = await measure(pids, bytes, async () => { await client.download(id, bytes); }, hwm);
+    return { upload, download };
+  } finally {
+    await client.deleteImage(id);
+  }
 }
 
 /** One upload then one download of `bytes` on a running server; the image is deleted after. */
@@ -166,13 +185,14 @@ export async function glimpseTransfer(server: GlimpseServer, client: ImagesClien
 export interface TransferCpuResult {
   ceilings: { hashing: Measured; loopbackUpload: Measured; loopbackDownload: Measured; disk: Measured };
   servers: Array<{ entry: string; idleRss: number; upload: Measured; download: Measured }>;
+  reference?: { url: string; upload: Measured; download: Measured };
 }
 
 /**
  * The ceilings and `rounds` upload+download rounds of `bytes` against each entry (a fresh server
  * each), the entries' rounds interleaved so that the machine's other load weighs on all alike.
  */
-export async function benchTransferCpu(options: { bytes: number; rounds: number; entries?: string[] }): Promise<TransferCpuResult> {
+export async function benchTransferCpu(options: { bytes: number; rounds: number; entries?: string[]; reference?: string }): Promise<TransferCpuResult> {
   const { bytes, rounds } = options;
   const entries = options.entries ?? ['bin/glimpse.js'];
   const deployments = await Promise.all(entries.map(() => createDeployment()));
@@ -186,6 +206,11 @@ export async function benchTransferCpu(options: { bytes: number; rounds: number;
     const loopUp: Measured[] = [];
     const loopDown: Measured[] = [];
     const results = entries.map(() => ({ upload: [] as Measured[], download: [] as Measured[] }));
+    const ref = options.reference;
+    const refClient = ref ? new ImagesClient(ref, REF_PROJECT) : undefined;
+    const refPids = ref ? await listenerPids(Number(new URL(ref).port || 80)) : [];
+    if (ref && refPids.length === 0) throw new Error(`no process listens on the port of ${ref}`);
+    const refResults = { upload: [] as Measured[], download: [] as Measured[] };
     for (let r = 0; r < rounds; r++) {
       hashing.push(hashingCeiling(Math.min(bytes, 512 * 1024 * 1024)));
       const loop = await loopbackCeilings(bytes);
@@ -198,11 +223,18 @@ export async function benchTransferCpu(options: { bytes: number; rounds: number;
         results[i]!.upload.push(t.upload);
         results[i]!.download.push(t.download);
       }
+      if (refClient) {
+        const t = await referenceTransfer(refClient, refPids, bytes);
+        refResults.upload.push(t.upload);
+        refResults.download.push(t.download);
+      }
     }
     for (const c of clients) c.close();
+    refClient?.close();
     return {
       ceilings: { hashing: summary(hashing), loopbackUpload: summary(loopUp), loopbackDownload: summary(loopDown), disk: summary(disk) },
       servers: entries.map((entry, i) => ({ entry, idleRss: idle[i]!, upload: summary(results[i]!.upload), download: summary(results[i]!.download) })),
+      ...ref ? { reference: { url: ref, upload: summary(refResults.upload), download: summary(refResults.download) } } : {},
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
@@ -225,6 +257,17 @@ export function printTransferCpu(result: TransferCpuResult): void {
     row('upload, server', s.upload, `  ${(s.upload.cpuPerGB / c.hashing.cpuPerGB).toFixed(2)}× hashing CPU (target ≤ 1.3)`);
     row('download, server', s.download, `  ${(s.download.rate / c.loopbackDownload.rate).toFixed(2)}× loopback rate (target ≥ 0.8)`);
   }
+  const ref = result.reference;
+  if (ref) {
+    console.log(`  -- reference Glance ${ref.url} (all processes holding its port)`);
+    row('upload, server', ref.upload, `  ${(ref.upload.cpuPerGB / c.hashing.cpuPerGB).toFixed(2)}× hashing CPU`);
+    row('download, server', ref.download);
+    for (const s of result.servers) {
+      console.log(`  ${s.entry} / Glance: upload CPU ${(s.upload.cpuPerGB / ref.upload.cpuPerGB).toFixed(2)} (target ≤ 0.8), `
+        + `rate ${(s.upload.rate / ref.upload.rate).toFixed(2)} (target ≥ 1), peak RSS ${(s.upload.hwm / ref.upload.hwm).toFixed(2)} (target ≤ 0.5); `
+        + `download CPU ${(s.download.cpuPerGB / ref.download.cpuPerGB).toFixed(2)}`);
+    }
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -232,5 +275,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
   const entries = process.env.BENCH_TRANSFER_ENTRIES?.split(',').filter(Boolean);
   console.log(`transfer CPU: ${bytes / 1024 / 1024} MiB × ${rounds} round(s), entries: ${(entries ?? ['bin/glimpse.js']).join(', ')}`);
-  printTransferCpu(await benchTransferCpu({ bytes, rounds, entries }));
+  const reference = process.env.REF_GLANCE_URL;
+  printTransferCpu(await benchTransferCpu({ bytes, rounds, entries, ...reference ? { reference } : {} }));
 }

@@ -113,7 +113,12 @@ const workers: Slot[] = [];
 function takeWorker(): Slot | undefined {
   let slot = workers.find((w) => !w.busy);
   if (slot === undefined && workers.length < MAX_WORKERS) {
-    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    let worker: Worker;
+    try {
+      worker = new Worker(WORKER_SOURCE, { eval: true });
+    } catch {
+      return undefined; // no thread to be had (resource limits): verify inline
+    }
     worker.unref();
     const made: Slot = { worker, busy: false };
     worker.on('exit', () => {
