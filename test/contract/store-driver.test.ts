@@ -46,10 +46,10 @@ interface DriverUnderTest {
   readOnly?: { seed(data: Buffer): Promise<string> };
 }
 
-async function fileDriver(directIo = true): Promise<DriverUnderTest> {
+async function fileDriver(): Promise<DriverUnderTest> {
   const root = await mkdtemp(join(tmpdir(), 'glimpse-store-'));
   const dataDir = join(root, 'images');
-  const driver = new FileStoreDriver({ id: 'fast', dataDir, directIo });
+  const driver = new FileStoreDriver({ id: 'fast', dataDir });
   await writeFile(join(root, 'secret'), 'not an image');
   return {
     driver,
@@ -197,8 +197,7 @@ const cephEnv = cephTestEnv();
 const s3Env = s3TestEnv();
 
 const implementations: Array<{ name: string; create: () => Promise<DriverUnderTest>; skip?: string }> = [
-  { name: 'file', create: () => fileDriver() },
-  { name: 'file (buffered writes, no O_DIRECT)', create: () => fileDriver(false) },
+  { name: 'file', create: fileDriver },
   { name: 'swift', create: () => swiftDriver(swiftEnv!), skip: swiftEnv ? undefined : SKIP_SWIFT },
   { name: 'swift (multiple containers seed)', create: () => swiftDriver(swiftEnv!, 2), skip: swiftEnv ? undefined : SKIP_SWIFT },
   { name: 's3', create: () => s3Driver(s3Env!), skip: s3Env ? undefined : SKIP_S3 },
@@ -465,7 +464,7 @@ describe('file store', () => {
   });
 
   test('flushing in the background while receiving keeps the data intact', async () => {
-    const driver = new FileStoreDriver({ id: 'file', dataDir: join(root, 'flush'), syncEveryBytes: 64 * 1024, directIo: false });
+    const driver = new FileStoreDriver({ id: 'file', dataDir: join(root, 'flush'), syncEveryBytes: 64 * 1024 });
     const data = randomBytes(3 * 1024 * 1024 + 5);
     const { location, bytesWritten } = await driver.put(randomUUID(), sourceOf(data, 10_000));
     assert.equal(bytesWritten, data.length);
@@ -586,8 +585,8 @@ describe('file store on a real small filesystem', () => {
     await mkdir(dir);
     if (!tryMount(dir, 'size=1m')) return t.skip('cannot mount a tmpfs here (needs root)');
     mounted.push(dir);
-    for (const [syncEveryBytes, directIo] of [[undefined, true], [undefined, false], [100_000, false]] as const) {
-      const driver = new FileStoreDriver({ id: 'file', dataDir: dir, syncEveryBytes, directIo });
+    for (const syncEveryBytes of [undefined, 100_000]) {
+      const driver = new FileStoreDriver({ id: 'file', dataDir: dir, syncEveryBytes });
       await assert.rejects(driver.put(randomUUID(), sourceOf(randomBytes(3 * 1024 * 1024))), storeError('StoreFull'));
       assert.deepEqual(await readdir(dir), []);
     }

@@ -4,9 +4,8 @@
 // put() is all-or-nothing: the data goes to `<imageId>.<random>.tmp` (exclusive create), is
 // fsync'ed, then hard-linked to the final name — link() fails with EEXIST instead of replacing,
 // so an existing image file is never overwritten, not even by a racing put — and the directory
-// is fsync'ed. While the data arrives it is written past the page cache with O_DIRECT
-// (direct-sink.ts) or, on a filesystem that refuses O_DIRECT, flushed in the background
-// (file-sink.ts), so the final fsync is short. Any failure removes what this call created. A crash leaves at most a temp file,
+// is fsync'ed. While the data arrives it is flushed in the background (file-sink.ts), so the
+// final fsync is short. Any failure removes what this call created. A crash leaves at most a temp file,
 // which recoverTempFiles() removes at the next start.
 import { randomBytes } from 'node:crypto';
 import { constants, link, lstat, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -18,7 +17,6 @@ import { StoreError, type ByteRange, type PutResult, type StoreDriver, type Stor
 import { FileRangeStream } from '../../lib/file-range-stream.ts';
 import { StoreDuplicateError } from '../errors.ts';
 import { DEFAULT_SYNC_EVERY, FileSink } from './file-sink.ts';
-import { DirectFileSink } from './direct-sink.ts';
 import { errnoCode, storeErrorFromFs } from './fs-errors.ts';
 import { probeDirectory } from '../../lib/dir-probe.ts';
 
@@ -31,11 +29,6 @@ export interface FileStoreDriverOptions {
   filePerm?: number;
   /** Start a background flush every this many bytes of an upload (see file-sink.ts); default 32 MiB. */
   syncEveryBytes?: number;
-  /**
-   * Write uploads with O_DIRECT, past the page cache (direct-sink.ts, decision 0032); default true.
-   * A filesystem that refuses O_DIRECT (EINVAL at open) gets buffered writes (file-sink.ts) instead.
-   */
-  directIo?: boolean;
 }
 
 /** Image ids become file names: only these characters, so no `/`, `..` or `.tmp` suffix is possible;
@@ -52,15 +45,12 @@ export class FileStoreDriver implements StoreDriver {
   readonly dataDir: string;
   private readonly filePerm: number;
   private readonly syncEvery: number;
-  /** O_DIRECT while the filesystem accepts it (cleared at the first EINVAL from open). */
-  private directIo: boolean;
 
   constructor(options: FileStoreDriverOptions) {
     this.id = options.id;
     this.dataDir = resolve(options.dataDir);
     this.filePerm = options.filePerm ?? 0;
     this.syncEvery = options.syncEveryBytes ?? DEFAULT_SYNC_EVERY;
-    this.directIo = (options.directIo ?? true) && constants.O_DIRECT !== undefined;
   }
 
   /** The location an image's data has (or would have) in this store. */
@@ -82,9 +72,8 @@ export class FileStoreDriver implements StoreDriver {
 
     const tempPath = join(this.dataDir, `${imageId}.${randomBytes(8).toString('hex')}.tmp`);
     let handle: FileHandle;
-    let direct: boolean;
     try {
-      ({ handle, direct } = await this.createTemp(tempPath));
+      handle = await this.createTemp(tempPath);
     } catch (error) {
       source.destroy();
       throw storeErrorFromFs(error, 'write');
@@ -94,7 +83,7 @@ export class FileStoreDriver implements StoreDriver {
     let linked = false;
     let bytesWritten: number;
     try {
-      bytesWritten = await this.receive(handle, direct, source, signal);
+      bytesWritten = await this.receive(handle, source, signal);
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlink(tempPath).catch(() => undefined);
@@ -252,32 +241,19 @@ export class FileStoreDriver implements StoreDriver {
     return dirname(path) === this.dataDir && IMAGE_ID.test(basename(path)) ? path : undefined;
   }
 
-  /** Creates the temp file, with O_DIRECT unless this filesystem has refused it. */
-  private async createTemp(tempPath: string): Promise<{ handle: FileHandle; direct: boolean }> {
-    const create = async (): Promise<{ handle: FileHandle; direct: boolean }> => {
-      if (this.directIo) {
-        try {
-          const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT;
-          return { handle: await open(tempPath, flags, 0o666), direct: true };
-        } catch (error) {
-          if (errnoCode(error) !== 'EINVAL') throw error;
-          this.directIo = false; // e.g. a filesystem without O_DIRECT: buffered writes from now on
-        }
-      }
-      return { handle: await open(tempPath, 'wx', 0o666), direct: false };
-    };
+  private async createTemp(tempPath: string): Promise<FileHandle> {
     try {
-      return await create();
+      return await open(tempPath, 'wx', 0o666);
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
       await mkdir(this.dataDir, { recursive: true });
-      return create();
+      return open(tempPath, 'wx', 0o666);
     }
   }
 
   /** Pipes source into the open temp file; fs errors become StoreErrors, source errors stay as they are. */
-  private async receive(handle: FileHandle, direct: boolean, source: Readable, signal: AbortSignal | undefined): Promise<number> {
-    const sink = direct ? new DirectFileSink(handle) : new FileSink(handle, this.syncEvery);
+  private async receive(handle: FileHandle, source: Readable, signal: AbortSignal | undefined): Promise<number> {
+    const sink = new FileSink(handle, this.syncEvery);
     // pipeline() destroys every stream with the first error, so both streams emit it; whichever
     // emitted first is where it came from, and only the sink's own errors are fs errors.
     // (Closing the handle afterwards is safe: FileHandle.close() waits for operations in flight.)
