@@ -120,6 +120,8 @@ function takeWorker(): Slot | undefined {
       return undefined; // no thread to be had (resource limits): verify inline
     }
     worker.unref();
+    // A job listens for its worker's failure; between jobs a failure only ends the worker.
+    worker.on('error', () => undefined);
     const made: Slot = { worker, busy: false };
     worker.on('exit', () => {
       const i = workers.indexOf(made);
@@ -136,7 +138,13 @@ function takeWorker(): Slot | undefined {
 
 function releaseWorker(slot: Slot): void {
   slot.busy = false;
-  slot.idleTimer = setTimeout(() => { if (!slot.busy) void slot.worker.terminate(); }, IDLE_MS);
+  slot.idleTimer = setTimeout(() => {
+    if (slot.busy) return;
+    // Out of the list first: a worker on its way out must not be given the next job.
+    const i = workers.indexOf(slot);
+    if (i >= 0) workers.splice(i, 1);
+    void slot.worker.terminate();
+  }, IDLE_MS);
   slot.idleTimer.unref();
 }
 
