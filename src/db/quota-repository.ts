@@ -85,16 +85,26 @@ export class SqlQuotaRepository implements QuotaRepository {
  * insert it take gap locks that deadlock one another; a row that already exists is simply locked in turn.
  */
 export async function ensureQuotaProject(db: Kysely<Schema>, dialect: Database['dialect'], projectId: string): Promise<void> {
+  // Rows are never deleted: once seen, a project's row needs no more statements from this process.
+  let known = knownProjects.get(db);
+  if (known?.has(projectId)) return;
   const insert = db.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
   if (dialect === 'mysql') await insert.ignore().execute();
   else await insert.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+  if (!known || known.size >= 100_000) knownProjects.set(db, known = new Set());
+  known.add(projectId);
 }
+
+/** The projects whose quota_projects row this process has seen, per database. */
+const knownProjects = new WeakMap<Kysely<Schema>, Set<string>>();
 
 /**
  * Inside `trx`: takes the project's lock row (created on first use), then checks usage + the live
  * reservations (but `request.reservationId`'s) + the amounts against the limits; the resources that
  * would go over. Also used by image create (db/image-repository.ts), which inserts the image in the
- * same transaction instead of recording a reservation.
+ * same transaction instead of recording a reservation. Two statements: the lock, then one SELECT of
+ * every reservation sum and usage count, read from one snapshot taken after the lock: a release
+ * that it sees has what replaced it (committed before the release) in the counts.
  */
 export async function lockAndCheck(trx: Transaction<Schema>, dialect: Database['dialect'],
   request: Pick<ReserveRequest, 'projectId' | 'amounts' | 'limits' | 'now' | 'reservationId'>): Promise<OverLimit[]> {
@@ -108,73 +118,68 @@ export async function lockAndCheck(trx: Transaction<Schema>, dialect: Database['
     await bump();
   }
   const resources = QUOTA_RESOURCES.filter((r) => request.amounts[r] !== undefined);
-  let reservedQuery = trx.selectFrom('quota_reservations')
-    .select(['resource', (eb) => eb.fn.sum<number | string>('amount').as('amount')])
-    .where('project_id', '=', projectId)
-    .where('resource', 'in', resources)
-    .where('lease_expires_at', '>', request.now)
-    .groupBy('resource');
-  if (request.reservationId !== undefined) reservedQuery = reservedQuery.where('id', '!=', request.reservationId);
-  const reserved = new Map((await reservedQuery.execute()).map((r) => [r.resource, toNumber(r.amount)]));
-  const used = await usageOf(trx, projectId, resources);
+  if (resources.length === 0) return [];
+  const row = await trx.selectNoFrom((eb) => [
+    ...resources.map((resource) => {
+      let reserved = eb.selectFrom('quota_reservations')
+        .select((e) => e.fn.coalesce(e.fn.sum<number | string | null>('amount'), sql<number>`0`).as('n'))
+        .where('project_id', '=', projectId)
+        .where('resource', '=', resource)
+        .where('lease_expires_at', '>', request.now);
+      if (request.reservationId !== undefined) reserved = reserved.where('id', '!=', request.reservationId);
+      return reserved.as(`reserved_${resource}`);
+    }),
+    ...resources.map((resource) => usageQuery(trx, projectId, resource).as(`used_${resource}`)),
+  ]).executeTakeFirstOrThrow() as Record<string, number | string | null>;
   const over: OverLimit[] = [];
   for (const resource of resources) {
     const limit = request.limits[resource] ?? 0;
     const delta = request.amounts[resource]!;
-    const held = used[resource] + (reserved.get(resource) ?? 0);
+    const held = toNumber(row[`used_${resource}`] ?? 0) + toNumber(row[`reserved_${resource}`] ?? 0);
     if (limit >= 0 && held + delta > limit) over.push({ resource, limit, usage: held, delta });
   }
   return over;
 }
 
-/** Glance's usage of `projectId` for `resources` (all by default): bytes for the sizes, images for the counts. */
-async function usageOf(db: Db, projectId: string, resources: readonly QuotaResource[] = QUOTA_RESOURCES): Promise<ProjectUsage> {
-  const usage: ProjectUsage = { image_size_total: 0, image_stage_total: 0, image_count_total: 0, image_count_uploading: 0 };
-  const copying = (eb: Db) => eb.selectFrom('image_properties').select('image_id')
-    .where('name', '=', IMPORTING_TO_STORES).where('value', '!=', '').where('value', 'is not', null);
-  for (const resource of resources) {
-    switch (resource) {
-      case 'image_size_total': {
-        // Each image's size once per location that is not deleted: data kept in two stores counts twice.
-        const row = await db.selectFrom('images').innerJoin('image_locations', 'image_locations.image_id', 'images.id')
-          .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string | null>('images.size'), sql<number>`0`).as('n'))
-          .where('images.owner', '=', projectId).where('images.size', '>', 0)
-          .where('images.status', 'not in', GONE).where('image_locations.status', '!=', 'deleted')
-          .executeTakeFirstOrThrow();
-        usage.image_size_total = toNumber(row.n ?? 0);
-        break;
-      }
-      case 'image_stage_total': {
-        // Staged data: images uploading (staged) or importing, and images being copied to more stores.
-        const row = await db.selectFrom('images')
-          .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string | null>('images.size'), sql<number>`0`).as('n'))
-          .where('images.owner', '=', projectId).where('images.size', '>', 0)
-          .where((eb) => eb.or([
-            eb('images.status', 'in', ['uploading', 'importing']),
-            eb.and([eb('images.status', 'not in', [...GONE, 'uploading', 'importing']), eb('images.id', 'in', copying(db))]),
-          ]))
-          .executeTakeFirstOrThrow();
-        usage.image_stage_total = toNumber(row.n ?? 0);
-        break;
-      }
-      case 'image_count_total': {
-        const row = await db.selectFrom('images').select((eb) => eb.fn.countAll<number | string>().as('n'))
-          .where('owner', '=', projectId).where('status', 'not in', GONE).executeTakeFirstOrThrow();
-        usage.image_count_total = toNumber(row.n);
-        break;
-      }
-      case 'image_count_uploading': {
-        const row = await db.selectFrom('images').select((eb) => eb.fn.countAll<number | string>().as('n'))
-          .where('owner', '=', projectId)
-          .where((eb) => eb.or([
-            eb('status', 'in', TRANSFERRING),
-            eb.and([eb('status', 'not in', [...GONE, ...TRANSFERRING]), eb('id', 'in', copying(db))]),
-          ]))
-          .executeTakeFirstOrThrow();
-        usage.image_count_uploading = toNumber(row.n);
-        break;
-      }
-    }
-  }
+/** Glance's usage of `projectId` for every resource, in one statement: bytes for the sizes, images for the counts. */
+async function usageOf(db: Db, projectId: string): Promise<ProjectUsage> {
+  const row = await db.selectNoFrom(() => QUOTA_RESOURCES.map((resource) => usageQuery(db, projectId, resource).as(resource)))
+    .executeTakeFirstOrThrow() as Record<string, number | string | null>;
+  const usage = {} as ProjectUsage;
+  for (const resource of QUOTA_RESOURCES) usage[resource] = toNumber(row[resource] ?? 0);
   return usage;
+}
+
+/** The scalar subquery of Glance's usage of `resource` by `projectId`. */
+function usageQuery(db: Db, projectId: string, resource: QuotaResource) {
+  const copying = db.selectFrom('image_properties').select('image_id')
+    .where('name', '=', IMPORTING_TO_STORES).where('value', '!=', '').where('value', 'is not', null);
+  const sizeSum = sql<number | string>`coalesce(sum(images.size), 0)`;
+  switch (resource) {
+    case 'image_size_total':
+      // Each image's size once per location that is not deleted: data kept in two stores counts twice.
+      return db.selectFrom('images').innerJoin('image_locations', 'image_locations.image_id', 'images.id')
+        .select(sizeSum.as('n'))
+        .where('images.owner', '=', projectId).where('images.size', '>', 0)
+        .where('images.status', 'not in', GONE).where('image_locations.status', '!=', 'deleted');
+    case 'image_stage_total':
+      // Staged data: images uploading (staged) or importing, and images being copied to more stores.
+      return db.selectFrom('images')
+        .select(sizeSum.as('n'))
+        .where('images.owner', '=', projectId).where('images.size', '>', 0)
+        .where((eb) => eb.or([
+          eb('images.status', 'in', ['uploading', 'importing']),
+          eb.and([eb('images.status', 'not in', [...GONE, 'uploading', 'importing']), eb('images.id', 'in', copying)]),
+        ]));
+    case 'image_count_total':
+      return db.selectFrom('images').select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('images.owner', '=', projectId).where('images.status', 'not in', GONE);
+    case 'image_count_uploading':
+      return db.selectFrom('images').select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('images.owner', '=', projectId)
+        .where((eb) => eb.or([
+          eb('images.status', 'in', TRANSFERRING),
+          eb.and([eb('images.status', 'not in', [...GONE, ...TRANSFERRING]), eb('images.id', 'in', copying)]),
+        ]));
+  }
 }
