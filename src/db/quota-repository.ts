@@ -39,6 +39,9 @@ export class SqlQuotaRepository implements QuotaRepository {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    if (request.amounts.image_count_total !== undefined) {
+      throw new Error('image_count_total is not reserved: an image create counts itself (checkNewImage)');
+    }
     await ensureQuotaProject(this.db, this.database.dialect, request.projectId);
     return this.db.transaction().execute(async (trx) => {
       const over = await lockAndCheck(trx, this.database.dialect, request);
@@ -139,6 +142,78 @@ export async function lockAndCheck(trx: Transaction<Schema>, dialect: Database['
     if (limit >= 0 && held + delta > limit) over.push({ resource, limit, usage: held, delta });
   }
   return over;
+}
+
+/** Whether an image with this owner and status counts towards its owner's image_count_total. */
+export function countsTowardsImages(image: { owner: string | null; status: string }): boolean {
+  return image.owner !== null && !GONE.includes(image.status);
+}
+
+/**
+ * Inside the transaction that inserts a new image of `projectId` (counted: not in a GONE status):
+ * takes the project's lock row and adds the image to quota_projects.images in one statement, counting
+ * the project's images instead only when that number is not known yet (migration 0014). Returns
+ * the over-limit entry when the project already holds `limit` images (the caller throws, which
+ * rolls the increment back with everything else). image_count_total is never reserved, so there
+ * are no reservations to add.
+ */
+export async function checkNewImage(trx: Transaction<Schema>, dialect: Database['dialect'], projectId: string,
+  limit: number): Promise<OverLimit[]> {
+  let after = await bumpWithImage(trx, dialect, projectId);
+  if (after === undefined) {
+    const insert = trx.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
+    if (dialect === 'mysql') await insert.ignore().execute();
+    else await insert.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+    after = await bumpWithImage(trx, dialect, projectId);
+  }
+  let images = after === undefined || after.images === null ? undefined : toNumber(after.images);
+  // Counted when unknown, and again before refusing (so a count that drifted high cannot refuse
+  // wrongly). Read after the lock: on PostgreSQL (read committed) and MySQL (the read view starts at
+  // the first plain read) this sees every committed change; uncommitted ones wait for the lock.
+  if (images === undefined || (limit >= 0 && images > limit)) {
+    const row = await usageQuery(trx, projectId, 'image_count_total').executeTakeFirstOrThrow();
+    images = toNumber(row.n) + 1;
+    await trx.updateTable('quota_projects').set({ images }).where('project_id', '=', projectId).execute();
+  }
+  const usage = images - 1;
+  return limit >= 0 && usage + 1 > limit ? [{ resource: 'image_count_total', limit, usage, delta: 1 }] : [];
+}
+
+/** Bumps the project's lock row and its image count (NULL stays NULL); the new count, or undefined without a row. */
+async function bumpWithImage(trx: Transaction<Schema>, dialect: Database['dialect'], projectId: string):
+  Promise<{ images: number | string | null } | undefined> {
+  const update = trx.updateTable('quota_projects')
+    .set({ serial: sql<number>`serial + 1`, images: sql<number>`images + 1` })
+    .where('project_id', '=', projectId);
+  if (dialect !== 'mysql') return update.returning('images').executeTakeFirst();
+  if (Number((await update.executeTakeFirst()).numUpdatedRows) === 0) return undefined;
+  return trx.selectFrom('quota_projects').select('images').where('project_id', '=', projectId).forUpdate().executeTakeFirst();
+}
+
+/**
+ * Inside the transaction that inserts or changes an image: keeps quota_projects.images of the
+ * projects concerned in step (-1 where the image stops counting, +1 where it starts). The update
+ * takes each row's lock even when its count is unknown (NULL + 1 stays NULL), so a create that is
+ * counting the project meanwhile either waits for this transaction or is waited for. A missing row is
+ * created first (`ensured`: the caller already made sure it exists), so that no count can start
+ * without seeing this change or waiting for it. Rows are locked in project order, so two owner
+ * changes in opposite directions cannot deadlock.
+ */
+export async function adjustImageCounts(trx: Transaction<Schema>, dialect: Database['dialect'],
+  before: { owner: string | null; status: string } | undefined, after: { owner: string | null; status: string },
+  ensured = false): Promise<void> {
+  const changes = new Map<string, number>();
+  if (before && countsTowardsImages(before)) changes.set(before.owner!, -1);
+  if (countsTowardsImages(after)) changes.set(after.owner!, (changes.get(after.owner!) ?? 0) + 1);
+  for (const [projectId, delta] of [...changes].filter(([, d]) => d !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (!ensured) {
+      const insert = trx.insertInto('quota_projects').values({ project_id: projectId, serial: 0 });
+      if (dialect === 'mysql') await insert.ignore().execute();
+      else await insert.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+    }
+    await trx.updateTable('quota_projects').set({ images: sql<number>`images + ${delta}` })
+      .where('project_id', '=', projectId).execute();
+  }
 }
 
 /** Glance's usage of `projectId` for every resource, in one statement: bytes for the sizes, images for the counts. */
