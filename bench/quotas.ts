@@ -10,6 +10,7 @@ import autocannon from 'autocannon';
 import { limitsEnv, limitsFixture } from '../test/helpers/keystone-limits.ts';
 import { ImagesClient } from './client.ts';
 import { median } from './measure.ts';
+import { cpuSeconds } from './transfer.ts';
 import { fmt, printTable, type Row } from './report.ts';
 import { createDeployment, startGlimpse, type GlimpseServer } from './server.ts';
 
@@ -19,19 +20,30 @@ function log(text: string): void {
   console.log(`  [quotas] ${text}`);
 }
 
-async function rate(server: GlimpseServer, project: string, method: 'GET' | 'POST', path: string, body?: string, seconds = 5): Promise<number> {
+interface Sample {
+  /** Requests a second (wall clock: moves with the machine's other load). */
+  rate: number;
+  /** Server CPU-seconds (user + system, all threads) per 1,000 requests: independent of other load. */
+  cpuPer1000: number;
+}
+
+async function measure(server: GlimpseServer, project: string, method: 'GET' | 'POST', path: string, body?: string,
+  seconds = 5): Promise<Sample> {
   const client = new ImagesClient(server.url, project);
+  const cpu = await cpuSeconds(server.pid);
   const result = await autocannon({
     url: `${server.url}${path}`, method, connections: 8, duration: seconds, body,
     headers: { ...client.headers, ...(body ? { 'content-type': 'application/json' } : {}) },
   });
+  const used = await cpuSeconds(server.pid) - cpu;
   client.close();
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${method} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return result.requests.average;
+  return { rate: result.requests.average, cpuPer1000: (used / Math.max(1, result.requests.total)) * 1000 };
 }
 
-export async function runQuotaBench(options: { rounds?: number } = {}): Promise<void> {
+export async function runQuotaBench(options: { rounds?: number; seconds?: number } = {}): Promise<void> {
   const rounds = options.rounds ?? 3;
+  const seconds = options.seconds ?? 5;
   const keystone = process.env.BENCH_KEYSTONE_URL ?? process.env.GLIMPSE_TEST_KEYSTONE_URL;
   if (!keystone) {
     log('skipped: set GLIMPSE_TEST_KEYSTONE_URL (or BENCH_KEYSTONE_URL) to the Keystone of keystone.sh');
@@ -57,22 +69,37 @@ export async function runQuotaBench(options: { rounds?: number } = {}): Promise<
       return image.id;
     }));
     const body = JSON.stringify({ name: 'bench-create', disk_format: 'raw', container_format: 'bare', tags: ['bench'] });
-    const create: number[][] = [[], []];
-    const get: number[][] = [[], []];
-    for (const i of [0, 1]) await rate(servers[i]!, project, 'GET', `/v2/images/${ids[i]}`, undefined, 2); // warm-up
+    const create: Sample[][] = [[], []];
+    const get: Sample[][] = [[], []];
+    for (const i of [0, 1]) await measure(servers[i]!, project, 'GET', `/v2/images/${ids[i]}`, undefined, 2); // warm-up
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
-      for (const i of order) create[i]!.push(await rate(servers[i]!, project, 'POST', '/v2/images', body));
-      for (const i of order) get[i]!.push(await rate(servers[i]!, project, 'GET', `/v2/images/${ids[i]}`));
+      for (const i of order) create[i]!.push(await measure(servers[i]!, project, 'POST', '/v2/images', body, seconds));
+      for (const i of order) get[i]!.push(await measure(servers[i]!, project, 'GET', `/v2/images/${ids[i]}`, undefined, seconds));
     }
-    log(`create req/s off: ${create[0]!.map((v) => v.toFixed(0)).join(', ')}; on: ${create[1]!.map((v) => v.toFixed(0)).join(', ')}`);
-    log(`GET req/s off: ${get[0]!.map((v) => v.toFixed(0)).join(', ')}; on: ${get[1]!.map((v) => v.toFixed(0)).join(', ')}`);
-    const rows: Row[] = [['create (POST /v2/images), c=8', create], ['GET /v2/images/{id}, c=8', get]].map(([metric, values]) => {
-      const [off, on] = (values as number[][]).map(median) as [number, number];
+    const list = (samples: Sample[], pick: (s: Sample) => number, digits: number) => samples.map((s) => pick(s).toFixed(digits)).join(', ');
+    for (const [name, samples] of [['create', create], ['GET', get]] as const) {
+      log(`${name} req/s off: ${list(samples[0]!, (s) => s.rate, 0)}; on: ${list(samples[1]!, (s) => s.rate, 0)}`);
+      log(`${name} server CPU-s per 1,000 off: ${list(samples[0]!, (s) => s.cpuPer1000, 3)}; on: ${list(samples[1]!, (s) => s.cpuPer1000, 3)}`);
+    }
+    const held = await Promise.all(servers.map(async (s) => {
+      const client = new ImagesClient(s.url, project);
+      const usage = await client.json<{ usage?: { image_count_total?: { usage: number } } }>('GET', '/v2/info/usage').catch(() => undefined);
+      client.close();
+      return usage?.usage?.image_count_total?.usage;
+    }));
+    if (held[1] !== undefined) log(`images of the project on the quota server at the end: ${held[1]}`);
+    const rows: Row[] = [];
+    for (const [metric, samples] of [['create (POST /v2/images), c=8', create], ['GET /v2/images/{id}, c=8', get]] as const) {
+      const [off, on] = samples.map((s) => median(s.map((x) => x.rate))) as [number, number];
+      const [cpuOff, cpuOn] = samples.map((s) => median(s.map((x) => x.cpuPer1000))) as [number, number];
       const cost = 1 - on / off;
-      return { metric: metric as string, glimpse: `${fmt.rate(off, 'req/s')} off, ${fmt.rate(on, 'req/s')} on (cost ${(cost * 100).toFixed(1)} %)`,
-        target: `cost < ${TARGET * 100} %`, pass: cost < TARGET };
-    });
+      const cpuCost = cpuOn / cpuOff - 1;
+      rows.push({ metric: `${metric}, req/s`, glimpse: `${fmt.rate(off, 'req/s')} off, ${fmt.rate(on, 'req/s')} on (cost ${(cost * 100).toFixed(1)} %)`,
+        target: `cost < ${TARGET * 100} %`, pass: cost < TARGET });
+      rows.push({ metric: `${metric}, server CPU`, glimpse: `${cpuOff.toFixed(3)} s off, ${cpuOn.toFixed(3)} s on per 1,000 (cost ${(cpuCost * 100).toFixed(1)} %)`,
+        target: `cost < ${TARGET * 100} %`, pass: cpuCost < TARGET });
+    }
     printTable(rows, false);
   } finally {
     for (const s of servers) await s.stop();
@@ -83,5 +110,5 @@ export async function runQuotaBench(options: { rounds?: number } = {}): Promise<
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   console.log('== Keystone unified limits on vs off (bench/quotas.ts) ==');
-  await runQuotaBench({ rounds: Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3)) });
+  await runQuotaBench({ rounds: Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3)), seconds: Math.max(1, Number(process.env.BENCH_SECONDS ?? 5)) });
 }

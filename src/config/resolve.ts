@@ -49,7 +49,7 @@ export function resolveConfig(s: Settings, ctx: ResolveContext): GlimpseConfig {
     metrics: resolveMetrics(s, ctx),
     imageSizeCap: s.number('DEFAULT', 'image_size_cap'),
     userStorageQuota: s.number('DEFAULT', 'user_storage_quota'),
-    keystoneLimits: s.boolean('DEFAULT', 'use_keystone_limits') ? resolveKeystoneLimits(s) : undefined,
+    keystoneLimits: s.boolean('DEFAULT', 'use_keystone_limits') ? resolveKeystoneLimits(s, ctx.cwd) : undefined,
     quotaReservationLease: s.number('glimpse_quotas', 'reservation_lease'),
     transfers: {
       bufferBudget: s.number('glimpse_transfers', 'buffer_budget'),
@@ -165,7 +165,7 @@ function resolveKeystone(s: Settings, cwd: string): KeystoneAuthConfig {
 }
 
 /** [oslo_limit] for use_keystone_limits: credentials, and an endpoint id or enough to look one up. */
-function resolveKeystoneLimits(s: Settings): KeystoneLimitsConfig {
+function resolveKeystoneLimits(s: Settings, cwd: string): KeystoneLimitsConfig {
   const optional = (name: string): string | undefined => {
     const value = s.optionalString('oslo_limit', name);
     return value === undefined || value === '' ? undefined : value;
@@ -196,6 +196,7 @@ function resolveKeystoneLimits(s: Settings): KeystoneLimitsConfig {
     endpointInterface: s.string('oslo_limit', 'endpoint_interface').replace(/URL$/, ''),
     cacheSeconds: s.number('glimpse_quotas', 'limits_cache_time'),
     timeout: 10,
+    tls: tlsClient(s, cwd, 'oslo_limit', { ca: 'cafile', insecure: 'insecure', cert: 'certfile', key: 'keyfile' }),
   };
   if (config.systemScope === undefined && config.projectName === undefined) {
     throw new ConfigError('[oslo_limit] system_scope or project_name must be set when [DEFAULT] use_keystone_limits = true',

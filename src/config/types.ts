@@ -354,4 +354,6 @@ export interface KeystoneLimitsConfig {
   cacheSeconds: number;
   /** Seconds to wait for Keystone. */
   timeout: number;
+  /** cafile, insecure, certfile, keyfile (keystoneauth's names). */
+  tls: TlsClientConfig;
 }

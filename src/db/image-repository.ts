@@ -15,7 +15,7 @@ import type { Kysely } from 'kysely';
 import { conflict } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import type { CountLimit, ImageRepository, UpdateOptions } from '../ports/repositories.ts';
-import { ensureQuotaProject, lockAndCheck } from './quota-repository.ts';
+import { adjustImageCounts, checkNewImage, countsTowardsImages, ensureQuotaProject } from './quota-repository.ts';
 import type { Database } from './connect.ts';
 import {
   imageColumns, imageFromRows, locationRows, propertyRows, tagRows,
@@ -85,12 +85,15 @@ export class SqlImageRepository implements ImageRepository {
   constructor(private readonly database: Database) {}
 
   async create(image: Image, options: { emit?: Emit<Image>; countLimit?: CountLimit } = {}): Promise<Image> {
-    const { countLimit } = options;
-    if (countLimit && image.owner !== null) await ensureQuotaProject(this.database.db, this.database.dialect, image.owner);
+    const counted = countsTowardsImages(image);
+    const countLimit = counted ? options.countLimit : undefined;
+    // The owner's quota row exists before the image does, so a count of its images (migration 0014)
+    // started by another node either waits for this create or is waited for.
+    if (counted) await ensureQuotaProject(this.database.db, this.database.dialect, image.owner!);
     return this.database.db.transaction().execute(async (trx) => {
-      if (countLimit && image.owner !== null) {
-        const over = await lockAndCheck(trx, this.database.dialect, { projectId: image.owner, now: countLimit.now,
-          amounts: { image_count_total: 1 }, limits: { image_count_total: countLimit.limit } });
+      if (countLimit) {
+        // Locks the owner's quota row and counts the image in (quota_projects.images, migration 0014).
+        const over = await checkNewImage(trx, this.database.dialect, image.owner!, countLimit.limit);
         if (over.length > 0) throw countLimit.refuse(over);
       }
       try {
@@ -102,6 +105,8 @@ export class SqlImageRepository implements ImageRepository {
       await writeChildren(trx, image);
       const stored = (await load(trx, image.id, true))!;
       if (options.emit) await writeOutbox(trx, options.emit(stored));
+      // Last, so that the owner's quota row is locked only until the commit.
+      if (counted && !countLimit) await adjustImageCounts(trx, this.database.dialect, undefined, image, true);
       return stored;
     });
   }
@@ -112,6 +117,10 @@ export class SqlImageRepository implements ImageRepository {
 
   async update(image: Image, options: UpdateOptions): Promise<Image> {
     return this.database.db.transaction().execute(async (trx) => {
+      // The owner and status being replaced, for the owners' image counts (quota_projects.images).
+      // Read at the expected version: if the row moves on before the update, the update finds nothing.
+      const before = await trx.selectFrom('images').select(['owner', 'status'])
+        .where('id', '=', image.id).where('version', '=', options.expectVersion).executeTakeFirst();
       let query = trx.updateTable('images')
         .set({ ...imageColumns(image), version: (eb) => eb('version', '+', 1) })
         .where('id', '=', image.id)
@@ -122,6 +131,9 @@ export class SqlImageRepository implements ImageRepository {
         throw conflict('Image {id} was changed by another request; reload it and try again.',
           { id: image.id, expectVersion: options.expectVersion, expectStatus: options.expectStatus },
           'image.version_conflict');
+      }
+      if (before && (before.owner !== image.owner || countsTowardsImages(before) !== countsTowardsImages(image))) {
+        await adjustImageCounts(trx, this.database.dialect, before, image);
       }
       await deleteChildren(trx, image.id);
       await writeChildren(trx, image);

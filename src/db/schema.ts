@@ -184,6 +184,8 @@ export interface ImageCacheQueueTable {
 export interface QuotaProjectsTable {
   project_id: string;
   serial: ColumnType<number | string, number, number>;
+  /** 0014: the project's images that count towards image_count_total; NULL: not known yet. */
+  images: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 /** 0011: what one reservation holds of one resource (bytes or images) until its lease runs out. */

@@ -101,6 +101,13 @@ export function renderError(error: DomainError, options: RenderOptions) {
 }
 
 /** Sends `error` on `reply`, logging server-side failures with their cause. */
+/** webob's reason phrases that differ from Node.js's (RFC 7231 renamed these; Glance still says the old names). */
+const WEBOB_REASONS: Record<number, string> = {
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  416: 'Requested Range Not Satisfiable',
+};
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const domainError = toDomainError(error);
   const status = statusOf(domainError.kind);
@@ -114,6 +121,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: u
     forbidJson: request.apiVersion === 1,
   });
   reply.code(out.status).headers(out.headers);
+  // The status line's reason as webob words it, where Node.js's differs (clients print it).
+  const reason = WEBOB_REASONS[out.status];
+  if (reason !== undefined) reply.raw.statusMessage = reason;
   // Like webob, a HEAD answer has no body and the HTML type.
   if (request.method === 'HEAD') return reply.type('text/html; charset=UTF-8').send();
   return reply.type(out.contentType).send(out.body);

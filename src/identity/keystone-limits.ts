@@ -7,10 +7,13 @@
 // reused for `limits_cache_time` seconds; concurrent misses share one request.
 // Keystone unreachable or answering nonsense: the check fails with 500, as Glance's does (its
 // oslo.limit call raises, and nothing turns that into a 4xx).
+import type { Dispatcher } from 'undici';
+
 import type { KeystoneLimitsConfig } from '../config/types.ts';
 import { DomainError } from '../domain/errors.ts';
 import { msg } from '../i18n/message.ts';
 import { keystoneRequest } from './keystone-http.ts';
+import { tlsConnectOptions, tlsDispatcher } from '../lib/tls.ts';
 import type { Logger } from '../ports/context.ts';
 import { QUOTA_RESOURCES, type LimitSource, type ProjectLimits } from '../ports/quotas.ts';
 
@@ -36,9 +39,12 @@ export class KeystoneLimitSource implements LimitSource {
   private endpoint: Promise<Endpoint> | undefined;
   private registered: Cached<Map<string, number>> | undefined;
   private readonly projects = new Map<string, Cached<Map<string, number>>>();
+  /** [oslo_limit] cafile / insecure / certfile / keyfile. */
+  private readonly dispatcher: () => Promise<Dispatcher | undefined>;
 
   constructor(private readonly config: KeystoneLimitsConfig, private readonly options: KeystoneLimitsOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.dispatcher = tlsDispatcher(tlsConnectOptions(config.tls));
   }
 
   async limitsFor(projectId: string): Promise<ProjectLimits> {
@@ -152,7 +158,7 @@ export class KeystoneLimitSource implements LimitSource {
 
   private async call(method: 'GET' | 'POST', path: string, headers: Record<string, string>, body?: string) {
     try {
-      return await keystoneRequest(this.config.authUrl, this.config.timeout, method, path, headers, body);
+      return await keystoneRequest(this.config.authUrl, this.config.timeout, method, path, headers, body, await this.dispatcher());
     } catch (error) {
       throw this.failure(`Keystone is unreachable: ${(error as Error).message}`, error);
     }

@@ -248,6 +248,12 @@ export async function syncImageBatch(glimpse: Database, images: GlanceImage[], r
       await syncMembers(db, report, image, members.get(image.id)!, options.write);
     }
   };
-  if (options.write) await glimpse.db.transaction().execute(run);
+  if (options.write) {
+    await glimpse.db.transaction().execute(async (trx) => {
+      await run(trx);
+      // Image counts of unified limits (migration 0014): recounted by the next create of each project.
+      await trx.updateTable('quota_projects').set({ images: null }).execute();
+    });
+  }
   else await run(glimpse.db);
 }

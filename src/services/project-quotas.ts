@@ -78,10 +78,12 @@ export class ProjectQuotas {
 
   /**
    * image_count_total for a new image of `projectId`: `create` gets the check to make in the
-   * transaction that inserts the image (no reservation row: one transaction in all).
+   * transaction that inserts the image (no reservation row: one transaction in all); none when the
+   * project's image count is unlimited.
    */
-  async countedCreate<T>(projectId: string, create: (countLimit: CountLimit) => Promise<T>): Promise<T> {
+  async countedCreate<T>(projectId: string, create: (countLimit: CountLimit | undefined) => Promise<T>): Promise<T> {
     const limits = await this.limitsInUnits(projectId);
+    if (limits.image_count_total < 0) return create(undefined);
     return create({ limit: limits.image_count_total, now: this.now(), refuse: (over) => overLimit(projectId, over) });
   }
 

@@ -18,5 +18,7 @@ test('the second 10 MiB upload under a 15 MiB user_storage_quota names 10485760 
   assert.equal((await upload()).statusCode, 204);
   const refused = await upload();
   assert.equal(refused.statusCode, 413);
+  // The reason phrase as Glance (webob) sends it: clients print it (openstack image create shows it).
+  assert.equal(refused.statusMessage, 'Request Entity Too Large');
   assert.match(refused.body, /The size of the data 10485760 will exceed the limit\. 5242880 bytes remaining\./);
 });

@@ -116,6 +116,9 @@ describe('TLS options are checked at load, naming the option', () => {
       '[paste_deploy]', 'flavor = keystone',
       '[keystone_authtoken]', 'auth_url = https://127.0.0.1:3/v3', 'username = glance', 'password = secret', 'project_name = service',
       `cafile = ${pki.caCert}`, 'insecure = false', `certfile = ${pki.clientCert}`, `keyfile = ${pki.clientKey}`,
+      '[DEFAULT]', 'use_keystone_limits = true',
+      '[oslo_limit]', 'auth_url = https://127.0.0.1:3/v3', 'username = glance', 'password = secret', 'system_scope = all',
+      'endpoint_id = e1', `cafile = ${pki.caCert}`, 'insecure = true', `certfile = ${pki.clientCert}`, `keyfile = ${pki.clientKey}`,
     ].join('\n'));
     assert.deepEqual(warnings.filter((w) => /cacert|cafile|insecure|certfile|keyfile/.test(w)), []);
     const [sw, obj] = config.stores.backends;
@@ -123,6 +126,8 @@ describe('TLS options are checked at load, naming the option', () => {
     assert.deepEqual(obj!.s3!.tls, { caFile: pki.caCert, insecure: false });
     assert.deepEqual(config.auth.keystone!.tls,
       { caFile: pki.caCert, insecure: false, certFile: pki.clientCert, keyFile: pki.clientKey });
+    assert.deepEqual(config.keystoneLimits!.tls,
+      { caFile: pki.caCert, insecure: true, certFile: pki.clientCert, keyFile: pki.clientKey });
   });
 });
 

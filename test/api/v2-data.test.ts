@@ -102,6 +102,7 @@ describe('download', () => {
     assert.equal(res.body, '89');
     assert.equal(res.headers['content-range'], 'bytes 8-9/10');
     assert.equal((await get(image.id, { range: 'bytes=10-' })).statusCode, 416);
+    assert.equal((await get(image.id, { range: 'bytes=10-' })).statusMessage, 'Requested Range Not Satisfiable');
     assert.equal((await get(image.id, { range: 'bytes=5-2' })).statusCode, 416);
     assert.equal((await get(image.id, { range: 'bytes=0-1,3-4' })).statusCode, 400);
     res = await get(image.id, { 'content-range': 'bytes 1-2/*' });

@@ -9,7 +9,8 @@ import { openDatabase, type Database } from '../../src/db/connect.ts';
 import { SqlQuotaRepository } from '../../src/db/quota-repository.ts';
 import type { ReserveRequest } from '../../src/ports/quotas.ts';
 import { forEachDatabase } from '../helpers/databases.ts';
-import { seed } from '../helpers/image-fixtures.ts';
+import { newImage, seed } from '../helpers/image-fixtures.ts';
+import { SqlImageRepository } from '../../src/db/image-repository.ts';
 
 const NOW = new Date('2026-06-01T00:00:00.000Z');
 const LATER = new Date(NOW.getTime() + 60_000);
@@ -90,14 +91,72 @@ forEachDatabase('quota repository', (getDb, target) => {
     const connections: Database[] = target.dialect === 'sqlite' ? [getDb()]
       : await Promise.all([0, 1, 2].map(() => openDatabase(target.url())));
     try {
-      const limits = { image_count_total: 7, image_size_total: 1000 };
+      const limits = { image_count_uploading: 7, image_size_total: 1000 };
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) =>
         new SqlQuotaRepository(connections[i % connections.length]!).reserve(request(p, {
-          amounts: { image_count_total: 1, image_size_total: 100 }, limits }))));
+          amounts: { image_count_uploading: 1, image_size_total: 100 }, limits }))));
       assert.equal(results.filter((r) => r.ok).length, 7, 'exactly as many as fit');
       for (const r of results.filter((x) => !x.ok)) {
-        assert.ok(!r.ok && r.over.some((o) => o.resource === 'image_count_total' && o.usage === 7));
+        assert.ok(!r.ok && r.over.some((o) => o.resource === 'image_count_uploading' && o.usage === 7));
       }
+    } finally {
+      if (target.dialect !== 'sqlite') await Promise.all(connections.map((c) => c.close()));
+    }
+  });
+
+  test('image_count_total: creates count in quota_projects.images, kept in step by deletes, restores and owner changes', async () => {
+    const db = getDb();
+    const images = new SqlImageRepository(db);
+    const p = `p-${randomUUID()}`;
+    const q = `q-${randomUUID()}`;
+    const countLimit = (limit: number) => ({ limit, now: NOW, refuse: () => new Error('over the limit') });
+    const stored = async (project: string) => (await db.db.selectFrom('quota_projects').select('images')
+      .where('project_id', '=', project).executeTakeFirst())?.images;
+    const counted = async (project: string) => { const v = await stored(project); return v === null || v === undefined ? v : Number(v); };
+    // Images from before the count existed (and a deleted one, which does not count).
+    await seed(db, [{ owner: p, status: 'active' }, { owner: p, status: 'deleted', deleted: true }]);
+    assert.equal(await counted(p), null, 'created with the images, not counted yet');
+    const a = await images.create(newImage({ id: randomUUID(), owner: p, status: 'queued', size: null }), { countLimit: countLimit(3) });
+    assert.equal(await counted(p), 2, 'the first counted create counts: 1 + itself');
+    const b = await images.create(newImage({ id: randomUUID(), owner: p, status: 'queued', size: null }), { countLimit: countLimit(3) });
+    assert.equal(await counted(p), 3);
+    await assert.rejects(images.create(newImage({ id: randomUUID(), owner: p, status: 'queued', size: null }), { countLimit: countLimit(3) }),
+      /over the limit/);
+    assert.equal(await counted(p), 3, 'a refused create leaves the count as it was');
+    // A delete frees a place; a restore takes it again.
+    const deleted = await images.update({ ...a, status: 'pending_delete', deleted: true }, { expectVersion: a.version });
+    assert.equal(await counted(p), 2);
+    await images.update({ ...deleted, status: 'active', deleted: false }, { expectVersion: deleted.version });
+    assert.equal(await counted(p), 3);
+    // An owner change takes the image out of p's count; q's row is made for it, its count unknown until
+    // q's next counted create counts.
+    await images.update({ ...b, owner: q }, { expectVersion: b.version });
+    assert.deepEqual([await counted(p), await counted(q)], [2, null]);
+    await images.create(newImage({ id: randomUUID(), owner: q, status: 'queued', size: null }), { countLimit: countLimit(-1) });
+    assert.equal(await counted(q), 2);
+    // A create without a limit (unified limits off) counts too.
+    await images.create(newImage({ id: randomUUID(), owner: p, status: 'queued', size: null }));
+    assert.equal(await counted(p), 3);
+    assert.equal((await repo().usage(p)).image_count_total, 3, 'the count is what usage counts');
+    // A count that drifted high is counted again before it refuses.
+    await db.db.updateTable('quota_projects').set({ images: 100 }).where('project_id', '=', p).execute();
+    await images.create(newImage({ id: randomUUID(), owner: p, status: 'queued', size: null }), { countLimit: countLimit(4) });
+    assert.equal(await counted(p), 4);
+  });
+
+  test('concurrent creates on separate connections: exactly as many images as the count limit admits', async () => {
+    const p = `p-${randomUUID()}`;
+    const connections: Database[] = target.dialect === 'sqlite' ? [getDb()]
+      : await Promise.all([0, 1, 2].map(() => openDatabase(target.url())));
+    try {
+      await seed(getDb(), [{ owner: p, status: 'active' }]);
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) =>
+        new SqlImageRepository(connections[i % connections.length]!).create(
+          newImage({ id: randomUUID(), owner: p, status: 'queued', size: null }),
+          { countLimit: { limit: 8, now: NOW, refuse: () => new Error('over the limit') } })));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 7, 'the 7 that fit next to the seeded one');
+      for (const r of results) if (r.status === 'rejected') assert.match(String(r.reason), /over the limit/);
+      assert.equal((await repo().usage(p)).image_count_total, 8);
     } finally {
       if (target.dialect !== 'sqlite') await Promise.all(connections.map((c) => c.close()));
     }

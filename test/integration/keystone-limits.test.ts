@@ -4,11 +4,15 @@
 // GET /v2/info/usage, user_storage_quota ignored, and Keystone unreachable → Glance's 500.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { as, startTestApp, type TestApp } from '../helpers/app.ts';
 import { keystoneSkip, keystoneUrl } from '../helpers/keystone.ts';
 import { limitsEnv, limitsFixture, type LimitsFixture } from '../helpers/keystone-limits.ts';
 import { TcpForwarder } from '../helpers/tcp-forwarder.ts';
+import { makePki, tlsForwarder } from '../helpers/tls.ts';
 
 const MIB = 1024 * 1024;
 const overLimit = (project: string, resource: string, limit: number, usage: number, delta: number) =>
@@ -122,6 +126,34 @@ describe('Keystone unified limits', { skip: keystoneSkip }, () => {
     } finally {
       await app.close();
       await forwarder.cut();
+    }
+  });
+
+  test('[oslo_limit] cafile / insecure: Keystone over HTTPS is read with the CA, refused without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glimpse-limits-tls-'));
+    const pki = makePki(dir);
+    const upstream = new URL(keystoneUrl!);
+    const forwarder = await tlsForwarder(pki, { host: upstream.hostname, port: Number(upstream.port || 80) });
+    const httpsUrl = `https://127.0.0.1:${forwarder.port}${upstream.pathname}`;
+    try {
+      for (const [extra, expected] of [
+        [{ GLIMPSE_OSLO_LIMIT__CAFILE: pki.caCert }, 200],
+        [{}, 500],
+        [{ GLIMPSE_OSLO_LIMIT__CAFILE: pki.otherCaCert }, 500],
+        [{ GLIMPSE_OSLO_LIMIT__INSECURE: 'true' }, 200],
+      ] as const) {
+        const app = await startTestApp({ ...limitsEnv(ks.endpointId, httpsUrl), ...extra });
+        try {
+          const res = await app.app.inject({ method: 'GET', url: '/v2/info/usage', headers: { ...caller, ...json } });
+          assert.equal(res.statusCode, expected, `${JSON.stringify(extra)}: ${res.body}`);
+          if (expected === 200) assert.equal(typeof res.json().usage.image_count_total.limit, 'number');
+        } finally {
+          await app.close();
+        }
+      }
+    } finally {
+      await forwarder.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
