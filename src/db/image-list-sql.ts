@@ -32,6 +32,8 @@ export interface VisibilityBranch {
   equal: ('owner' | 'visibility')[];
   /** Only images this project is a member of, with this member status ('all': any). */
   viaMembers?: { project: string; status: ImageListQuery['memberStatus'] };
+  /** The owner-NULL branch: `owner IS NULL`, which SQLite misjudges (list-index-hints.ts). */
+  ownerNull?: true;
 }
 
 /** Statuses that never appear in a list (spec/v2.md §2.3). */
@@ -60,7 +62,7 @@ export const unlistedStatuses = ['deleted', 'killed', 'pending_delete'] as const
  *   - undefined: every image except community images owned by another project;
  *   - 'all': every image; a concrete visibility: every image of that visibility.
  */
-export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>, dialect?: Dialect): VisibilityBranch[] {
+export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>): VisibilityBranch[] {
   const { viewer: { projectId: project, isAdmin }, visibility, memberStatus } = query;
   if (isAdmin) {
     if (visibility === 'all') return [{ scope: (eb) => eb.and([]), equal: [] }];
@@ -78,16 +80,10 @@ export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visib
     : visibility === 'all' ? ['public', 'community']
       : concrete === 'public' || concrete === 'community' ? [concrete] : [];
 
-  // SQLite (no statistics) rates `owner IS NULL` below `visibility = :v` and would walk every image
-  // of that visibility to find the owner-NULL ones (at 100k images: 50 ms of CPU a request);
-  // `+visibility` (a no-op) keeps the visibility term off the index choice, so the branch walks
-  // the (rare) owner-NULL images of an owner index instead.
-  const restrictOwnerless = (eb: ImagesEb) => (concrete === undefined ? []
-    : [dialect === 'sqlite' ? eb(sql<string>`+${sql.ref('visibility')}`, '=', concrete) : eb('visibility', '=', concrete)]);
   const branches: VisibilityBranch[] = [];
   const ownEqual: VisibilityBranch['equal'] = concrete === undefined ? ['owner'] : ['owner', 'visibility'];
   if (project !== null) branches.push({ scope: (eb) => eb.and([eb('owner', '=', project), ...restrict(eb)]), equal: ownEqual });
-  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrictOwnerless(eb)]), equal: ownEqual });
+  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrict(eb)]), equal: ownEqual, ownerNull: true });
   // One branch per open visibility: `visibility IN (a, b)` is two ranges, whose union no index
   // delivers in sort order.
   for (const v of open) branches.push({ scope: (eb) => eb.and([others(eb), eb('visibility', '=', v)]), equal: ['visibility'] });

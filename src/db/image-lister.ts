@@ -12,7 +12,8 @@
 // index — (owner, os_hidden, S, created_at, id), (visibility, os_hidden, S, created_at, id) for the
 // sort key S (migration 0009, decision 0016) — that stops after n rows past the marker, and the
 // outer query merges at most 5n rows (PostgreSQL: Merge Append). On MariaDB each branch names the
-// indexes it must not use (list-index-hints.ts). The branches are
+// indexes it must not use, on SQLite the owner-NULL branch the one it must walk
+// (list-index-hints.ts). The branches are
 // disjoint, so UNION ALL needs no de-duplication. Each branch is wrapped in a derived table
 // because SQLite allows ORDER BY and LIMIT only on the last member of a compound SELECT.
 // "Shared with me" starts from the viewer's memberships instead:
@@ -43,7 +44,7 @@ import {
 } from './image-list-sql.ts';
 import type { Schema } from './schema.ts';
 import type { Dialect } from './url.ts';
-import { listIndexHints } from './list-index-hints.ts';
+import { listIndexHints, sqliteIndexedBy } from './list-index-hints.ts';
 
 function ordered<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, sort: SortTerm[], dialect: Dialect) {
   let out = qb;
@@ -61,10 +62,13 @@ export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageList
   ]);
   const branch = (b: VisibilityBranch): SelectQueryBuilder<Schema, 'images', ImageRow> => {
     let qb: SelectQueryBuilder<Schema, 'images', ImageRow>;
-    // MariaDB: `images AS images IGNORE INDEX (…)`, see list-index-hints.ts.
+    // MariaDB: `images AS images IGNORE INDEX (…)`, SQLite: `images AS images INDEXED BY …`
+    // (owner-NULL branch); see list-index-hints.ts.
     const ignore = dialect === 'mysql' ? listIndexHints(b, query, sort) : [];
-    const images = ignore.length === 0 ? 'images' as const
-      : sql<ImageRow>`images`.as<'images'>(sql`images IGNORE INDEX (${sql.join(ignore.map((i) => sql.id(i)))})`);
+    const indexedBy = dialect === 'sqlite' ? sqliteIndexedBy(b, sort) : undefined;
+    const images = indexedBy !== undefined ? sql<ImageRow>`images`.as<'images'>(sql`images INDEXED BY ${sql.id(indexedBy)}`)
+      : ignore.length === 0 ? 'images' as const
+        : sql<ImageRow>`images`.as<'images'>(sql`images IGNORE INDEX (${sql.join(ignore.map((i) => sql.id(i)))})`);
     if (b.viaMembers === undefined) {
       qb = (db.selectFrom(images as 'images') as SelectQueryBuilder<Schema, 'images', object>)
         .selectAll().where(predicates(b)) as SelectQueryBuilder<Schema, 'images', ImageRow>;
@@ -91,7 +95,7 @@ export class SqlImageLister implements ImageLister {
 
   async list(query: ImageListQuery): Promise<Image[]> {
     if (!(query.limit > 0)) return [];
-    const branches = visibilityBranches(query, this.database.dialect);
+    const branches = visibilityBranches(query);
     if (branches.length === 0) return [];
     return readTransaction(this.database).execute(async (trx) => {
       const limit = Math.min(Math.floor(query.limit), Number.MAX_SAFE_INTEGER);

@@ -32,7 +32,7 @@ function listQuery(c: ListCase, marker: Image | undefined): ImageListQuery {
 
 async function verdict(database: Database, c: ListCase, marker: Image | undefined) {
   const query = listQuery(c, marker);
-  return explain(database, pageQuery(database.db, database.dialect, query, visibilityBranches(query, database.dialect)).compile());
+  return explain(database, pageQuery(database.db, database.dialect, query, visibilityBranches(query)).compile());
 }
 
 forEachDatabase('image list plans', (getDb, target) => {
