@@ -1,7 +1,8 @@
 // `npx tsx bench/list-steps.ts`: the image list's SQLite work per page, counted instead of timed.
 // For every case of list-cases.ts (each persona, filter, sort key and limit) and each catalogue
 // size (BENCH_LIST_SIZES, default 1k, 10k, 100k images of seed.ts) it runs the page query the
-// lister builds — the first page, then the page after its last image (page 2, with a marker) —
+// lister builds — the first page, the page after its last image (page 2, with a marker) and page
+// 10 (after the first nine pages) —
 // in the sqlite3 shell with `.stats on` and reports SQLite's "Virtual Machine Steps" (the rows and
 // index entries the query touched) and "Fullscan Steps" / "Sort Operations". These counts do not
 // depend on what else runs on the machine, so they show whether a page costs the page (the same
@@ -39,6 +40,9 @@ function inline(sqlText: string, parameters: readonly unknown[]): string {
   return sqlText.replace(/\?/g, () => literal(parameters[i++]));
 }
 
+/** The deep page: after DEEP - 1 full pages (the cost of a page must not grow with its number). */
+const DEEP = 10;
+
 interface Steps { vm: number; fullscan: number; sorts: number; rows: number }
 
 /** Runs the statements in one sqlite3 shell (read-only) and returns each one's counters. */
@@ -52,8 +56,10 @@ function measure(file: string, statements: string[]): Steps[] {
   });
 }
 
-async function pageTwoMarker(database: Database, c: ListCase): Promise<Image | undefined> {
-  const page = await new SqlImageLister(database).list(listQuery(c, undefined));
+/** The last image of the first `pages` pages: the marker of page `pages + 1`. */
+async function markerAfter(database: Database, c: ListCase, pages: number): Promise<Image | undefined> {
+  const query = listQuery(c, undefined);
+  const page = await new SqlImageLister(database).list({ ...query, limit: query.limit * pages });
   return page.at(-1);
 }
 
@@ -71,8 +77,7 @@ async function main(): Promise<void> {
       const statements: string[] = [];
       try {
         for (const c of listCases) {
-          const marker = await pageTwoMarker(database, c);
-          for (const m of [undefined, marker]) {
+          for (const m of [undefined, await markerAfter(database, c, 1), await markerAfter(database, c, DEEP - 1)]) {
             const query = listQuery(c, m);
             const compiled = pageQuery(database.db, 'sqlite', query, visibilityBranches(query)).compile();
             statements.push(inline(compiled.sql, compiled.parameters));
@@ -84,25 +89,27 @@ async function main(): Promise<void> {
       const steps = measure(file, statements);
       listCases.forEach((c, i) => {
         const perSize = results.get(c.label) ?? [];
-        perSize.push([steps[2 * i]!, steps[2 * i + 1]!]);
+        perSize.push(steps.slice(3 * i, 3 * i + 3));
         results.set(c.label, perSize);
       });
     }
   } finally {
     if (keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
-  const head = ['case', ...sizes.map((s) => `${s} VM steps p1 / p2`), 'max ratio over 1st size', 'fullscan, sorts'];
+  const head = ['case', ...sizes.map((s) => `${s}: VM steps p1 / p2 / p${DEEP}`), 'max ratio over 1st size', 'fullscan, sorts'];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
   let worst = 0;
+  let deepest = 0;
   for (const c of listCases) {
     const perSize = results.get(c.label)!;
     const base = perSize[0]!;
-    const ratio = Math.max(1, ...perSize.slice(1).flatMap((s) => [s[0]!.vm / base[0]!.vm, s[1]!.vm / base[1]!.vm]));
+    const ratio = Math.max(1, ...perSize.slice(1).flatMap((s) => s.slice(0, 2).map((x, page) => x.vm / base[page]!.vm)));
     worst = Math.max(worst, ratio);
+    deepest = Math.max(deepest, ...perSize.slice(1).map((s) => s[2]!.vm / s[1]!.vm));
     const flags = perSize.flatMap((s) => s.map((x) => `${x.fullscan}/${x.sorts}`)).join(' ');
-    console.log(`| ${c.label} | ${perSize.map((s) => `${s[0]!.vm} / ${s[1]!.vm}`).join(' | ')} | ${ratio.toFixed(2)}× | ${flags} |`);
+    console.log(`| ${c.label} | ${perSize.map((s) => s.map((x) => x.vm).join(' / ')).join(' | ')} | ${ratio.toFixed(2)}× | ${flags} |`);
   }
-  console.log(`\nworst VM-step ratio over ${sizes[0]} images: ${worst.toFixed(2)}×`);
+  console.log(`\nworst VM-step ratio over ${sizes[0]} images: ${worst.toFixed(2)}×; worst page ${DEEP} ÷ page 2: ${deepest.toFixed(2)}×`);
 }
 
 if (process.argv[1]?.endsWith("list-steps.ts")) await main();

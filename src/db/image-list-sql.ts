@@ -272,25 +272,60 @@ export function orderItems(sort: SortTerm[], dialect: Dialect): [Expression<unkn
  * an index on k1 as a range instead of filtering the OR row by row.
  */
 export function keysetPredicate(eb: ImagesEb, sort: SortTerm[], marker: Image): Expression<SqlBool> {
+  const first = sort[0]!;
+  const values = sort.map(({ key }) => markerValue[key](marker));
   const same = (key: SortKey, m: string | number | Date | null) => (m === null ? eb(key, 'is', null) : eb(key, '=', m as never));
   const after = (key: SortKey, dir: SortDir, m: string | number | Date | null): Expression<SqlBool> | undefined => {
     if (dir === 'asc') return m === null ? eb(key, 'is not', null) : eb(key, '>', m as never);
     if (m === null) return undefined; // descending, NULL last: nothing sorts after NULL on this key
     return nullableKeys.has(key) ? eb.or([eb(key, '<', m as never), eb(key, 'is', null)]) : eb(key, '<', m as never);
   };
-  const values = sort.map(({ key }) => markerValue[key](marker));
   const terms: Expression<SqlBool>[] = [];
   sort.forEach(({ key, dir }, i) => {
     const step = after(key, dir, values[i]!);
     if (step !== undefined) terms.push(eb.and([...sort.slice(0, i).map((s, j) => same(s.key, values[j]!)), step]));
   });
-  const first = sort[0]!;
   const m1 = values[0]!;
   let lead: Expression<SqlBool> | undefined;
   if (first.dir === 'asc') lead = m1 === null ? undefined : eb(first.key, '>=', m1 as never);
   else if (m1 === null) lead = eb(first.key, 'is', null);
   else lead = nullableKeys.has(first.key) ? eb.or([eb(first.key, '<=', m1 as never), eb(first.key, 'is', null)]) : eb(first.key, '<=', m1 as never);
   return eb.and([...(lead === undefined ? [] : [lead]), eb.or(terms)]);
+}
+
+/**
+ * "After the marker" as disjoint parts, each a range that an index walk starts at the marker (or
+ * at its beginning) and that the lister runs as a branch of its own, ordered and limited; their
+ * union is keysetPredicate's set.
+ *
+ * On SQLite and PostgreSQL, when the keys share one direction and every key after the first is
+ * NOT NULL (created_at and id, Glance's tie-breakers, always are), the parts are row-value
+ * comparisons, which both dialects take as the start of an index range:
+ *   m1 not NULL, ascending or k1 NOT NULL:  (k1, k2, …) ≻ (m1, m2, …)
+ *   m1 not NULL, descending, k1 nullable:   (k1, k2, …) < (m1, m2, …);  k1 IS NULL (NULLs come last)
+ *   m1 NULL, ascending:                     k1 IS NULL AND (k2, …) > (m2, …);  k1 IS NOT NULL
+ *   m1 NULL, descending:                    k1 IS NULL AND (k2, …) < (m2, …)
+ * A row comparison is decided by the first unequal pair; a NULL k1 there makes it NULL, and a NULL
+ * k1 sorts before a non-NULL m1 ascending, which is why only the descending nullable case needs
+ * the IS NULL part. With only k1 bounded (the expanded form's lead), a page after a marker read
+ * every row before the marker that shares its k1: page n of a list sorted by status read the n − 1
+ * pages before it (bench/list-steps.ts). Anything else — mixed directions, a nullable key after
+ * the first, MariaDB (whose range optimizer does not start at row values) — is the expanded form.
+ */
+export function keysetParts(sort: SortTerm[], marker: Image, dialect: Dialect): Predicate[] {
+  const [first, ...rest] = sort;
+  const values = sort.map(({ key }) => markerValue[key](marker));
+  const rowValues = (dialect === 'sqlite' || dialect === 'postgres') && first !== undefined
+    && sort.every((s) => s.dir === first.dir) && rest.every((s) => !nullableKeys.has(s.key));
+  if (!rowValues) return [(eb) => keysetPredicate(eb, sort, marker)];
+  const after = first.dir === 'asc' ? sql.raw('>') : sql.raw('<');
+  const row = (from: number) => sql<SqlBool>`(${sql.join(sort.slice(from).map(({ key }) => sql.ref(key)))}) ${after} (${sql.join(values.slice(from).map((v) => sql.val(v)))})`;
+  const k1 = first.key;
+  if (values[0] !== null) {
+    return first.dir === 'asc' || !nullableKeys.has(k1) ? [() => row(0)] : [() => row(0), (eb) => eb(k1, 'is', null)];
+  }
+  const nullPart: Predicate = (eb) => eb.and([eb(k1, 'is', null), row(1)]);
+  return first.dir === 'asc' ? [nullPart, (eb) => eb(k1, 'is not', null)] : [nullPart];
 }
 
 /** Everything but visibility and the keyset: list-wide exclusions, filters, tags and os_hidden. */

@@ -32,6 +32,8 @@
 //   MariaDB     UNION 3.9 / 4.7 ms                           OR 17 / 46 ms (index_merge + filesort)
 //   SQLite      UNION 1.2 / 1.6 ms                           OR 0.6 / 7.6 ms
 // The OR grows with the table, the UNION with the page. Admin lists (one branch) stay one query.
+// After a marker a branch may run as two walks (a descending nullable sort key: the rows after the
+// marker's value, then the NULLs; see keysetParts), each one more member of the UNION ALL.
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Image } from '../domain/image.ts';
 import type { ImageListQuery, ImageLister } from '../ports/repositories.ts';
@@ -39,8 +41,8 @@ import type { Database } from './connect.ts';
 import { hydrate, readTransaction } from './image-repository.ts';
 import { toNumber, type ImageRow } from './image-mapper.ts';
 import {
-  commonPredicates, keysetPredicate, normalizeSort, orderItems, unlistedStatuses, visibilityBranches,
-  type ImagesEb, type SortTerm, type VisibilityBranch,
+  commonPredicates, keysetParts, normalizeSort, orderItems, unlistedStatuses, visibilityBranches,
+  type ImagesEb, type Predicate, type SortTerm, type VisibilityBranch,
 } from './image-list-sql.ts';
 import type { Schema } from './schema.ts';
 import type { Dialect } from './url.ts';
@@ -55,12 +57,14 @@ function ordered<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, 
 /** The rows of one page: every branch filtered, ordered and limited on its own. */
 export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageListQuery, branches: VisibilityBranch[]) {
   const sort = normalizeSort(query.sort);
-  const predicates = ({ scope }: VisibilityBranch) => (eb: ImagesEb) => eb.and([
+  // After a marker, each branch runs once per part of the keyset (keysetParts: one or two ranges).
+  const parts: (Predicate | undefined)[] = query.marker === undefined ? [undefined] : keysetParts(sort, query.marker, dialect);
+  const predicates = ({ scope }: VisibilityBranch, after: Predicate | undefined) => (eb: ImagesEb) => eb.and([
     scope(eb),
     ...commonPredicates(eb, query),
-    ...(query.marker === undefined ? [] : [keysetPredicate(eb, sort, query.marker)]),
+    ...(after === undefined ? [] : [after(eb)]),
   ]);
-  const branch = (b: VisibilityBranch): SelectQueryBuilder<Schema, 'images', ImageRow> => {
+  const branch = (b: VisibilityBranch, after: Predicate | undefined): SelectQueryBuilder<Schema, 'images', ImageRow> => {
     let qb: SelectQueryBuilder<Schema, 'images', ImageRow>;
     // MariaDB: `images AS images IGNORE INDEX (…)`, SQLite: `images AS images INDEXED BY …`
     // (owner-NULL branch); see list-index-hints.ts.
@@ -71,7 +75,7 @@ export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageList
         : sql<ImageRow>`images`.as<'images'>(sql`images IGNORE INDEX (${sql.join(ignore.map((i) => sql.id(i)))})`);
     if (b.viaMembers === undefined) {
       qb = (db.selectFrom(images as 'images') as SelectQueryBuilder<Schema, 'images', object>)
-        .selectAll().where(predicates(b)) as SelectQueryBuilder<Schema, 'images', ImageRow>;
+        .selectAll().where(predicates(b, after)) as SelectQueryBuilder<Schema, 'images', ImageRow>;
     } else {
       const { project, status } = b.viaMembers;
       const memberships = db.selectFrom('image_members as m').select('m.image_id')
@@ -80,12 +84,13 @@ export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageList
       // Typed as a query over images alone: `s` adds only image_id, which no predicate names.
       qb = db.selectFrom(memberships.as('s')).crossJoin(images as 'images').selectAll('images')
         .whereRef('images.id', '=', 's.image_id')
-        .where((eb) => predicates(b)(eb as unknown as ImagesEb)) as unknown as SelectQueryBuilder<Schema, 'images', ImageRow>;
+        .where((eb) => predicates(b, after)(eb as unknown as ImagesEb)) as unknown as SelectQueryBuilder<Schema, 'images', ImageRow>;
     }
     return ordered(qb, sort, dialect).limit(query.limit);
   };
-  if (branches.length === 1) return branch(branches[0]!);
-  const members = branches.map((b, i) => db.selectFrom(branch(b).as(`b${i}`)).selectAll());
+  const walks = branches.flatMap((b) => parts.map((after) => branch(b, after)));
+  if (walks.length === 1) return walks[0]!;
+  const members = walks.map((walk, i) => db.selectFrom(walk.as(`b${i}`)).selectAll());
   const union = members.slice(1).reduce((all, member) => all.unionAll(member), members[0]!);
   return ordered(db.selectFrom(union.as('visible')).selectAll(), sort, dialect).limit(query.limit);
 }
