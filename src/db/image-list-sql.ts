@@ -310,12 +310,18 @@ export function keysetPredicate(eb: ImagesEb, sort: SortTerm[], marker: Image): 
  * the IS NULL part. With only k1 bounded (the expanded form's lead), a page after a marker read
  * every row before the marker that shares its k1: page n of a list sorted by status read the n − 1
  * pages before it (bench/list-steps.ts). Anything else — mixed directions, a nullable key after
- * the first, MariaDB (whose range optimizer does not start at row values) — is the expanded form.
+ * the first, `allowRowValues` false — is the expanded form. The lister allows row values on SQLite
+ * and PostgreSQL but not on MariaDB (whose range optimizer does not start at row values), and not
+ * in PostgreSQL's owner-NULL branch: PostgreSQL estimates a row comparison from its first column
+ * alone (`(status, …) < ('active', …)` as "status < 'active'", a few rows), and with that estimate
+ * walked (os_hidden, status, created_at, id) from the marker to the end of the catalogue looking
+ * for owner-NULL images instead of the owner index; the expanded form's lead (status <= 'active')
+ * is estimated as what it is.
  */
-export function keysetParts(sort: SortTerm[], marker: Image, dialect: Dialect): Predicate[] {
+export function keysetParts(sort: SortTerm[], marker: Image, allowRowValues: boolean): Predicate[] {
   const [first, ...rest] = sort;
   const values = sort.map(({ key }) => markerValue[key](marker));
-  const rowValues = (dialect === 'sqlite' || dialect === 'postgres') && first !== undefined
+  const rowValues = allowRowValues && first !== undefined
     && sort.every((s) => s.dir === first.dir) && rest.every((s) => !nullableKeys.has(s.key));
   if (!rowValues) return [(eb) => keysetPredicate(eb, sort, marker)];
   const after = first.dir === 'asc' ? sql.raw('>') : sql.raw('<');

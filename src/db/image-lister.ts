@@ -58,7 +58,8 @@ function ordered<DB, TB extends keyof DB, O>(qb: SelectQueryBuilder<DB, TB, O>, 
 export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageListQuery, branches: VisibilityBranch[]) {
   const sort = normalizeSort(query.sort);
   // After a marker, each branch runs once per part of the keyset (keysetParts: one or two ranges).
-  const parts: (Predicate | undefined)[] = query.marker === undefined ? [undefined] : keysetParts(sort, query.marker, dialect);
+  const partsOf = (b: VisibilityBranch): (Predicate | undefined)[] => (query.marker === undefined ? [undefined]
+    : keysetParts(sort, query.marker, dialect === 'sqlite' || (dialect === 'postgres' && b.ownerNull !== true)));
   const predicates = ({ scope }: VisibilityBranch, after: Predicate | undefined) => (eb: ImagesEb) => eb.and([
     scope(eb),
     ...commonPredicates(eb, query),
@@ -81,14 +82,29 @@ export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageList
       const memberships = db.selectFrom('image_members as m').select('m.image_id')
         .where('m.member', '=', project)
         .$if(status !== 'all', (q) => q.where('m.status', '=', status));
-      // Typed as a query over images alone: `s` adds only image_id, which no predicate names.
-      qb = db.selectFrom(memberships.as('s')).crossJoin(images as 'images').selectAll('images')
-        .whereRef('images.id', '=', 's.image_id')
-        .where((eb) => predicates(b, after)(eb as unknown as ImagesEb)) as unknown as SelectQueryBuilder<Schema, 'images', ImageRow>;
+      if (dialect === 'postgres') {
+        // PostgreSQL plans a plain join by its statistics and took a hash join over every shared
+        // image of the catalogue (1,000 rows read at 10k images for a page of 25) or a walk of
+        // them probing memberships. A LATERAL subquery with LIMIT 1 (ids are unique) is neither
+        // flattened into the join nor given the outer conditions: one primary-key probe per
+        // membership. (With the conditions inside, it probed a (visibility, …) index with `id = ?`
+        // as a filter on its range, from the marker on, once per membership.) The subquery is
+        // named `images`, so the predicates (and the EXISTS probes' `images.id`) read its columns.
+        qb = (db.selectFrom(memberships.as('s'))
+          .crossJoinLateral((eb) => eb.selectFrom('images').selectAll()
+            .whereRef('images.id', '=', 's.image_id').limit(1).as('images'))
+          .selectAll('images') as unknown as SelectQueryBuilder<Schema, 'images', ImageRow>)
+          .where(predicates(b, after));
+      } else {
+        // Typed as a query over images alone: `s` adds only image_id, which no predicate names.
+        qb = db.selectFrom(memberships.as('s')).crossJoin(images as 'images').selectAll('images')
+          .whereRef('images.id', '=', 's.image_id')
+          .where((eb) => predicates(b, after)(eb as unknown as ImagesEb)) as unknown as SelectQueryBuilder<Schema, 'images', ImageRow>;
+      }
     }
     return ordered(qb, sort, dialect).limit(query.limit);
   };
-  const walks = branches.flatMap((b) => parts.map((after) => branch(b, after)));
+  const walks = branches.flatMap((b) => partsOf(b).map((after) => branch(b, after)));
   if (walks.length === 1) return walks[0]!;
   const members = walks.map((walk, i) => db.selectFrom(walk.as(`b${i}`)).selectAll());
   const union = members.slice(1).reduce((all, member) => all.unionAll(member), members[0]!);
