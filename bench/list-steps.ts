@@ -8,11 +8,16 @@
 // depend on what else runs on the machine, so they show whether a page costs the page (the same
 // steps at 1k, 10k and 100k) where the CPU-seconds of `npm run bench:metadata` are noisy. Needs
 // the `sqlite3` command. BENCH_LIST_STEPS_DIR keeps the seeded databases between runs.
+// BENCH_LIST_STEPS_URL=postgresql://…/test or mysql://…/test counts on that server instead, in
+// databases list_steps_<size> (kept, and reused, when BENCH_LIST_STEPS_DIR is set): PostgreSQL's
+// shared buffers touched (EXPLAIN ANALYZE, BUFFERS) and MariaDB's Handler_read_* calls per page.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CompiledQuery, sql } from 'kysely';
 import { openDatabase, type Database } from '../src/db/connect.ts';
+import type { Dialect } from '../src/db/url.ts';
 import { pageQuery, SqlImageLister } from '../src/db/image-lister.ts';
 import { visibilityBranches } from '../src/db/image-list-sql.ts';
 import type { Image } from '../src/domain/image.ts';
@@ -63,30 +68,108 @@ async function markerAfter(database: Database, c: ListCase, pages: number): Prom
   return page.at(-1);
 }
 
+/** Work counters of one statement on PostgreSQL: shared buffers the plan touched (hit + read). */
+async function pgBuffers(database: Database, compiled: CompiledQuery): Promise<Steps> {
+  const explain = CompiledQuery.raw(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${compiled.sql}`, [...compiled.parameters]);
+  let plan: Record<string, unknown> = {};
+  for (let i = 0; i < 2; i++) { // the second run is the warm one
+    const rows = (await database.db.executeQuery(explain)).rows as Record<string, unknown>[];
+    const cell = Object.values(rows[0]!)[0];
+    plan = ((typeof cell === 'string' ? JSON.parse(cell) : cell) as { Plan: Record<string, unknown> }[])[0]!.Plan;
+  }
+  let sorts = 0;
+  let fullscan = 0;
+  const visit = (n: Record<string, unknown>) => {
+    if (n['Node Type'] === 'Sort') sorts++;
+    if (n['Node Type'] === 'Seq Scan') fullscan++;
+    for (const child of (n.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
+  };
+  visit(plan);
+  return { vm: Number(plan['Shared Hit Blocks'] ?? 0) + Number(plan['Shared Read Blocks'] ?? 0), fullscan, sorts, rows: 0 };
+}
+
+/** Work counters of one statement on MariaDB/MySQL: the Handler_read_* calls (index and row reads). */
+async function mysqlHandlerReads(database: Database, compiled: CompiledQuery): Promise<Steps> {
+  return database.db.connection().execute(async (conn) => {
+    const reads = async () => {
+      const rows = (await conn.executeQuery(CompiledQuery.raw("SHOW SESSION STATUS LIKE 'Handler_read%'"))).rows as { Variable_name: string; Value: string }[];
+      return rows.reduce((sum, r) => sum + Number(r.Value), 0);
+    };
+    const sorts = async () => {
+      const rows = (await conn.executeQuery(CompiledQuery.raw("SHOW SESSION STATUS LIKE 'Sort_rows'"))).rows as { Value: string }[];
+      return Number(rows[0]?.Value ?? 0);
+    };
+    await conn.executeQuery(compiled); // warm
+    const [r0, s0] = [await reads(), await sorts()];
+    await conn.executeQuery(compiled);
+    const [r1, s1] = [await reads(), await sorts()];
+    return { vm: r1 - r0, fullscan: 0, sorts: s1 - s0, rows: 0 };
+  });
+}
+
+/** A database per catalogue size on the server of `base` (PostgreSQL or MariaDB/MySQL), named list_steps_<size>. */
+async function serverDatabase(base: string, size: number): Promise<{ url: string; fresh: boolean; drop(): Promise<void> }> {
+  const name = `list_steps_${size}`;
+  const admin = await openDatabase(base, { maxPoolSize: 1 });
+  const exists = admin.dialect === 'postgres'
+    ? (await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_database WHERE datname = ${name}`.execute(admin.db)).rows[0]!.n > 0
+    : (await sql<{ n: number }>`SELECT count(*) AS n FROM information_schema.schemata WHERE schema_name = ${name}`.execute(admin.db)).rows[0]!.n > 0;
+  if (!exists) await sql`CREATE DATABASE ${sql.id(name)}`.execute(admin.db);
+  await admin.close();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(), fresh: !exists,
+    async drop() {
+      const again = await openDatabase(base, { maxPoolSize: 1 });
+      try {
+        await sql`DROP DATABASE ${sql.id(name)}`.execute(again.db);
+      } finally {
+        await again.close();
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const sizes = (process.env.BENCH_LIST_SIZES ?? '1000,10000,100000').split(',').map(Number).filter((n) => n > 0);
+  const server = process.env.BENCH_LIST_STEPS_URL;
   const keep = process.env.BENCH_LIST_STEPS_DIR;
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'glimpse-list-steps-'));
   mkdirSync(dir, { recursive: true });
-  const results = new Map<string, Steps[][]>(); // case label → [size][first page, page 2]
+  const results = new Map<string, Steps[][]>(); // case label → [size][page 1, 2, DEEP]
+  let dialect: Dialect = 'sqlite';
   try {
     for (const size of sizes) {
-      const file = join(dir, `list-${size}.db`);
-      if (!existsSync(file)) await seedImages(`sqlite:///${file}`, '/nonexistent', 0, size);
-      const database = await openDatabase(`sqlite:///${file}`);
-      const statements: string[] = [];
+      let url = `sqlite:///${join(dir, `list-${size}.db`)}`;
+      let drop: (() => Promise<void>) | undefined;
+      if (server !== undefined) {
+        const made = await serverDatabase(server, size);
+        url = made.url;
+        drop = keep === undefined ? made.drop : undefined;
+        if (made.fresh) await seedImages(url, '/nonexistent', 0, size);
+      } else if (!existsSync(join(dir, `list-${size}.db`))) {
+        await seedImages(url, '/nonexistent', 0, size);
+      }
+      const database = await openDatabase(url);
+      dialect = database.dialect;
+      const steps: Steps[] = [];
       try {
+        if (dialect === 'postgres') await sql`ANALYZE`.execute(database.db);
+        if (dialect === 'mysql') await sql`ANALYZE TABLE images, image_members, image_tags, image_properties`.execute(database.db);
+        const statements: CompiledQuery[] = [];
         for (const c of listCases) {
           for (const m of [undefined, await markerAfter(database, c, 1), await markerAfter(database, c, DEEP - 1)]) {
             const query = listQuery(c, m);
-            const compiled = pageQuery(database.db, 'sqlite', query, visibilityBranches(query)).compile();
-            statements.push(inline(compiled.sql, compiled.parameters));
+            statements.push(pageQuery(database.db, dialect, query, visibilityBranches(query)).compile());
           }
         }
+        if (dialect === 'sqlite') steps.push(...measure(join(dir, `list-${size}.db`), statements.map((q) => inline(q.sql, q.parameters))));
+        else for (const q of statements) steps.push(await (dialect === 'postgres' ? pgBuffers(database, q) : mysqlHandlerReads(database, q)));
       } finally {
         await database.close();
+        await drop?.();
       }
-      const steps = measure(file, statements);
       listCases.forEach((c, i) => {
         const perSize = results.get(c.label) ?? [];
         perSize.push(steps.slice(3 * i, 3 * i + 3));
@@ -96,20 +179,22 @@ async function main(): Promise<void> {
   } finally {
     if (keep === undefined) rmSync(dir, { recursive: true, force: true });
   }
-  const head = ['case', ...sizes.map((s) => `${s}: VM steps p1 / p2 / p${DEEP}`), 'max ratio over 1st size', 'fullscan, sorts'];
+  const unit = { sqlite: 'VM steps', postgres: 'buffers', mysql: 'handler reads' }[dialect];
+  console.log(`${dialect}: ${unit} per page query; fullscans/sorts (PostgreSQL: Seq Scan / Sort nodes, MariaDB: rows sorted) per page\n`);
+  const head = ['case', ...sizes.map((s) => `${s}: p1 / p2 / p${DEEP}`), 'max ratio over 1st size (p1, p2)', 'fullscans/sorts'];
   console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
   let worst = 0;
   let deepest = 0;
   for (const c of listCases) {
     const perSize = results.get(c.label)!;
     const base = perSize[0]!;
-    const ratio = Math.max(1, ...perSize.slice(1).flatMap((s) => s.slice(0, 2).map((x, page) => x.vm / base[page]!.vm)));
+    const ratio = Math.max(1, ...perSize.slice(1).flatMap((s) => s.slice(0, 2).map((x, page) => x.vm / Math.max(1, base[page]!.vm))));
     worst = Math.max(worst, ratio);
-    deepest = Math.max(deepest, ...perSize.slice(1).map((s) => s[2]!.vm / s[1]!.vm));
+    deepest = Math.max(deepest, ...perSize.slice(1).map((s) => s[2]!.vm / Math.max(1, s[1]!.vm)));
     const flags = perSize.flatMap((s) => s.map((x) => `${x.fullscan}/${x.sorts}`)).join(' ');
     console.log(`| ${c.label} | ${perSize.map((s) => s.map((x) => x.vm).join(' / ')).join(' | ')} | ${ratio.toFixed(2)}× | ${flags} |`);
   }
-  console.log(`\nworst VM-step ratio over ${sizes[0]} images: ${worst.toFixed(2)}×; worst page ${DEEP} ÷ page 2: ${deepest.toFixed(2)}×`);
+  console.log(`\nworst ratio over ${sizes[0]} images: ${worst.toFixed(2)}×; worst page ${DEEP} ÷ page 2 (larger sizes): ${deepest.toFixed(2)}×`);
 }
 
-if (process.argv[1]?.endsWith("list-steps.ts")) await main();
+if (process.argv[1]?.endsWith('list-steps.ts')) await main();

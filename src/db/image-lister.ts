@@ -67,13 +67,13 @@ export function pageQuery(db: Kysely<Schema>, dialect: Dialect, query: ImageList
   ]);
   const branch = (b: VisibilityBranch, after: Predicate | undefined): SelectQueryBuilder<Schema, 'images', ImageRow> => {
     let qb: SelectQueryBuilder<Schema, 'images', ImageRow>;
-    // MariaDB: `images AS images IGNORE INDEX (…)`, SQLite: `images AS images INDEXED BY …`
+    // MariaDB: `images AS images FORCE|IGNORE INDEX (…)`, SQLite: `images AS images INDEXED BY …`
     // (owner-NULL branch); see list-index-hints.ts.
-    const ignore = dialect === 'mysql' ? listIndexHints(b, query, sort) : [];
+    const hint = dialect === 'mysql' ? listIndexHints(b, query, sort) : undefined;
     const indexedBy = dialect === 'sqlite' ? sqliteIndexedBy(b, sort) : undefined;
     const images = indexedBy !== undefined ? sql<ImageRow>`images`.as<'images'>(sql`images INDEXED BY ${sql.id(indexedBy)}`)
-      : ignore.length === 0 ? 'images' as const
-        : sql<ImageRow>`images`.as<'images'>(sql`images IGNORE INDEX (${sql.join(ignore.map((i) => sql.id(i)))})`);
+      : hint === undefined ? 'images' as const
+        : sql<ImageRow>`images`.as<'images'>(sql`images ${sql.raw(hint.hint)} INDEX (${sql.join(hint.indexes.map((i) => sql.id(i)))})`);
     if (b.viaMembers === undefined) {
       qb = (db.selectFrom(images as 'images') as SelectQueryBuilder<Schema, 'images', object>)
         .selectAll().where(predicates(b, after)) as SelectQueryBuilder<Schema, 'images', ImageRow>;
