@@ -11,7 +11,8 @@
 // marker: on SQLite and PostgreSQL a row-value range over the sort keys, on MariaDB a range. The
 // last tests drop an index and expect the contract to catch it (the walk goes elsewhere, or
 // MariaDB refuses its FORCE INDEX). The index a branch walks is checked on SQLite and MariaDB,
-// where the lister's hints choose it; PostgreSQL chooses by its statistics.
+// where the lister's hints choose it, and on PostgreSQL for the owner-NULL branch (partial indexes,
+// migration 0013); otherwise PostgreSQL chooses by its statistics.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
@@ -19,6 +20,7 @@ import { pageQuery } from '../../src/db/image-lister.ts';
 import { normalizeSort, visibilityBranches, type VisibilityBranch } from '../../src/db/image-list-sql.ts';
 import { SqlImageRepository } from '../../src/db/image-repository.ts';
 import { OWNER_VISIBILITY, listIndexName } from '../../src/db/migrations/0009-list-walk-indexes.ts';
+import { ownerlessIndexName } from '../../src/db/migrations/0013-ownerless-list-indexes.ts';
 import type { Image } from '../../src/domain/image.ts';
 import type { ImageListQuery } from '../../src/ports/repositories.ts';
 import { parseListQuery } from '../../src/http/v2/list-query.ts';
@@ -44,7 +46,9 @@ async function verdict(database: Database, c: ListCase, marker: Image | undefine
 
 /** The scope columns and sort key of a list index (migration 0009), from its name. */
 function listIndex(name: string): { scope: string[]; key: string } | undefined {
-  if (name === OWNER_VISIBILITY) return { scope: ['owner', 'visibility'], key: 'created_at' };
+  if (name === OWNER_VISIBILITY || name === ownerlessIndexName('visibility')) return { scope: ['owner', 'visibility'], key: 'created_at' };
+  const ownerless = /^ix_images_ownerless_hidden_(\w+)$/.exec(name); // WHERE owner IS NULL (migration 0013)
+  if (ownerless) return { scope: ['owner'], key: ownerless[1]! };
   const m = /^ix_images_(?:(owner|visibility)_)?hidden_(\w+)$/.exec(name);
   return m ? { scope: m[1] ? [m[1]] : [], key: m[2]! } : undefined;
 }
@@ -59,11 +63,12 @@ function branchProblems(dialect: Database['dialect'], query: ImageListQuery, b: 
   const held = new Set<string>(['os_hidden', ...b.equal]);
   for (const f of query.filters) if (f.kind === 'in' && f.values.length === 1) held.add(f.column);
   const problems: string[] = [];
-  // Which index: SQLite and MariaDB only, where the lister's hints decide it. PostgreSQL is left
-  // to its statistics, and under this contract's planner settings (no sorts, no seq scans, on
-  // 3,000 rows) it walks (os_hidden, created_at, id) for a fifth of the images as readily as
-  // their owner index; bench/list-steps.ts counts the real planner's buffers at 1k–100k images.
-  for (const walk of dialect === 'postgres' ? [] : walks) {
+  // Which index: on SQLite and MariaDB, where the lister's hints decide it, and on PostgreSQL for
+  // the owner-NULL branch (its partial indexes, migration 0013). Otherwise PostgreSQL is left to
+  // its statistics, and under this contract's planner settings (no sorts, no seq scans, on 3,000
+  // rows) it walks (os_hidden, created_at, id) for a fifth of the images as readily as their owner
+  // index; bench/list-steps.ts counts the real planner's buffers at 1k–100k images.
+  for (const walk of dialect === 'postgres' && b.ownerNull !== true ? [] : walks) {
     const index = listIndex(walk.index);
     const own = index !== undefined && index.scope.every((c) => held.has(c))
       && (b.equal.length === 0 || index.scope.some((c) => (b.equal as string[]).includes(c)) || held.has(index.key));
