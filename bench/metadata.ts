@@ -101,8 +101,19 @@ function log(text: string): void {
   console.log(`  [metadata] ${text}`);
 }
 
-export async function benchMetadata(options: { sizes: number[]; refUrl?: string; refImages?: number; requests?: number }): Promise<MetadataResults> {
-  const { sizes, refUrl, requests = 200 } = options;
+/** The path of page `page` of a list: page 1's path, else the `next` link after page - 1 pages (the last page when there are fewer). */
+async function pagePath(client: ImagesClient, first: string, page: number): Promise<string> {
+  let path = first;
+  for (let n = 1; n < page; n++) {
+    const body = await client.json<{ next?: string }>('GET', path);
+    if (body.next === undefined) break;
+    path = body.next;
+  }
+  return path;
+}
+
+export async function benchMetadata(options: { sizes: number[]; refUrl?: string; refImages?: number; requests?: number; page?: number }): Promise<MetadataResults> {
+  const { sizes, refUrl, requests = 200, page: listPage = 1 } = options;
   const deployments: Deployment[] = [];
   const servers: GlimpseServer[] = [];
   const clients: ImagesClient[][] = [];
@@ -138,7 +149,9 @@ export async function benchMetadata(options: { sizes: number[]; refUrl?: string;
     for (const c of listCases.filter((x) => x.persona.project !== null)) {
       const cs = targets.map((t) => clientFor(t, c));
       clients.push(cs);
-      list.push(await interleaved(targets, cs, requests, 20, (client) => timed(client, 'GET', `/v2/images?${c.query}`)));
+      // BENCH_LIST_PAGE=n: page n of the case (the `next` link after n - 1 pages, with its marker).
+      const paths = await Promise.all(cs.map((client) => pagePath(client, `/v2/images?${c.query}`, listPage)));
+      list.push(await interleaved(targets, cs, requests, 20, (client) => timed(client, 'GET', paths[cs.indexOf(client)]!)));
       log(`${c.label}: ${list[list.length - 1]!.map((m, i) => `${targets[i]!.label} ${m.p50.toFixed(2)} ms ${m.cpuPer1000.toFixed(2)} s/1k`).join('; ')}`);
     }
     const member = targets.map((t) => clientFor(t, { label: '', persona: personas.member, query: '' }));
@@ -261,15 +274,18 @@ export function printMetadata(r: MetadataResults): void {
 
 /**
  * The whole part, configured from the environment: BENCH_LIST_SIZES (comma-separated, default
- * 1000,10000,100000), BENCH_LIST_REQUESTS (per case and server, default 200), REF_GLANCE_URL and
- * BENCH_REF_IMAGES (images created on the reference, default 300). BENCH_METADATA=0 skips it.
+ * 1000,10000,100000), BENCH_LIST_REQUESTS (per case and server, default 200), BENCH_LIST_PAGE
+ * (which page of each list case, default 1: page n follows the `next` links, so it carries a
+ * marker), REF_GLANCE_URL and BENCH_REF_IMAGES (images created on the reference, default 300).
+ * BENCH_METADATA=0 skips it.
  */
 export async function runMetadataBench(): Promise<void> {
   if (process.env.BENCH_METADATA === '0') return;
   const sizes = (process.env.BENCH_LIST_SIZES ?? '1000,10000,100000').split(',').map(Number).filter((n) => n > 0);
-  console.log(`\n== metadata paths per request: list cases at ${sizes.map(fmt.count).join(' / ')} images, GET image, create ==`);
+  const page = Number(process.env.BENCH_LIST_PAGE ?? 1);
+  console.log(`\n== metadata paths per request: list cases${page > 1 ? ` (page ${page})` : ''} at ${sizes.map(fmt.count).join(' / ')} images, GET image, create ==`);
   printMetadata(await benchMetadata({
-    sizes, refUrl: process.env.REF_GLANCE_URL,
+    sizes, refUrl: process.env.REF_GLANCE_URL, page: Number(process.env.BENCH_LIST_PAGE ?? 1),
     refImages: Number(process.env.BENCH_REF_IMAGES ?? 300), requests: Number(process.env.BENCH_LIST_REQUESTS ?? 200),
   }));
 }

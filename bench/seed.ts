@@ -3,15 +3,21 @@
 // transactions over the real, migrated schema. Run it while no server holds the database.
 //
 // The catalogue: images spread round-robin over `projects` owner projects (project-000 …), except
-// that OWNER_OF_MANY (project-050) owns a fifth of them (n % 100 in 50 … 69); Glance-like
-// visibilities (70 % private, 10 % public, 10 % shared, 10 % community), 5 % still queued, the rest
-// active with size, checksums and a file location; 4 custom properties and 1–2 tags each; 2 % (all
-// public) os_hidden; updated_at in another order than created_at. Every shared image has one
-// accepted member, the next project (shared images belong to project-005, -015 … -095, so their
-// members are -006 … -096), and the shared images among the first 1000 (100 of them) also have
-// project-000, the bench's caller. So the caller sees its own 1 %, everybody's public images and
-// 100 images shared with it — the same 100 in a 1k and a 100k catalogue, as a project's
-// memberships do not grow with the cloud.
+// that OWNER_OF_MANY (project-050) owns a fifth of them (n % 100 in 50 … 69) and the bench's caller
+// (project-000) owns 5 % (n % 100 in 0 … 4, four private images and one public one in each
+// hundred); Glance-like visibilities (70 % private, 10 % public, 10 % shared, 10 % community), 5 %
+// still queued, the rest active with size, checksums and a file location; 4 custom properties and
+// 1–2 tags each; 3 % (all public, n % 100 in 13, 23, 33) os_hidden; updated_at in another order
+// than created_at. Every shared image has one accepted member, the next project (shared images
+// belong to project-005, -015 … -095, so their members are -006 … -096), and the shared images
+// among the first 1000 (100 of them) also have project-000, the bench's caller. So the caller sees
+// its own 5 %, everybody's public images and 100 images shared with it — the same 100 in a 1k and
+// a 100k catalogue, as a project's memberships do not grow with the cloud.
+//
+// Sized so that every list case of list-cases.ts has at least a page of matches at 1k images
+// (a shorter page at 1k would be cheaper and make the larger catalogues look slower): at 1k the
+// caller sees 210 images (its 50, 60 others' public, 100 shared; limit=200), 40 of them private
+// (visibility=private), 30 hidden images (os_hidden=true), 50 queued (status=queued).
 import { randomUUID } from 'node:crypto';
 import { openDatabase } from '../src/db/connect.ts';
 import { imageColumns, locationRows, memberToRow, propertyRows, tagRows } from '../src/db/image-mapper.ts';
@@ -31,11 +37,15 @@ const BATCH = 5000;
 
 /** Owns the images n with n % 100 in 50 … 69: a fifth of the catalogue. */
 export const OWNER_OF_MANY = 'project-050';
-/** Images n with n % 50 === HIDDEN (2 %, all public) have os_hidden = true. */
-const HIDDEN = 13;
+/** Images n with n % 100 in these (3 %, all public: n % 10 === 3) have os_hidden = true. */
+const HIDDEN: ReadonlySet<number> = new Set([13, 23, 33]);
+/** The caller owns the images n with n % 100 below this (5 %). */
+const CALLER_OWNS_BELOW = 5;
 
 function ownerOf(n: number): string {
-  return n % 100 >= 50 && n % 100 < 70 ? OWNER_OF_MANY : projectName(n);
+  const slot = n % 100;
+  if (slot >= 50 && slot < 70) return OWNER_OF_MANY;
+  return slot < CALLER_OWNS_BELOW ? CALLER : projectName(n);
 }
 
 export function projectName(n: number): string {
@@ -65,7 +75,7 @@ export function seededImage(n: number, dataDir: string): Image {
     status: queued ? 'queued' : 'active',
     visibility: visibilityOf(n),
     protected: n % 50 === 0,
-    osHidden: n % 50 === HIDDEN,
+    osHidden: HIDDEN.has(n % 100),
     owner: ownerOf(n),
     size: queued ? null : size,
     virtualSize: queued ? null : size,

@@ -32,6 +32,8 @@ export interface VisibilityBranch {
   equal: ('owner' | 'visibility')[];
   /** Only images this project is a member of, with this member status ('all': any). */
   viaMembers?: { project: string; status: ImageListQuery['memberStatus'] };
+  /** The owner-NULL branch: `owner IS NULL`, which SQLite misjudges (list-index-hints.ts). */
+  ownerNull?: true;
 }
 
 /** Statuses that never appear in a list (spec/v2.md §2.3). */
@@ -60,7 +62,7 @@ export const unlistedStatuses = ['deleted', 'killed', 'pending_delete'] as const
  *   - undefined: every image except community images owned by another project;
  *   - 'all': every image; a concrete visibility: every image of that visibility.
  */
-export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>, dialect?: Dialect): VisibilityBranch[] {
+export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visibility' | 'memberStatus'>): VisibilityBranch[] {
   const { viewer: { projectId: project, isAdmin }, visibility, memberStatus } = query;
   if (isAdmin) {
     if (visibility === 'all') return [{ scope: (eb) => eb.and([]), equal: [] }];
@@ -78,16 +80,10 @@ export function visibilityBranches(query: Pick<ImageListQuery, 'viewer' | 'visib
     : visibility === 'all' ? ['public', 'community']
       : concrete === 'public' || concrete === 'community' ? [concrete] : [];
 
-  // SQLite (no statistics) rates `owner IS NULL` below `visibility = :v` and would walk every image
-  // of that visibility to find the owner-NULL ones (at 100k images: 50 ms of CPU a request);
-  // `+visibility` (a no-op) keeps the visibility term off the index choice, so the branch walks
-  // the (rare) owner-NULL images of an owner index instead.
-  const restrictOwnerless = (eb: ImagesEb) => (concrete === undefined ? []
-    : [dialect === 'sqlite' ? eb(sql<string>`+${sql.ref('visibility')}`, '=', concrete) : eb('visibility', '=', concrete)]);
   const branches: VisibilityBranch[] = [];
   const ownEqual: VisibilityBranch['equal'] = concrete === undefined ? ['owner'] : ['owner', 'visibility'];
   if (project !== null) branches.push({ scope: (eb) => eb.and([eb('owner', '=', project), ...restrict(eb)]), equal: ownEqual });
-  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrictOwnerless(eb)]), equal: ownEqual });
+  branches.push({ scope: (eb) => eb.and([eb('owner', 'is', null), ...restrict(eb)]), equal: ownEqual, ownerNull: true });
   // One branch per open visibility: `visibility IN (a, b)` is two ranges, whose union no index
   // delivers in sort order.
   for (const v of open) branches.push({ scope: (eb) => eb.and([others(eb), eb('visibility', '=', v)]), equal: ['visibility'] });
@@ -276,25 +272,66 @@ export function orderItems(sort: SortTerm[], dialect: Dialect): [Expression<unkn
  * an index on k1 as a range instead of filtering the OR row by row.
  */
 export function keysetPredicate(eb: ImagesEb, sort: SortTerm[], marker: Image): Expression<SqlBool> {
+  const first = sort[0]!;
+  const values = sort.map(({ key }) => markerValue[key](marker));
   const same = (key: SortKey, m: string | number | Date | null) => (m === null ? eb(key, 'is', null) : eb(key, '=', m as never));
   const after = (key: SortKey, dir: SortDir, m: string | number | Date | null): Expression<SqlBool> | undefined => {
     if (dir === 'asc') return m === null ? eb(key, 'is not', null) : eb(key, '>', m as never);
     if (m === null) return undefined; // descending, NULL last: nothing sorts after NULL on this key
     return nullableKeys.has(key) ? eb.or([eb(key, '<', m as never), eb(key, 'is', null)]) : eb(key, '<', m as never);
   };
-  const values = sort.map(({ key }) => markerValue[key](marker));
   const terms: Expression<SqlBool>[] = [];
   sort.forEach(({ key, dir }, i) => {
     const step = after(key, dir, values[i]!);
     if (step !== undefined) terms.push(eb.and([...sort.slice(0, i).map((s, j) => same(s.key, values[j]!)), step]));
   });
-  const first = sort[0]!;
   const m1 = values[0]!;
   let lead: Expression<SqlBool> | undefined;
   if (first.dir === 'asc') lead = m1 === null ? undefined : eb(first.key, '>=', m1 as never);
   else if (m1 === null) lead = eb(first.key, 'is', null);
   else lead = nullableKeys.has(first.key) ? eb.or([eb(first.key, '<=', m1 as never), eb(first.key, 'is', null)]) : eb(first.key, '<=', m1 as never);
   return eb.and([...(lead === undefined ? [] : [lead]), eb.or(terms)]);
+}
+
+/**
+ * "After the marker" as disjoint parts, each a range that an index walk starts at the marker (or
+ * at its beginning) and that the lister runs as a branch of its own, ordered and limited; their
+ * union is keysetPredicate's set.
+ *
+ * On SQLite and PostgreSQL, when the keys share one direction and every key after the first is
+ * NOT NULL (created_at and id, Glance's tie-breakers, always are), the parts are row-value
+ * comparisons, which both dialects take as the start of an index range:
+ *   m1 not NULL, ascending or k1 NOT NULL:  (k1, k2, …) ≻ (m1, m2, …)
+ *   m1 not NULL, descending, k1 nullable:   (k1, k2, …) < (m1, m2, …);  k1 IS NULL (NULLs come last)
+ *   m1 NULL, ascending:                     k1 IS NULL AND (k2, …) > (m2, …);  k1 IS NOT NULL
+ *   m1 NULL, descending:                    k1 IS NULL AND (k2, …) < (m2, …)
+ * A row comparison is decided by the first unequal pair; a NULL k1 there makes it NULL, and a NULL
+ * k1 sorts before a non-NULL m1 ascending, which is why only the descending nullable case needs
+ * the IS NULL part. With only k1 bounded (the expanded form's lead), a page after a marker read
+ * every row before the marker that shares its k1: page n of a list sorted by status read the n − 1
+ * pages before it (bench/list-steps.ts). Anything else — mixed directions, a nullable key after
+ * the first, `allowRowValues` false — is the expanded form. The lister allows row values on SQLite
+ * and PostgreSQL but not on MariaDB (whose range optimizer does not start at row values), and not
+ * in PostgreSQL's owner-NULL branch: PostgreSQL estimates a row comparison from its first column
+ * alone (`(status, …) < ('active', …)` as "status < 'active'", a few rows), and with that estimate
+ * walked (os_hidden, status, created_at, id) from the marker to the end of the catalogue looking
+ * for owner-NULL images instead of the owner index; the expanded form's lead (status <= 'active')
+ * is estimated as what it is.
+ */
+export function keysetParts(sort: SortTerm[], marker: Image, allowRowValues: boolean): Predicate[] {
+  const [first, ...rest] = sort;
+  const values = sort.map(({ key }) => markerValue[key](marker));
+  const rowValues = allowRowValues && first !== undefined
+    && sort.every((s) => s.dir === first.dir) && rest.every((s) => !nullableKeys.has(s.key));
+  if (!rowValues) return [(eb) => keysetPredicate(eb, sort, marker)];
+  const after = first.dir === 'asc' ? sql.raw('>') : sql.raw('<');
+  const row = (from: number) => sql<SqlBool>`(${sql.join(sort.slice(from).map(({ key }) => sql.ref(key)))}) ${after} (${sql.join(values.slice(from).map((v) => sql.val(v)))})`;
+  const k1 = first.key;
+  if (values[0] !== null) {
+    return first.dir === 'asc' || !nullableKeys.has(k1) ? [() => row(0)] : [() => row(0), (eb) => eb(k1, 'is', null)];
+  }
+  const nullPart: Predicate = (eb) => eb.and([eb(k1, 'is', null), row(1)]);
+  return first.dir === 'asc' ? [nullPart, (eb) => eb(k1, 'is not', null)] : [nullPart];
 }
 
 /** Everything but visibility and the keyset: list-wide exclusions, filters, tags and os_hidden. */

@@ -15,6 +15,7 @@ import { listWalkIndexes } from './migrations/0009-list-walk-indexes.ts';
 import { imageCache } from './migrations/0010-image-cache.ts';
 import { quotaReservations } from './migrations/0011-quota-reservations.ts';
 import { notificationOutbox } from './migrations/0012-notification-outbox.ts';
+import { ownerlessListIndexes } from './migrations/0013-ownerless-list-indexes.ts';
 import { quotaImageCounts } from './migrations/0014-quota-image-counts.ts';
 import type { Dialect } from './url.ts';
 
@@ -29,6 +30,7 @@ const migrations: ReadonlyArray<[name: string, build: (dialect: Dialect) => Migr
   ['0010_image_cache', imageCache],
   ['0011_quota_reservations', quotaReservations],
   ['0012_notification_outbox', notificationOutbox],
+  ['0013_ownerless_list_indexes', ownerlessListIndexes],
   ['0014_quota_image_counts', quotaImageCounts],
 ];
 

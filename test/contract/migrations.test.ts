@@ -12,7 +12,7 @@ const tables = ['images', 'image_properties', 'image_tags', 'image_members', 'im
   'metadef_namespace_resource_types', 'image_cache_entries', 'image_cache_queue', 'quota_projects', 'quota_reservations', 'notification_outbox', 'notification_relay'] as const;
 const all = ['0001_initial', '0002_list_sort_indexes', '0003_metadefs', '0005_task_attempts', '0006_location_value_index',
   '0007_image_transfers', '0009_list_walk_indexes', '0010_image_cache', '0011_quota_reservations', '0012_notification_outbox',
-  '0014_quota_image_counts'];
+  '0013_ownerless_list_indexes', '0014_quota_image_counts'];
 
 forEachDatabase('migrations', (getDb, target) => {
   test('a migrated sibling schema in the same PostgreSQL database is not mistaken for this one', {

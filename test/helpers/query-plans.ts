@@ -14,11 +14,20 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from '../../src/db/connect.ts';
 
+/** One read of `images` through a secondary index: which index, and the conditions that bound it. */
+export interface ImagesWalk {
+  index: string;
+  /** SQLite: the constraint list of the SEARCH; PostgreSQL: Index Cond; MariaDB: the access type. */
+  bound: string;
+}
+
 export interface PlanVerdict {
   /** Human-readable problems; empty = bounded. */
   problems: string[];
   /** Indexes of `images` the plan reads (for messages and index-use assertions). */
   indexes: string[];
+  /** Every read of `images` through a secondary index, in plan order. */
+  walks: ImagesWalk[];
   /** The raw plan, for messages. */
   text: string;
 }
@@ -37,12 +46,16 @@ interface SqliteNode { id: number; parent: number; detail: string }
 function sqliteVerdict(nodes: SqliteNode[]): PlanVerdict {
   const problems: string[] = [];
   const indexes = new Set<string>();
-  const access = /^(SCAN|SEARCH) (\S+)(?: AS \S+)?(?: USING (?:COVERING |PRIMARY KEY )?INDEX (\S+))?/;
+  const walks: ImagesWalk[] = [];
+  const access = /^(SCAN|SEARCH) (\S+)(?: AS \S+)?(?: USING (?:COVERING |PRIMARY KEY )?INDEX (\S+))?(?: \((.*)\))?/;
   for (const node of nodes) {
     const m = access.exec(node.detail);
     if (m === null) continue;
     const table = m[2]!;
-    if (table === 'images' && m[3] !== undefined && !m[3].startsWith('sqlite_autoindex')) indexes.add(m[3]);
+    if (table === 'images' && m[3] !== undefined && !m[3].startsWith('sqlite_autoindex')) {
+      indexes.add(m[3]);
+      walks.push({ index: m[3], bound: m[4] ?? '' });
+    }
     if (listTables.has(table) && m[1] === 'SCAN' && m[3] === undefined && !/USING (ROWID|INTEGER PRIMARY KEY)/.test(node.detail)) {
       problems.push(`full scan: ${node.detail}`);
     }
@@ -63,7 +76,7 @@ function sqliteVerdict(nodes: SqliteNode[]): PlanVerdict {
   }
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const depth = (n: SqliteNode): number => (byId.has(n.parent) ? 1 + depth(byId.get(n.parent)!) : 0);
-  return { problems, indexes: [...indexes], text: nodes.map((n) => `${'  '.repeat(depth(n))}${n.detail}`).join('\n') };
+  return { problems, indexes: [...indexes], walks, text: nodes.map((n) => `${'  '.repeat(depth(n))}${n.detail}`).join('\n') };
 }
 
 // ---- PostgreSQL -----------------------------------------------------------------------------
@@ -73,16 +86,21 @@ interface PgNode {
   'Relation Name'?: string;
   'Index Name'?: string;
   'Alias'?: string;
+  'Index Cond'?: string;
   Plans?: PgNode[];
 }
 
 function pgVerdict(plan: PgNode): PlanVerdict {
   const problems: string[] = [];
   const indexes = new Set<string>();
+  const walks: ImagesWalk[] = [];
   const describe = (n: PgNode) => `${n['Node Type']}${n['Relation Name'] ? ` on ${n['Relation Name']}` : ''}${n['Index Name'] ? ` using ${n['Index Name']}` : ''}`;
   const visit = (n: PgNode) => {
     const relation = n['Relation Name'];
-    if (relation === 'images' && n['Index Name'] !== undefined && n['Index Name'] !== 'pk_images') indexes.add(n['Index Name']);
+    if (relation === 'images' && n['Index Name'] !== undefined && n['Index Name'] !== 'pk_images') {
+      indexes.add(n['Index Name']);
+      walks.push({ index: n['Index Name'], bound: n['Index Cond'] ?? '' });
+    }
     if (relation !== undefined && listTables.has(relation) && n['Node Type'] === 'Seq Scan') problems.push(`full scan: ${describe(n)}`);
     if (n['Node Type'] === 'Hash' && below(n, () => true).some((d) => childTables.has(d['Relation Name'] ?? ''))) {
       problems.push(`materialized child table: ${below(n, () => true).map(describe).join(', ')}`);
@@ -113,7 +131,7 @@ function pgVerdict(plan: PgNode): PlanVerdict {
     for (const child of n.Plans ?? []) print(child, depth + 1);
   };
   print(plan, 0);
-  return { problems, indexes: [...indexes], text: lines.join('\n') };
+  return { problems, indexes: [...indexes], walks, text: lines.join('\n') };
 }
 
 // ---- MariaDB / MySQL ------------------------------------------------------------------------
@@ -123,9 +141,15 @@ interface MysqlRow { id: number | null; select_type: string; table: string | nul
 function mysqlVerdict(plan: MysqlRow[]): PlanVerdict {
   const problems: string[] = [];
   const indexes = new Set<string>();
+  const walks: ImagesWalk[] = [];
   for (const row of plan) {
     const table = row.table ?? '';
-    if (table === 'images' && row.key !== null && row.key !== 'PRIMARY') for (const k of row.key.split(',')) indexes.add(k);
+    if (table === 'images' && row.key !== null && row.key !== 'PRIMARY') {
+      for (const k of row.key.split(',')) {
+        indexes.add(k);
+        walks.push({ index: k, bound: row.type ?? '' });
+      }
+    }
     if (listTables.has(table) && row.type === 'ALL') problems.push(`full scan: ${table} (type ALL)`);
     if (listTables.has(table) && row.type === 'index_merge') problems.push(`index merge: ${table} (${row.key})`);
     if (row.select_type === 'MATERIALIZED' && childTables.has(table)) problems.push(`materialized child table: ${table}`);
@@ -141,7 +165,7 @@ function mysqlVerdict(plan: MysqlRow[]): PlanVerdict {
     }
   }
   const text = plan.map((r) => `${r.id ?? '-'} ${r.select_type} ${r.table} ${r.type} ${r.key ?? ''} ${r.Extra ?? ''}`).join('\n');
-  return { problems, indexes: [...indexes], text };
+  return { problems, indexes: [...indexes], walks, text };
 }
 
 /** EXPLAIN of `query` on `database`'s dialect, reduced to a verdict. */
