@@ -58,7 +58,7 @@ export class AmqpTransport implements NotificationTransport {
     for (const entry of entries) {
       for (const topic of this.config.topics) {
         const key = `${topic}.${entry.priority.toLowerCase()}`;
-        await this.declare(conn, key);
+        if (!conn.declared.has(key)) await this.declare(conn, key);
         const ok = conn.channel.publish(this.config.exchange, key, messageBody(entry, this.version), {
           contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0,
           messageId: entry.messageId,

@@ -16,6 +16,12 @@ export interface RelayOptions {
   batchSize?: number;
   /** Idle poll interval, ms (a local append nudges the relay sooner). */
   pollMs?: number;
+  /**
+   * How long a nudge waits before the pass, ms, so that the notifications of many changes leave in
+   * one batch: one SELECT, one confirm round trip and one DELETE for all of them instead of one
+   * each (each DELETE is a commit, which on SQLite is an fsync on the request thread).
+   */
+  lingerMs?: number;
   retryIntervalSeconds: number;
   retryMaxSeconds: number;
   maxRows: number;
@@ -26,6 +32,10 @@ export interface RelayOptions {
 
 export class NotificationRelay {
   private timer?: NodeJS.Timeout;
+  /** When the scheduled pass runs (epoch ms). */
+  private due = Infinity;
+  /** A nudge came during a pass: the next pass comes after the linger, not the poll interval. */
+  private nudged = false;
   private running?: Promise<void>;
   private stopped = true;
   private failures = 0;
@@ -43,8 +53,13 @@ export class NotificationRelay {
 
   /** Something was appended: run a pass soon instead of at the next poll. */
   nudge(): void {
-    if (this.stopped || this.failures > 0 || this.running) return;
-    this.schedule(5);
+    if (this.stopped || this.failures > 0) return;
+    if (this.running) {
+      this.nudged = true;
+      return;
+    }
+    const linger = this.options.lingerMs ?? 50;
+    if (this.due > Date.now() + linger) this.schedule(linger);
   }
 
   async stop(): Promise<void> {
@@ -58,7 +73,9 @@ export class NotificationRelay {
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.due = Date.now() + ms;
     this.timer = setTimeout(() => {
+      this.due = Infinity;
       if (this.running) return;
       this.running = this.pass().finally(() => { this.running = undefined; });
     }, ms);
@@ -68,6 +85,7 @@ export class NotificationRelay {
   private async pass(): Promise<void> {
     const { store, transport, log } = this.options;
     const batch = this.options.batchSize ?? 200;
+    this.nudged = false;
     let next = this.options.pollMs ?? 200;
     try {
       await this.checkBound();
@@ -82,6 +100,7 @@ export class NotificationRelay {
         }
       }
       this.failures = 0;
+      if (this.nudged) next = Math.min(next, this.options.lingerMs ?? 50);
     } catch (error) {
       this.failures++;
       this.heldUntil = 0;
