@@ -26,8 +26,8 @@ export class LogTransport implements NotificationTransport {
 export class FanoutTransport implements NotificationTransport {
   constructor(private readonly transports: readonly NotificationTransport[]) {}
 
-  async publish(entries: readonly OutboxEntry[]): Promise<void> {
-    for (const transport of this.transports) await transport.publish(entries);
+  async publish(entries: readonly OutboxEntry[], signal?: AbortSignal): Promise<void> {
+    for (const transport of this.transports) await transport.publish(entries, signal);
   }
 
   async close(): Promise<void> {

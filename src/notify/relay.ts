@@ -4,7 +4,17 @@
 // with any number of nodes. A relay that dies holding the lease (kill -9) is replaced when the
 // lease runs out; the entries it had published but not yet deleted are published again with the
 // same message_id. Nothing here is on a request's path: requests only insert outbox rows.
+//
+// The lease and the publish deadline: a pass starts with at least half the lease left (it is
+// renewed at half-life), and a publish that has not been confirmed within a third of the lease is
+// given up (publishDeadlineMs), so a relay never still sends a batch when another node may have
+// taken the lease over: the deadline is derived from the lease, never set on its own.
 import type { NotificationTransport, OutboxStore } from '../ports/events.ts';
+
+/** How long one batch may take to be sent and confirmed (connecting included): a third of the lease. */
+export function publishDeadlineMs(leaseSeconds: number): number {
+  return Math.floor((leaseSeconds * 1000) / 3);
+}
 
 export interface RelayOptions {
   store: OutboxStore;
@@ -92,7 +102,7 @@ export class NotificationRelay {
       if (await this.holdLease()) {
         const entries = await store.oldest(batch);
         if (entries.length > 0) {
-          await transport.publish(entries);
+          await this.publish(entries);
           await store.remove(entries.map((e) => e.seq));
           if (this.failures > 0) log.info({ after_failures: this.failures }, 'notifications are being published again');
           this.failures = 0;
@@ -111,6 +121,24 @@ export class NotificationRelay {
       }
     }
     this.schedule(next);
+  }
+
+  /** The transport's publish, given up at the deadline even if the transport ignores the signal. */
+  private async publish(entries: Parameters<NotificationTransport['publish']>[0]): Promise<void> {
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error('publishing took longer than a third of the relay lease');
+        deadline.abort(error);
+        reject(error);
+      }, publishDeadlineMs(this.options.leaseSeconds));
+    });
+    try {
+      await Promise.race([this.options.transport.publish(entries, deadline.signal), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async holdLease(): Promise<boolean> {

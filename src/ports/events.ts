@@ -53,8 +53,10 @@ export interface OutboxStore extends EventSink {
 export interface NotificationTransport {
   /**
    * Publishes `entries` in order; resolves only when the broker confirmed all of them, rejects when
-   * any was not (the caller keeps them and publishes them again).
+   * any was not (the caller keeps them and publishes them again). When `signal` aborts (the relay's
+   * deadline, well inside its lease) the transport gives the batch up: it rejects and drops the
+   * connection, so nothing of the batch is still being sent once another node may hold the lease.
    */
-  publish(entries: readonly OutboxEntry[]): Promise<void>;
+  publish(entries: readonly OutboxEntry[], signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
