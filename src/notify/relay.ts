@@ -93,7 +93,7 @@ export class NotificationRelay {
   }
 
   private async pass(): Promise<void> {
-    const { store, transport, log } = this.options;
+    const { store, log } = this.options;
     const batch = this.options.batchSize ?? 200;
     this.nudged = false;
     let next = this.options.pollMs ?? 200;
