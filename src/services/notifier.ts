@@ -4,7 +4,7 @@
 // are written in the change's transaction (ports/events.ts).
 import type { Image } from '../domain/image.ts';
 import type { Emit, EventSink, Notification, NotificationPriority } from '../ports/events.ts';
-import { imagePayload } from './notification-payloads.ts';
+import { imagePayload, v1ImagePayload } from './notification-payloads.ts';
 
 export interface NotifierSettings {
   /** false: no notification is made at all (driver noop, or none configured). */
@@ -20,19 +20,42 @@ export interface Draft {
   payload: unknown;
   subject: string;
   priority?: NotificationPriority;
+  /** The image an image event reports (imageDraft), so a notifier for another API can shape its payload. */
+  image?: Image;
+}
+
+interface NotifierOptions {
+  now?: () => Date;
+  newId?: () => string;
+  /** Called after notifications were handed over (the local relay publishes sooner). */
+  onAppend?: () => void;
+  log?: { warn(obj: unknown, msg?: string): void };
+  /** Reshapes each draft before it is made (the v1 API's image payloads). */
+  reshape?: (draft: Draft) => Draft;
+}
+
+/** What the notifiers of one process share: whether the outbox is at its bound, and the drops since. */
+interface OutboxState {
+  full: boolean;
+  dropped: number;
 }
 
 export class Notifier {
   private readonly disabled: Set<string>;
-  private full = false;
-  private dropped = 0;
 
   constructor(private readonly settings: NotifierSettings, private readonly sink?: EventSink,
-    private readonly options: { now?: () => Date; newId?: () => string;
-      /** Called after notifications were handed over (the local relay publishes sooner). */
-      onAppend?: () => void;
-      log?: { warn(obj: unknown, msg?: string): void }; } = {}) {
+    private readonly options: NotifierOptions = {}, private readonly state: OutboxState = { full: false, dropped: 0 }) {
     this.disabled = new Set(settings.disabled);
+  }
+
+  /**
+   * This notifier for the v1 API's code paths: image events carry the v1 image dict that Glance v1
+   * sent (its registry's image record: is_public, no visibility or tags, microsecond times), as
+   * Glance v1 did; the other events (image.send, members, tasks) keep their shapes.
+   */
+  forV1(): Notifier {
+    if (!this.settings.enabled) return this;
+    return new Notifier(this.settings, this.sink, { ...this.options, reshape: v1Draft }, this.state);
   }
 
   /** No notifications at all (driver noop): services skip building payloads. */
@@ -50,22 +73,25 @@ export class Notifier {
 
   /** The outbox reached its bound: new notifications are dropped (and counted in the log) until it drains. */
   setOutboxFull(full: boolean): void {
-    if (!full && this.dropped > 0) this.options.log?.warn({ dropped: this.dropped }, 'notifications were dropped while the outbox was full');
-    if (!full) this.dropped = 0;
-    this.full = full;
+    const { state } = this;
+    if (!full && state.dropped > 0) this.options.log?.warn({ dropped: state.dropped }, 'notifications were dropped while the outbox was full');
+    if (!full) state.dropped = 0;
+    state.full = full;
   }
 
   make(drafts: readonly Draft[]): Notification[] {
     if (!this.settings.enabled) return [];
-    if (this.full) {
-      this.dropped += drafts.length;
-      this.options.log?.warn({ event_types: drafts.map((d) => d.eventType), dropped: this.dropped },
+    const { state } = this;
+    if (state.full) {
+      state.dropped += drafts.length;
+      this.options.log?.warn({ event_types: drafts.map((d) => d.eventType), dropped: state.dropped },
         'notification outbox is full: notification dropped');
       return [];
     }
     const now = (this.options.now ?? (() => new Date()))();
     const newId = this.options.newId ?? (() => crypto.randomUUID());
-    return drafts.filter((d) => this.isEnabled(d.eventType)).map((d) => ({
+    const reshape = this.options.reshape;
+    return drafts.filter((d) => this.isEnabled(d.eventType)).map((d) => reshape ? reshape(d) : d).map((d) => ({
       messageId: newId(), publisherId: this.settings.publisherId, eventType: d.eventType,
       priority: d.priority ?? 'INFO', payload: d.payload, timestamp: now, subject: d.subject,
     }));
@@ -109,7 +135,17 @@ export class Notifier {
 
 /** An image event with Glance's image payload (plus `extra` fields). */
 export function imageDraft(eventType: string, image: Image, extra: Record<string, unknown> = {}): Draft {
-  return { eventType, payload: { ...imagePayload(image), ...extra }, subject: image.id };
+  return { eventType, payload: { ...imagePayload(image), ...extra }, subject: image.id, image };
+}
+
+/**
+ * An image event as Glance v1 sent it: the image dict alone. v1 had no import, so the import fields
+ * are not added, and its image.delete reported the image as its last update left it (status
+ * deleted or pending_delete, deleted still false), before the row was marked deleted.
+ */
+function v1Draft(draft: Draft): Draft {
+  if (!draft.image || typeof draft.payload !== 'object') return draft;
+  return { ...draft, payload: v1ImagePayload(draft.image) };
 }
 
 /** The `emit` option of an image change that reports `eventTypes` (image.update by default). */
