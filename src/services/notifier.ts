@@ -2,6 +2,7 @@
 // `disabled_notifications` leaves on, and hands the ones that report no database change to the
 // EventSink. Events that report a change are passed to the repository as an `emit` option, so they
 // are written in the change's transaction (ports/events.ts).
+import { DomainError } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import type { Emit, EventSink, Notification, NotificationPriority } from '../ports/events.ts';
 import { imagePayload, v1ImagePayload } from './notification-payloads.ts';
@@ -152,6 +153,29 @@ function v1Draft(draft: Draft): Draft {
 export function imageEmit(notifier: Notifier | undefined, ...eventTypes: string[]): Emit<Image> | undefined {
   const types = eventTypes.length > 0 ? eventTypes : ['image.update'];
   return notifier?.emit<Image>((image) => types.map((type) => imageDraft(type, image)));
+}
+
+/**
+ * Glance's ERROR image.upload when writing an image's data failed (ImageProxy.set_data in
+ * glance/notifier.py, for uploads and for each store of an import): the reason as the whole
+ * payload, worded by the kind of failure as Glance words it.
+ */
+export function uploadFailureDraft(imageId: string, cause: unknown): Draft {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const code = cause instanceof DomainError ? cause.code : undefined;
+  let payload: string;
+  if (code === 'store.full' || (code === 'store.write_denied' && reason.startsWith('Insufficient permissions'))) {
+    payload = reason; // "Image storage media is full: …" / "Insufficient permissions on image storage media: …"
+  } else if (code === 'store.duplicate') {
+    payload = `Unable to upload duplicate image data for image ${imageId}: ${reason}`;
+  } else if (code === 'image.deleted_during_upload' || code === 'image.not_found') {
+    payload = `Image ${imageId} could not be found after upload. The image may have been deleted during the upload: ${reason}`;
+  } else if (cause instanceof DomainError && cause.kind === 'BadRequest') {
+    payload = `Cannot save data for image ${imageId}: ${reason}`;
+  } else {
+    payload = `Failed to upload image data for image ${imageId} due to internal error: ${reason}`;
+  }
+  return { eventType: 'image.upload', priority: 'ERROR', subject: imageId, payload };
 }
 
 /** An event about `subject` with a ready payload. */
