@@ -75,9 +75,11 @@ export class SqlOutbox implements OutboxStore {
 
   async oldest(limit: number): Promise<OutboxEntry[]> {
     const rows = await this.db.selectFrom('notification_outbox').selectAll().orderBy('seq', 'asc').limit(limit).execute();
+    // The payload is parsed only if someone reads it: the relay sends the stored text as it is.
     return rows.map((r) => ({
       seq: Number(r.seq), messageId: r.message_id, publisherId: r.publisher_id, eventType: r.event_type,
-      priority: r.priority as OutboxEntry['priority'], subject: r.subject, payload: JSON.parse(r.payload) as unknown,
+      priority: r.priority as OutboxEntry['priority'], subject: r.subject, payloadJson: r.payload,
+      get payload(): unknown { return JSON.parse(r.payload) as unknown; },
       timestamp: toDate(r.created_at),
     }));
   }

@@ -26,6 +26,8 @@ export type Emit<T> = (stored: T) => readonly Notification[];
 /** A notification waiting in the outbox; `seq` orders the outbox. */
 export interface OutboxEntry extends Notification {
   seq: number;
+  /** The payload as the outbox stores it (JSON text), so a transport can send it without parsing it again. */
+  payloadJson?: string;
 }
 
 /** Notifications that report no database change of their own. */

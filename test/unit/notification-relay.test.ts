@@ -2,7 +2,8 @@
 // from the relay lease and always ends a batch while the lease is still held, whatever the lease;
 // a stuck transport is given up (nothing deleted, the entries published again later); a burst of
 // nudges leads to one batch, not one pass per change; the AMQP transport gives a batch up when the
-// deadline aborts it, even while the broker never answers.
+// deadline aborts it, even while the broker never answers; an entry's stored payload text goes into
+// the message as it is, giving the same bytes as serializing the payload.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
@@ -12,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { OPTIONS } from '../../src/config/schema.ts';
 import type { NotificationsConfig } from '../../src/config/types.ts';
 import { AmqpTransport } from '../../src/notify/amqp-transport.ts';
+import { messageBody, osloMessage } from '../../src/notify/envelope.ts';
 import { NotificationRelay, publishDeadlineMs } from '../../src/notify/relay.ts';
 import type { Notification, NotificationTransport, OutboxEntry, OutboxStore } from '../../src/ports/events.ts';
 
@@ -145,5 +147,17 @@ describe('notification relay', () => {
       silent.close();
       await transport.close();
     }
+  });
+
+  test('a stored payload text is sent as it is: the same body as serializing the payload, in both envelopes', () => {
+    const n = { ...notification(7), timestamp: new Date('2026-12-07T20:48:13.885Z'),
+      payload: { id: 'x', name: 'quote " and \\ and ü', properties: { a: '1' }, tags: ['t'], size: null } };
+    const stored = { ...n, payloadJson: JSON.stringify(n.payload) };
+    for (const version of ['1.0', '2.0'] as const) {
+      assert.equal(messageBody(stored, version).toString(), messageBody(n, version).toString(), version);
+    }
+    const wrapped = JSON.parse(messageBody(stored, '2.0').toString()) as Record<string, string>;
+    assert.equal(wrapped['oslo.version'], '2.0');
+    assert.deepEqual(JSON.parse(wrapped['oslo.message']!), JSON.parse(JSON.stringify(osloMessage(n))));
   });
 });
