@@ -22,6 +22,7 @@ import { runMetadataBench } from './metadata.ts';
 import { benchTransferCpu, printTransferCpu } from './transfer.ts';
 import { benchMemory, printMemory } from './memory.ts';
 import { runQuotaBench } from './quotas.ts';
+import { benchNotifications } from './notifications.ts';
 
 const MiB = 1024 * 1024;
 const sizeMiB = Number(process.env.BENCH_SIZE_MB ?? 1024);
@@ -138,4 +139,13 @@ await runMetadataBench();
 if (process.env.BENCH_QUOTAS !== '0') {
   console.log('\n== Keystone unified limits on vs off (bench/quotas.ts) ==');
   await runQuotaBench({ rounds });
+}
+
+// Notifications on vs off: create and upload rates, RabbitMQ through the outbox (bench/notifications.ts;
+// issue 17). BENCH_NOTIFY=0 skips; without a RabbitMQ URL it is skipped, saying so.
+if (process.env.BENCH_NOTIFY !== '0') {
+  console.log('\n== notifications on vs off (bench/notifications.ts) ==');
+  const rabbitUrl = process.env.BENCH_RABBITMQ_URL ?? process.env.GLIMPSE_TEST_RABBITMQ_URL;
+  if (rabbitUrl) await benchNotifications(rabbitUrl);
+  else console.log('  skipped: set BENCH_RABBITMQ_URL (or GLIMPSE_TEST_RABBITMQ_URL) to a RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672');
 }

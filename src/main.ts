@@ -153,7 +153,8 @@ function importRunner(config: GlimpseConfig, logger: Logger, stores: StoreRegist
 export function createTaskWorker(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
   deps: ImageServiceDeps & { safeFetcher: SafeFetcher; externalSource?: ExternalSource },
   options: { keepProcessAlive?: boolean; workerId?: string } = {}): TaskWorker {
-  const legacyImages = new LegacyImageService(deps, new ImageService(deps), new ImageDataService(deps),
+  const legacyDeps = v1Deps(deps, database);
+  const legacyImages = new LegacyImageService(legacyDeps, new ImageService(legacyDeps), new ImageDataService(legacyDeps),
     deps.externalSource ?? new SafeUrlSource(deps.safeFetcher));
   const runner = importRunner(config, logger, stores, deps);
   const locations = new LocationService(deps);
@@ -270,6 +271,17 @@ export async function createImageCache(config: GlimpseConfig, logger: Logger, da
   return { local, prefetcher };
 }
 
+/**
+ * The v1 API's use cases get the same deps with image events in Glance v1's payload shape
+ * (Notifier.forV1, docs/decisions/0031); with notifications off they are the same deps.
+ */
+function v1Deps<D extends ImageServiceDeps>(deps: D, database: Database): D {
+  const notifier = deps.notifier?.forV1();
+  if (!notifier || notifier === deps.notifier) return deps;
+  return { ...deps, notifier, images: imagesWithEvents(imageRepository(database), notifier),
+    members: membersWithEvents(new SqlMemberRepository(database), notifier) };
+}
+
 /** What every use case gets: repositories, stores, policy, settings (API processes and workers alike). */
 function serviceDeps(config: GlimpseConfig, logger: Logger, database: Database, stores: StoreRegistry,
   safeFetcher: SafeFetcher, extra: Pick<ImageServiceDeps, 'transfers' | 'notifier' | 'quotas'> = {}): ImageServiceDeps & { staging: FileStoreDriver; policy: PolicyEnforcer } {
@@ -351,10 +363,13 @@ export async function compose(config: GlimpseConfig, logger: Logger, options: Co
     const imageService = new ImageService(deps);
     const dataService = new ImageDataService(deps);
     if (config.enableV1Api) {
+      const legacyDeps = v1Deps(deps, database);
+      const v1Services = legacyDeps === deps ? { imageService, dataService }
+        : { imageService: new ImageService(legacyDeps), dataService: new ImageDataService(legacyDeps) };
       routers.push(v1Router({
-        images: new LegacyImageService(deps, imageService, dataService,
+        images: new LegacyImageService(legacyDeps, v1Services.imageService, v1Services.dataService,
           options.externalSource ?? new SafeUrlSource(safeFetcher), { tasks: tasksRepo, onTaskCreated }),
-        members: new LegacyMemberService(deps),
+        members: new LegacyMemberService(legacyDeps),
         formats: { diskFormats: config.imageFormat.diskFormats, containerFormats: config.imageFormat.containerFormats },
         imageSizeCap: config.imageSizeCap,
         baseUrl: (request) => baseUrl(config, request.protocol, request.headers.host),

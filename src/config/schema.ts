@@ -475,7 +475,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { section: 'glimpse_notifications', name: 'outbox_max_rows', type: 'int', default: '1000000', min: 1,
     help: 'Notifications the outbox may hold while the broker is unreachable. Beyond it, new notifications are dropped and each drop is logged as an error; API requests are never refused for it.' },
   { section: 'glimpse_notifications', name: 'relay_lease', type: 'int', default: '15', min: 2, max: 3600,
-    help: 'Seconds the publishing node holds the relay lease without renewing it: after a node dies, another takes over publishing within this time.' },
+    help: 'Seconds the publishing node holds the relay lease without renewing it: after a node dies, another takes over publishing within this time. A batch the broker has not confirmed within a third of it is given up (and published again later), so no node still publishes once another may hold the lease.' },
   // Keystone unified limits (issue 16; decision 0021)
   { section: 'DEFAULT', name: 'use_keystone_limits', type: 'bool', default: 'false',
     help: 'Enforce the per-project limits registered in Keystone (image_size_total, image_stage_total, image_count_total, image_count_uploading; sizes in MiB) instead of user_storage_quota, and report them at GET /v2/info/usage. Needs the [oslo_limit] options.' },

@@ -5,7 +5,8 @@
 // The exchange and queue properties are the driver's (amqp_durable_queues, amqp_auto_delete,
 // rabbit_ha_queues, rabbit_quorum_queue): a consumer declaring them its way gets no precondition
 // error. Messages are persistent JSON. Publishing uses a confirm channel: publish() resolves only
-// after the broker acknowledged every message of the batch.
+// after the broker acknowledged every message of the batch, and gives the batch up (dropping the
+// connection) when the relay's deadline passes first: the relay derives it from its lease.
 import { readFileSync } from 'node:fs';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { NotificationsConfig } from '../config/types.ts';
@@ -13,8 +14,8 @@ import { parseTransportUrl, type BrokerHost, type TransportUrl } from '../config
 import type { NotificationTransport, OutboxEntry } from '../ports/events.ts';
 import { messageBody } from './envelope.ts';
 
-/** How long one batch may wait for the broker's confirms before the connection is given up. */
-const PUBLISH_TIMEOUT_MS = 20_000;
+/** The longest a connection attempt may take (a shorter publish deadline ends it sooner). */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 interface Connected {
   model: ChannelModel;
@@ -36,21 +37,27 @@ export class AmqpTransport implements NotificationTransport {
     this.url = parsed;
   }
 
-  async publish(entries: readonly OutboxEntry[]): Promise<void> {
+  async publish(entries: readonly OutboxEntry[], signal?: AbortSignal): Promise<void> {
     if (entries.length === 0) return;
-    const conn = await this.connection();
-    let timer: NodeJS.Timeout | undefined;
-    // A broker that stops answering (a dead link without a TCP reset) must not hold the batch forever.
+    signal?.throwIfAborted();
+    // A broker that stops answering (a dead link without a TCP reset) must not hold the batch past the deadline.
+    let onAbort: (() => void) | undefined;
     const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('the notification broker did not confirm in time')), PUBLISH_TIMEOUT_MS);
+      onAbort = () => reject(new Error('the notification broker did not confirm in time'));
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
+    let conn: Connected | undefined;
     try {
-      await Promise.race([this.send(conn, entries), stalled]);
+      await Promise.race([(async () => {
+        conn = await this.connection();
+        if (signal?.aborted) return;
+        await this.send(conn, entries);
+      })(), stalled]);
     } catch (error) {
-      await this.drop(conn);
+      if (conn) await this.drop(conn);
       throw error;
     } finally {
-      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -58,7 +65,7 @@ export class AmqpTransport implements NotificationTransport {
     for (const entry of entries) {
       for (const topic of this.config.topics) {
         const key = `${topic}.${entry.priority.toLowerCase()}`;
-        await this.declare(conn, key);
+        if (!conn.declared.has(key)) await this.declare(conn, key);
         const ok = conn.channel.publish(this.config.exchange, key, messageBody(entry, this.version), {
           contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2, priority: 0,
           messageId: entry.messageId,
@@ -114,7 +121,7 @@ export class AmqpTransport implements NotificationTransport {
       protocol: tls ? 'amqps' : 'amqp', hostname: host.host, port: host.port, username: host.username,
       password: host.password, vhost: this.url.virtualHost, heartbeat: Math.floor(rabbit.heartbeatSeconds / 2),
     }, {
-      timeout: 10_000,
+      timeout: CONNECT_TIMEOUT_MS,
       ...(rabbit.sslCaFile ? { ca: [readFileSync(rabbit.sslCaFile)] } : {}),
       ...(rabbit.sslCertFile ? { cert: readFileSync(rabbit.sslCertFile) } : {}),
       ...(rabbit.sslKeyFile ? { key: readFileSync(rabbit.sslKeyFile) } : {}),

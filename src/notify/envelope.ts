@@ -20,8 +20,20 @@ export function osloMessage(n: Notification): Record<string, unknown> {
   };
 }
 
+/**
+ * osloMessage as JSON text. An outbox entry's stored payload text is put in as it is (the same text
+ * JSON.stringify makes of the payload), so the relay neither parses nor re-serializes payloads.
+ */
+export function osloMessageText(n: Notification & { payloadJson?: string }): string {
+  if (n.payloadJson === undefined) return JSON.stringify(osloMessage(n));
+  const s = JSON.stringify;
+  return `{"message_id":${s(n.messageId)},"publisher_id":${s(n.publisherId)},"event_type":${s(n.eventType)},`
+    + `"priority":${s(n.priority)},"payload":${n.payloadJson},"timestamp":${s(pythonUtcTimestamp(n.timestamp))},`
+    + `"_unique_id":${s(n.messageId.replace(/-/g, ''))}}`;
+}
+
 /** The AMQP body for `driver = messagingv2` (version 2.0) or `messaging` (1.0: the message itself). */
-export function messageBody(n: Notification, version: '1.0' | '2.0'): Buffer {
-  const message = osloMessage(n);
-  return Buffer.from(JSON.stringify(version === '2.0' ? { 'oslo.version': '2.0', 'oslo.message': JSON.stringify(message) } : message));
+export function messageBody(n: Notification & { payloadJson?: string }, version: '1.0' | '2.0'): Buffer {
+  const message = osloMessageText(n);
+  return Buffer.from(version === '2.0' ? `{"oslo.version":"2.0","oslo.message":${JSON.stringify(message)}}` : message);
 }

@@ -1,7 +1,7 @@
 // `driver = log`: each notification is written to the log as oslo.messaging's log driver does
 // (the message as JSON, logger oslo.messaging.notification.<event_type>, at the event's priority).
 import type { NotificationTransport, OutboxEntry } from '../ports/events.ts';
-import { osloMessage } from './envelope.ts';
+import { osloMessageText } from './envelope.ts';
 
 export interface NotificationLog {
   info(obj: unknown, msg?: string): void;
@@ -15,7 +15,7 @@ export class LogTransport implements NotificationTransport {
   async publish(entries: readonly OutboxEntry[]): Promise<void> {
     for (const entry of entries) {
       const level = entry.priority === 'ERROR' ? 'error' : entry.priority === 'WARN' ? 'warn' : 'info';
-      this.log[level]({ logger: `oslo.messaging.notification.${entry.eventType}` }, JSON.stringify(osloMessage(entry)));
+      this.log[level]({ logger: `oslo.messaging.notification.${entry.eventType}` }, osloMessageText(entry));
     }
   }
 
@@ -26,8 +26,8 @@ export class LogTransport implements NotificationTransport {
 export class FanoutTransport implements NotificationTransport {
   constructor(private readonly transports: readonly NotificationTransport[]) {}
 
-  async publish(entries: readonly OutboxEntry[]): Promise<void> {
-    for (const transport of this.transports) await transport.publish(entries);
+  async publish(entries: readonly OutboxEntry[], signal?: AbortSignal): Promise<void> {
+    for (const transport of this.transports) await transport.publish(entries, signal);
   }
 
   async close(): Promise<void> {

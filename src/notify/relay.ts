@@ -4,7 +4,17 @@
 // with any number of nodes. A relay that dies holding the lease (kill -9) is replaced when the
 // lease runs out; the entries it had published but not yet deleted are published again with the
 // same message_id. Nothing here is on a request's path: requests only insert outbox rows.
+//
+// The lease and the publish deadline: a pass starts with at least half the lease left (it is
+// renewed at half-life), and a publish that has not been confirmed within a third of the lease is
+// given up (publishDeadlineMs), so a relay never still sends a batch when another node may have
+// taken the lease over: the deadline is derived from the lease, never set on its own.
 import type { NotificationTransport, OutboxStore } from '../ports/events.ts';
+
+/** How long one batch may take to be sent and confirmed (connecting included): a third of the lease. */
+export function publishDeadlineMs(leaseSeconds: number): number {
+  return Math.floor((leaseSeconds * 1000) / 3);
+}
 
 export interface RelayOptions {
   store: OutboxStore;
@@ -16,6 +26,12 @@ export interface RelayOptions {
   batchSize?: number;
   /** Idle poll interval, ms (a local append nudges the relay sooner). */
   pollMs?: number;
+  /**
+   * How long a nudge waits before the pass, ms, so that the notifications of many changes leave in
+   * one batch: one SELECT, one confirm round trip and one DELETE for all of them instead of one
+   * each (each DELETE is a commit, which on SQLite is an fsync on the request thread).
+   */
+  lingerMs?: number;
   retryIntervalSeconds: number;
   retryMaxSeconds: number;
   maxRows: number;
@@ -26,6 +42,10 @@ export interface RelayOptions {
 
 export class NotificationRelay {
   private timer?: NodeJS.Timeout;
+  /** When the scheduled pass runs (epoch ms). */
+  private due = Infinity;
+  /** A nudge came during a pass: the next pass comes after the linger, not the poll interval. */
+  private nudged = false;
   private running?: Promise<void>;
   private stopped = true;
   private failures = 0;
@@ -43,8 +63,13 @@ export class NotificationRelay {
 
   /** Something was appended: run a pass soon instead of at the next poll. */
   nudge(): void {
-    if (this.stopped || this.failures > 0 || this.running) return;
-    this.schedule(5);
+    if (this.stopped || this.failures > 0) return;
+    if (this.running) {
+      this.nudged = true;
+      return;
+    }
+    const linger = this.options.lingerMs ?? 50;
+    if (this.due > Date.now() + linger) this.schedule(linger);
   }
 
   async stop(): Promise<void> {
@@ -58,7 +83,9 @@ export class NotificationRelay {
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.due = Date.now() + ms;
     this.timer = setTimeout(() => {
+      this.due = Infinity;
       if (this.running) return;
       this.running = this.pass().finally(() => { this.running = undefined; });
     }, ms);
@@ -66,15 +93,16 @@ export class NotificationRelay {
   }
 
   private async pass(): Promise<void> {
-    const { store, transport, log } = this.options;
+    const { store, log } = this.options;
     const batch = this.options.batchSize ?? 200;
+    this.nudged = false;
     let next = this.options.pollMs ?? 200;
     try {
       await this.checkBound();
       if (await this.holdLease()) {
         const entries = await store.oldest(batch);
         if (entries.length > 0) {
-          await transport.publish(entries);
+          await this.publish(entries);
           await store.remove(entries.map((e) => e.seq));
           if (this.failures > 0) log.info({ after_failures: this.failures }, 'notifications are being published again');
           this.failures = 0;
@@ -82,6 +110,7 @@ export class NotificationRelay {
         }
       }
       this.failures = 0;
+      if (this.nudged) next = Math.min(next, this.options.lingerMs ?? 50);
     } catch (error) {
       this.failures++;
       this.heldUntil = 0;
@@ -92,6 +121,24 @@ export class NotificationRelay {
       }
     }
     this.schedule(next);
+  }
+
+  /** The transport's publish, given up at the deadline even if the transport ignores the signal. */
+  private async publish(entries: Parameters<NotificationTransport['publish']>[0]): Promise<void> {
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error('publishing took longer than a third of the relay lease');
+        deadline.abort(error);
+        reject(error);
+      }, publishDeadlineMs(this.options.leaseSeconds));
+    });
+    try {
+      await Promise.race([this.options.transport.publish(entries, deadline.signal), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async holdLease(): Promise<boolean> {

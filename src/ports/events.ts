@@ -26,6 +26,8 @@ export type Emit<T> = (stored: T) => readonly Notification[];
 /** A notification waiting in the outbox; `seq` orders the outbox. */
 export interface OutboxEntry extends Notification {
   seq: number;
+  /** The payload as the outbox stores it (JSON text), so a transport can send it without parsing it again. */
+  payloadJson?: string;
 }
 
 /** Notifications that report no database change of their own. */
@@ -53,8 +55,10 @@ export interface OutboxStore extends EventSink {
 export interface NotificationTransport {
   /**
    * Publishes `entries` in order; resolves only when the broker confirmed all of them, rejects when
-   * any was not (the caller keeps them and publishes them again).
+   * any was not (the caller keeps them and publishes them again). When `signal` aborts (the relay's
+   * deadline, well inside its lease) the transport gives the batch up: it rejects and drops the
+   * connection, so nothing of the batch is still being sent once another node may hold the lease.
    */
-  publish(entries: readonly OutboxEntry[]): Promise<void>;
+  publish(entries: readonly OutboxEntry[], signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -20,7 +20,7 @@ import { preferredFirst, sortByStoreWeight } from './location-data.ts';
 import { beginTransfer, withoutRecoveryNote } from './transfer-tracker.ts';
 import { callerOf, signatureCheck, type SignatureCheck } from '../signature/check.ts';
 import { TRANSFER_WINDOW, getReservation, putReservation, releaseOnClose } from './transfer-budget.ts';
-import { imageDraft, imageEmit } from './notifier.ts';
+import { imageDraft, imageEmit, uploadFailureDraft } from './notifier.ts';
 import { imageSendPayload, importProgressFields } from './notification-payloads.ts';
 import { countingTap } from './notification-tap.ts';
 import type { TransferQuota } from './project-quotas.ts';
@@ -371,8 +371,7 @@ export class ImageDataService {
   private async revert(ctx: RequestContext, saving: Image, cause: unknown, status: 'queued' | 'killed'): Promise<void> {
     ctx.log.warn({ err: cause, image_id: saving.id, status }, 'upload failed');
     // Glance's failed-upload notification: ERROR priority, the reason as the whole payload.
-    await this.deps.notifier?.send([{ eventType: 'image.upload', priority: 'ERROR', subject: saving.id,
-      payload: `Failed to upload image data for image ${saving.id}: ${cause instanceof Error ? cause.message : String(cause)}` }]);
+    await this.deps.notifier?.send([uploadFailureDraft(saving.id, cause)]);
     try {
       const size = status === 'killed' ? saving.size : null;
       await this.deps.images.update({ ...saving, status, size, virtualSize: null, updatedAt: this.now() },

@@ -32,6 +32,25 @@ export function imagePayload(image: Image): Payload {
   };
 }
 
+/** Glance v1's times: its registry's JSON (oslo's PERFECT_TIME_FORMAT), microseconds, no zone. */
+export function v1Time(at: Date | null): string | null {
+  return at === null ? null : `${at.toISOString().slice(0, 23)}000`;
+}
+
+/**
+ * Glance v1's image payload: the registry's image dict (glance.db.IMAGE_ATTRS plus properties) with
+ * the location fields removed (redact_loc). No visibility, tags, os_hash_* or import fields.
+ */
+export function v1ImagePayload(image: Image): Payload {
+  return {
+    id: image.id, name: image.name, status: image.status, size: image.size, virtual_size: image.virtualSize,
+    disk_format: image.diskFormat, container_format: image.containerFormat, min_disk: image.minDisk, min_ram: image.minRam,
+    is_public: image.visibility === 'public', checksum: image.checksum, owner: image.owner, protected: image.protected,
+    created_at: v1Time(image.createdAt), updated_at: v1Time(image.updatedAt), deleted_at: null, deleted: false,
+    properties: { ...image.properties },
+  };
+}
+
 /** image.prepare and image.upload add the import's store lists (and the target store, when named). */
 export function importProgressFields(image: Image, backend?: string): Payload {
   const list = (value: string | null | undefined) => value ? value.split(',') : [];

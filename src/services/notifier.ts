@@ -2,9 +2,10 @@
 // `disabled_notifications` leaves on, and hands the ones that report no database change to the
 // EventSink. Events that report a change are passed to the repository as an `emit` option, so they
 // are written in the change's transaction (ports/events.ts).
+import { DomainError } from '../domain/errors.ts';
 import type { Image } from '../domain/image.ts';
 import type { Emit, EventSink, Notification, NotificationPriority } from '../ports/events.ts';
-import { imagePayload } from './notification-payloads.ts';
+import { imagePayload, v1ImagePayload } from './notification-payloads.ts';
 
 export interface NotifierSettings {
   /** false: no notification is made at all (driver noop, or none configured). */
@@ -20,19 +21,42 @@ export interface Draft {
   payload: unknown;
   subject: string;
   priority?: NotificationPriority;
+  /** The image an image event reports (imageDraft), so a notifier for another API can shape its payload. */
+  image?: Image;
+}
+
+interface NotifierOptions {
+  now?: () => Date;
+  newId?: () => string;
+  /** Called after notifications were handed over (the local relay publishes sooner). */
+  onAppend?: () => void;
+  log?: { warn(obj: unknown, msg?: string): void };
+  /** Reshapes each draft before it is made (the v1 API's image payloads). */
+  reshape?: (draft: Draft) => Draft;
+}
+
+/** What the notifiers of one process share: whether the outbox is at its bound, and the drops since. */
+interface OutboxState {
+  full: boolean;
+  dropped: number;
 }
 
 export class Notifier {
   private readonly disabled: Set<string>;
-  private full = false;
-  private dropped = 0;
 
   constructor(private readonly settings: NotifierSettings, private readonly sink?: EventSink,
-    private readonly options: { now?: () => Date; newId?: () => string;
-      /** Called after notifications were handed over (the local relay publishes sooner). */
-      onAppend?: () => void;
-      log?: { warn(obj: unknown, msg?: string): void }; } = {}) {
+    private readonly options: NotifierOptions = {}, private readonly state: OutboxState = { full: false, dropped: 0 }) {
     this.disabled = new Set(settings.disabled);
+  }
+
+  /**
+   * This notifier for the v1 API's code paths: image events carry the v1 image dict that Glance v1
+   * sent (its registry's image record: is_public, no visibility or tags, microsecond times), as
+   * Glance v1 did; the other events (image.send, members, tasks) keep their shapes.
+   */
+  forV1(): Notifier {
+    if (!this.settings.enabled) return this;
+    return new Notifier(this.settings, this.sink, { ...this.options, reshape: v1Draft }, this.state);
   }
 
   /** No notifications at all (driver noop): services skip building payloads. */
@@ -50,22 +74,25 @@ export class Notifier {
 
   /** The outbox reached its bound: new notifications are dropped (and counted in the log) until it drains. */
   setOutboxFull(full: boolean): void {
-    if (!full && this.dropped > 0) this.options.log?.warn({ dropped: this.dropped }, 'notifications were dropped while the outbox was full');
-    if (!full) this.dropped = 0;
-    this.full = full;
+    const { state } = this;
+    if (!full && state.dropped > 0) this.options.log?.warn({ dropped: state.dropped }, 'notifications were dropped while the outbox was full');
+    if (!full) state.dropped = 0;
+    state.full = full;
   }
 
   make(drafts: readonly Draft[]): Notification[] {
     if (!this.settings.enabled) return [];
-    if (this.full) {
-      this.dropped += drafts.length;
-      this.options.log?.warn({ event_types: drafts.map((d) => d.eventType), dropped: this.dropped },
+    const { state } = this;
+    if (state.full) {
+      state.dropped += drafts.length;
+      this.options.log?.warn({ event_types: drafts.map((d) => d.eventType), dropped: state.dropped },
         'notification outbox is full: notification dropped');
       return [];
     }
     const now = (this.options.now ?? (() => new Date()))();
     const newId = this.options.newId ?? (() => crypto.randomUUID());
-    return drafts.filter((d) => this.isEnabled(d.eventType)).map((d) => ({
+    const reshape = this.options.reshape;
+    return drafts.filter((d) => this.isEnabled(d.eventType)).map((d) => reshape ? reshape(d) : d).map((d) => ({
       messageId: newId(), publisherId: this.settings.publisherId, eventType: d.eventType,
       priority: d.priority ?? 'INFO', payload: d.payload, timestamp: now, subject: d.subject,
     }));
@@ -109,13 +136,46 @@ export class Notifier {
 
 /** An image event with Glance's image payload (plus `extra` fields). */
 export function imageDraft(eventType: string, image: Image, extra: Record<string, unknown> = {}): Draft {
-  return { eventType, payload: { ...imagePayload(image), ...extra }, subject: image.id };
+  return { eventType, payload: { ...imagePayload(image), ...extra }, subject: image.id, image };
+}
+
+/**
+ * An image event as Glance v1 sent it: the image dict alone. v1 had no import, so the import fields
+ * are not added, and its image.delete reported the image as its last update left it (status
+ * deleted or pending_delete, deleted still false), before the row was marked deleted.
+ */
+function v1Draft(draft: Draft): Draft {
+  if (!draft.image || typeof draft.payload !== 'object') return draft;
+  return { ...draft, payload: v1ImagePayload(draft.image) };
 }
 
 /** The `emit` option of an image change that reports `eventTypes` (image.update by default). */
 export function imageEmit(notifier: Notifier | undefined, ...eventTypes: string[]): Emit<Image> | undefined {
   const types = eventTypes.length > 0 ? eventTypes : ['image.update'];
   return notifier?.emit<Image>((image) => types.map((type) => imageDraft(type, image)));
+}
+
+/**
+ * Glance's ERROR image.upload when writing an image's data failed (ImageProxy.set_data in
+ * glance/notifier.py, for uploads and for each store of an import): the reason as the whole
+ * payload, worded by the kind of failure as Glance words it.
+ */
+export function uploadFailureDraft(imageId: string, cause: unknown): Draft {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const code = cause instanceof DomainError ? cause.code : undefined;
+  let payload: string;
+  if (code === 'store.full' || (code === 'store.write_denied' && reason.startsWith('Insufficient permissions'))) {
+    payload = reason; // "Image storage media is full: …" / "Insufficient permissions on image storage media: …"
+  } else if (code === 'store.duplicate') {
+    payload = `Unable to upload duplicate image data for image ${imageId}: ${reason}`;
+  } else if (code === 'image.deleted_during_upload' || code === 'image.not_found') {
+    payload = `Image ${imageId} could not be found after upload. The image may have been deleted during the upload: ${reason}`;
+  } else if (cause instanceof DomainError && cause.kind === 'BadRequest') {
+    payload = `Cannot save data for image ${imageId}: ${reason}`;
+  } else {
+    payload = `Failed to upload image data for image ${imageId} due to internal error: ${reason}`;
+  }
+  return { eventType: 'image.upload', priority: 'ERROR', subject: imageId, payload };
 }
 
 /** An event about `subject` with a ready payload. */

@@ -39,7 +39,7 @@ import type { ImportPlugin } from './plugins/index.ts';
 import { runOnStaged } from './plugins/staged.ts';
 import { errorText, type TaskLog, type TaskOutcome, type TaskRun } from './worker.ts';
 import type { Emit } from '../ports/events.ts';
-import { imageDraft, type Notifier } from '../services/notifier.ts';
+import { imageDraft, uploadFailureDraft, type Notifier } from '../services/notifier.ts';
 import { importProgressFields } from '../services/notification-payloads.ts';
 
 export interface ImportDeps {
@@ -317,12 +317,20 @@ export class ImageImportRunner {
         hashingAlgorithm: this.deps.settings.hashingAlgorithm, signal: run.signal });
     } catch (error) {
       signature?.close();
+      // As Glance's ImageProxy.set_data: a failed write into a store sends ERROR image.upload (not
+      // when this worker was stopped or lost the task: that is no failure of the write).
+      if (!run.signal.aborted) await this.deps.notifier?.send([uploadFailureDraft(image.id, error)]);
       throw error;
     } finally {
       release?.();
     }
     try {
-      await signature?.verify();
+      try {
+        await signature?.verify();
+      } catch (error) {
+        await this.deps.notifier?.send([uploadFailureDraft(image.id, error)]);
+        throw error;
+      }
       let before: Image | undefined;
       // As Glance, image.upload and image.activate show the image before the store lists were updated.
       const emit = this.deps.notifier?.emit<Image>((stored) => {

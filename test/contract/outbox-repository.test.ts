@@ -29,7 +29,9 @@ forEachDatabase('notification outbox', (getDb) => {
     await outbox().append(written.slice(0, 2));
     await outbox().append(written.slice(2));
     const entries = await outbox().oldest(10);
-    assert.deepEqual(entries.map(({ seq: _seq, ...rest }) => rest), written);
+    assert.deepEqual(entries.map(({ seq: _seq, payloadJson: _text, ...rest }) => ({ ...rest, payload: rest.payload })), written);
+    // The stored text is the payload's JSON, which the relay sends as it is.
+    assert.deepEqual(entries.map((e) => JSON.parse(e.payloadJson!) as unknown), written.map((n) => n.payload));
     assert.ok(entries[0]!.seq < entries[1]!.seq && entries[1]!.seq < entries[2]!.seq);
     assert.equal(await outbox().count(), 3);
     await outbox().remove([entries[0]!.seq, entries[2]!.seq]);
