@@ -100,7 +100,6 @@ export function renderError(error: DomainError, options: RenderOptions) {
   return { status: info.status, headers: error.headers, ...rendered };
 }
 
-/** Sends `error` on `reply`, logging server-side failures with their cause. */
 /** webob's reason phrases that differ from Node.js's (RFC 7231 renamed these; Glance still says the old names). */
 const WEBOB_REASONS: Record<number, string> = {
   413: 'Request Entity Too Large',
@@ -108,6 +107,7 @@ const WEBOB_REASONS: Record<number, string> = {
   416: 'Requested Range Not Satisfiable',
 };
 
+/** Sends `error` on `reply`, logging server-side failures with their cause. */
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply {
   const domainError = toDomainError(error);
   const status = statusOf(domainError.kind);
