@@ -17,7 +17,7 @@ import { CALLER, seedImages } from './seed.ts';
 import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
 
 /** CPU time of the processes (all their threads, /proc/<pid>/task/<tid>/schedstat: ns on CPU), seconds. */
-async function cpuSeconds(pids: number[]): Promise<number> {
+export async function cpuSeconds(pids: number[]): Promise<number> {
   let ns = 0;
   for (const pid of pids) {
     const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);

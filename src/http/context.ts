@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Identity, RequestContext } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import { selectLocale } from '../i18n/catalogue.ts';
+import { logLine } from './request-logger.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -68,7 +69,6 @@ export function installRequestLog(app: FastifyInstance): void {
     const path = request.originalUrl ?? request.url;
     const fields = { http_method: request.method, http_path: path, http_status: reply.statusCode, response_time_ms: ms };
     const line = `${request.method} ${path} ${reply.statusCode} in ${ms} ms`;
-    if (reply.statusCode >= 500) request.log.warn(fields, line);
-    else request.log.info(fields, line);
+    logLine(request.log, reply.statusCode >= 500 ? 'warn' : 'info', fields, line);
   });
 }

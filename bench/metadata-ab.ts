@@ -1,0 +1,111 @@
+// GET image and create, per request, for builds side by side (issue 22): this tree's Glimpse,
+// optionally another build (BENCH_AB_ENTRY: the bin/glimpse.js or dist/glimpse.js of, e.g., a
+// `git archive` of main) and the reference Glance (REF_GLANCE_URL). Each target is a fresh
+// deployment (SQLite, file store, trusted-auth). Rounds are interleaved (the order flips every
+// round) so that the machine's other load weighs on all alike; per target and round autocannon
+// sends a fixed number of requests, and the server's CPU-seconds (utime + stime of every thread,
+// /proc/<pid>/task/*/schedstat) are read around them. Reported: median req/s, and server CPU-s per
+// 1,000 requests, the figure that does not depend on the load the load generator and the other
+// processes put on the same cores.
+//   npx tsx bench/metadata-ab.ts       env: BENCH_AB_ENTRY, REF_GLANCE_URL, BENCH_ROUNDS (5),
+//   BENCH_GET_REQUESTS (4000), BENCH_CREATE_REQUESTS (1000), BENCH_CONCURRENCY (8)
+import { loadavg } from 'node:os';
+import autocannon from 'autocannon';
+
+import { ImagesClient } from './client.ts';
+import { cpuSeconds } from './metadata.ts';
+import { median } from './measure.ts';
+import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
+
+interface Target { label: string; url: string; pids: number[]; imageId: string }
+interface Sample { reqPerSec: number; cpuPer1000: number }
+
+const PROJECT = 'glimpse-bench-ab';
+const BODY = JSON.stringify({ name: 'bench-create', disk_format: 'raw', container_format: 'bare', os_distro: 'ubuntu', tags: ['bench'] });
+
+async function run(target: Target, method: 'GET' | 'POST', amount: number, connections: number): Promise<Sample> {
+  const client = new ImagesClient(target.url, PROJECT);
+  const path = method === 'GET' ? `/v2/images/${target.imageId}` : '/v2/images';
+  const before = await cpuSeconds(target.pids);
+  const started = process.hrtime.bigint();
+  const result = await autocannon({
+    url: `${target.url}${path}`, method, connections, amount,
+    ...(method === 'POST' ? { body: BODY } : {}),
+    headers: { ...client.headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = (await cpuSeconds(target.pids)) - before;
+  client.close();
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.label} ${method} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  const done = result.requests.total;
+  return { reqPerSec: done / seconds, cpuPer1000: (cpu / done) * 1000 };
+}
+
+async function firstImage(url: string): Promise<string> {
+  const client = new ImagesClient(url, PROJECT);
+  const image = await client.json<{ id: string }>('POST', '/v2/images', { name: 'bench', disk_format: 'raw', container_format: 'bare', tags: ['a', 'b'], os_distro: 'ubuntu' });
+  client.close();
+  return image.id;
+}
+
+export async function benchAb(): Promise<void> {
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+  const getN = Number(process.env.BENCH_GET_REQUESTS ?? 4000);
+  const createN = Number(process.env.BENCH_CREATE_REQUESTS ?? 1000);
+  const c = Number(process.env.BENCH_CONCURRENCY ?? 8);
+  const deployments: Deployment[] = [];
+  const servers: GlimpseServer[] = [];
+  const targets: Target[] = [];
+  const builds: Array<[string, string | undefined]> = [['Glimpse (this tree)', undefined]];
+  if (process.env.BENCH_AB_ENTRY) builds.unshift(['Glimpse (BENCH_AB_ENTRY)', process.env.BENCH_AB_ENTRY]);
+  try {
+    for (const [label, entry] of builds) {
+      const deployment = await createDeployment();
+      deployments.push(deployment);
+      const server = await startGlimpse(deployment, [], entry);
+      servers.push(server);
+      targets.push({ label, url: server.url, pids: [server.pid], imageId: await firstImage(server.url) });
+    }
+    const ref = process.env.REF_GLANCE_URL;
+    if (ref) {
+      const port = Number(new URL(ref).port || 80);
+      targets.push({ label: 'Glance', url: ref, pids: await listenerPids(port), imageId: await firstImage(ref) });
+    }
+    // Small requests are cheap to send: fewer of them for the (20× slower) reference.
+    const scale = (t: Target, n: number) => (t.label === 'Glance' ? Math.max(200, Math.round(n / 10)) : n);
+    for (const t of targets) { await run(t, 'GET', scale(t, 500), c); await run(t, 'POST', scale(t, 100), c); }
+    const get = targets.map((): Sample[] => []);
+    const create = targets.map((): Sample[] => []);
+    const loads: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      loads.push(loadavg()[0]!);
+      const order = targets.map((_, i) => i);
+      if (r % 2 === 1) order.reverse();
+      for (const i of order) get[i]!.push(await run(targets[i]!, 'GET', scale(targets[i]!, getN), c));
+      for (const i of order) create[i]!.push(await run(targets[i]!, 'POST', scale(targets[i]!, createN), c));
+    }
+    console.log(`rounds ${rounds}, c=${c}, GET ${getN} / create ${createN} requests per round (Glance: a tenth); load average (1 min) at each round: ${loads.map((l) => l.toFixed(2)).join(', ')}`);
+    console.log('| target | GET req/s | GET CPU-s per 1k | create req/s | create CPU-s per 1k |');
+    console.log('|---|---|---|---|---|');
+    const summary = targets.map((t, i) => ({
+      t, getRate: median(get[i]!.map((s) => s.reqPerSec)), getCpu: median(get[i]!.map((s) => s.cpuPer1000)),
+      createRate: median(create[i]!.map((s) => s.reqPerSec)), createCpu: median(create[i]!.map((s) => s.cpuPer1000)),
+    }));
+    for (const s of summary) {
+      console.log(`| ${s.t.label} | ${s.getRate.toFixed(0)} | ${s.getCpu.toFixed(3)} | ${s.createRate.toFixed(0)} | ${s.createCpu.toFixed(3)} |`);
+    }
+    for (const [i, t] of targets.entries()) {
+      console.log(`  ${t.label} rounds: GET ${get[i]!.map((s) => `${s.reqPerSec.toFixed(0)}/${s.cpuPer1000.toFixed(3)}`).join(' ')}; create ${create[i]!.map((s) => `${s.reqPerSec.toFixed(0)}/${s.cpuPer1000.toFixed(3)}`).join(' ')}`);
+    }
+    const mine = summary.find((s) => s.t.label === 'Glimpse (this tree)')!;
+    for (const other of summary.filter((s) => s !== mine)) {
+      console.log(`  this tree vs ${other.t.label}: GET ${(mine.getRate / other.getRate).toFixed(2)}× req/s, ${(other.getCpu / mine.getCpu).toFixed(2)}× less CPU; `
+        + `create ${(mine.createRate / other.createRate).toFixed(2)}× req/s, ${(other.createCpu / mine.createCpu).toFixed(2)}× less CPU`);
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+    for (const d of deployments) await d.remove();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchAb();
