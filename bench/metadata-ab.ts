@@ -3,12 +3,12 @@
 // `git archive` of main) and the reference Glance (REF_GLANCE_URL). Each target is a fresh
 // deployment (SQLite, file store, trusted-auth). Rounds are interleaved (the order flips every
 // round) so that the machine's other load weighs on all alike; per target and round autocannon
-// sends a fixed number of requests, and the server's CPU-seconds (utime + stime of every thread,
+// sends requests for a few seconds, and the server's CPU-seconds (utime + stime of every thread,
 // /proc/<pid>/task/*/schedstat) are read around them. Reported: median req/s, and server CPU-s per
 // 1,000 requests, the figure that does not depend on the load the load generator and the other
 // processes put on the same cores.
 //   npx tsx bench/metadata-ab.ts       env: BENCH_AB_ENTRY, REF_GLANCE_URL, BENCH_ROUNDS (5),
-//   BENCH_GET_REQUESTS (4000), BENCH_CREATE_REQUESTS (1000), BENCH_CONCURRENCY (8)
+//   BENCH_SECONDS (3, per target, round and kind of request), BENCH_CONCURRENCY (8)
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 
@@ -23,22 +23,22 @@ interface Sample { reqPerSec: number; cpuPer1000: number }
 const PROJECT = 'glimpse-bench-ab';
 const BODY = JSON.stringify({ name: 'bench-create', disk_format: 'raw', container_format: 'bare', os_distro: 'ubuntu', tags: ['bench'] });
 
-async function run(target: Target, method: 'GET' | 'POST', amount: number, connections: number): Promise<Sample> {
+async function run(target: Target, method: 'GET' | 'POST', seconds: number, connections: number): Promise<Sample> {
   const client = new ImagesClient(target.url, PROJECT);
   const path = method === 'GET' ? `/v2/images/${target.imageId}` : '/v2/images';
   const before = await cpuSeconds(target.pids);
   const started = process.hrtime.bigint();
   const result = await autocannon({
-    url: `${target.url}${path}`, method, connections, amount,
+    url: `${target.url}${path}`, method, connections, duration: seconds,
     ...(method === 'POST' ? { body: BODY } : {}),
     headers: { ...client.headers, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
   });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = (await cpuSeconds(target.pids)) - before;
   client.close();
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.label} ${method} ${path}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const done = result.requests.total;
-  return { reqPerSec: done / seconds, cpuPer1000: (cpu / done) * 1000 };
+  return { reqPerSec: done / elapsed, cpuPer1000: (cpu / done) * 1000 };
 }
 
 async function firstImage(url: string): Promise<string> {
@@ -50,8 +50,7 @@ async function firstImage(url: string): Promise<string> {
 
 export async function benchAb(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
-  const getN = Number(process.env.BENCH_GET_REQUESTS ?? 4000);
-  const createN = Number(process.env.BENCH_CREATE_REQUESTS ?? 1000);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 3);
   const c = Number(process.env.BENCH_CONCURRENCY ?? 8);
   const deployments: Deployment[] = [];
   const servers: GlimpseServer[] = [];
@@ -71,9 +70,7 @@ export async function benchAb(): Promise<void> {
       const port = Number(new URL(ref).port || 80);
       targets.push({ label: 'Glance', url: ref, pids: await listenerPids(port), imageId: await firstImage(ref) });
     }
-    // Small requests are cheap to send: fewer of them for the (20× slower) reference.
-    const scale = (t: Target, n: number) => (t.label === 'Glance' ? Math.max(200, Math.round(n / 10)) : n);
-    for (const t of targets) { await run(t, 'GET', scale(t, 500), c); await run(t, 'POST', scale(t, 100), c); }
+    for (const t of targets) { await run(t, 'GET', 1, c); await run(t, 'POST', 1, c); }
     const get = targets.map((): Sample[] => []);
     const create = targets.map((): Sample[] => []);
     const loads: number[] = [];
@@ -81,10 +78,10 @@ export async function benchAb(): Promise<void> {
       loads.push(loadavg()[0]!);
       const order = targets.map((_, i) => i);
       if (r % 2 === 1) order.reverse();
-      for (const i of order) get[i]!.push(await run(targets[i]!, 'GET', scale(targets[i]!, getN), c));
-      for (const i of order) create[i]!.push(await run(targets[i]!, 'POST', scale(targets[i]!, createN), c));
+      for (const i of order) get[i]!.push(await run(targets[i]!, 'GET', seconds, c));
+      for (const i of order) create[i]!.push(await run(targets[i]!, 'POST', seconds, c));
     }
-    console.log(`rounds ${rounds}, c=${c}, GET ${getN} / create ${createN} requests per round (Glance: a tenth); load average (1 min) at each round: ${loads.map((l) => l.toFixed(2)).join(', ')}`);
+    console.log(`rounds ${rounds}, c=${c}, ${seconds} s of GET and of create per target and round; load average (1 min) at each round: ${loads.map((l) => l.toFixed(2)).join(', ')}`);
     console.log('| target | GET req/s | GET CPU-s per 1k | create req/s | create CPU-s per 1k |');
     console.log('|---|---|---|---|---|');
     const summary = targets.map((t, i) => ({
