@@ -123,10 +123,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installRequestLog(app);
   installPartialBodyDrain(app);
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
     if (!config.httpKeepalive) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   if (deps.metrics) installRequestMetrics(app, deps.metrics, deps.serveMetrics === true);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));

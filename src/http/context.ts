@@ -64,11 +64,15 @@ function imageIdOf(url: string): string | undefined {
  * carries the request id, project, user and image: `GET /v2/images/… 200 in 3 ms`.
  */
 export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const ms = Math.round(reply.elapsedTime);
-    const path = request.originalUrl ?? request.url;
-    const fields = { http_method: request.method, http_path: path, http_status: reply.statusCode, response_time_ms: ms };
-    const line = `${request.method} ${path} ${reply.statusCode} in ${ms} ms`;
-    logLine(request.log, reply.statusCode >= 500 ? 'warn' : 'info', fields, line);
+  app.addHook('onResponse', (request, reply, done) => {
+    try {
+      const ms = Math.round(reply.elapsedTime);
+      const path = request.originalUrl ?? request.url;
+      const fields = { http_method: request.method, http_path: path, http_status: reply.statusCode, response_time_ms: ms };
+      const line = `${request.method} ${path} ${reply.statusCode} in ${ms} ms`;
+      logLine(request.log, reply.statusCode >= 500 ? 'warn' : 'info', fields, line);
+    } finally {
+      done();
+    }
   });
 }
