@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 
 import { ImagesClient } from './client.ts';
-import { cpuSeconds } from './metadata.ts';
+import { processCpuSeconds as cpuSeconds } from './cpu.ts';
 import { median } from './measure.ts';
 import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
 

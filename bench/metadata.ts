@@ -8,26 +8,15 @@
 // Personas without a project are refused get_images by the default policy (as by Glance), so
 // the anonymous case is covered by the plan test only. CPU per request is
 // the primary figure: it does not depend on what else runs on the machine.
-import { readdir, readFile } from 'node:fs/promises';
 import { ImagesClient } from './client.ts';
+import { processCpuSeconds } from './cpu.ts';
 import { listCases, personaHeaders, personas, type ListCase } from './list-cases.ts';
 import { median, percentile } from './measure.ts';
 import { fmt } from './report.ts';
 import { CALLER, seedImages } from './seed.ts';
 import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
 
-/** CPU time of the processes (all their threads, /proc/<pid>/task/<tid>/schedstat: ns on CPU), seconds. */
-export async function cpuSeconds(pids: number[]): Promise<number> {
-  let ns = 0;
-  for (const pid of pids) {
-    const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
-    for (const tid of tasks) {
-      const stat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').catch(() => '0');
-      ns += Number(stat.split(' ')[0] ?? 0);
-    }
-  }
-  return ns / 1e9;
-}
+const cpuSeconds = processCpuSeconds;
 
 interface Target {
   label: string;

@@ -151,7 +151,7 @@ function sqliteDialect(settings: SqliteSettings, options: OpenOptions): KyselyDi
   }
   if (!memory) mkdirSync(dirname(settings.file), { recursive: true });
   const db = new BetterSqlite3(settings.file);
-  let wal = false;
+  let wal: boolean;
   try {
     // WAL: readers never block the writer. A committed state change (e.g. an image turned active
     // after its bytes were stored) must survive power loss, not just a crash: on a file, COMMIT

@@ -49,8 +49,8 @@ export class LazyLogger {
       this.made[level](fields, message);
       return;
     }
-    const chain: Bindings[] = [];
-    let at: FastifyBaseLogger | LazyLogger = this;
+    const chain: Bindings[] = [this.bindings];
+    let at: FastifyBaseLogger | LazyLogger = this.parent;
     while (at instanceof LazyLogger && at.made === undefined) {
       chain.push(at.bindings);
       at = at.parent;
