@@ -35,9 +35,14 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
     if (request.routeOptions.config.public === true) return;
 
     const who = await identity.authenticate(request.headers);
-    const controller = new AbortController();
+    // The abort signal is made when a service first asks for it (most requests never do): a
+    // disconnect before that is remembered and the signal then starts aborted.
+    let controller: AbortController | undefined;
+    let disconnected = false;
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+      if (reply.raw.writableFinished) return;
+      disconnected = true;
+      controller?.abort(new Error('client disconnected'));
     });
     const log = request.log.child({ project_id: who.projectId, user_id: who.userId });
     request.log = log;
@@ -46,7 +51,13 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
       requestId: request.id,
       isAdmin: isAdmin(who),
       log,
-      signal: controller.signal,
+      get signal() {
+        if (controller === undefined) {
+          controller = new AbortController();
+          if (disconnected) controller.abort(new Error('client disconnected'));
+        }
+        return controller.signal;
+      },
     };
   });
 }
