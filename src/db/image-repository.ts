@@ -122,11 +122,12 @@ async function load(db: Executor, shapes: Map<string, CompiledQuery<LoadRow>>, d
   };
   const found = (await db.executeQuery(compiled)).rows[0];
   if (!found) return undefined;
-  const { child_properties: properties, child_tags: tags, child_locations: locations, ...row } = found;
+  // imageFromRows reads the image's own columns by name; the child_* ones are simply not read.
+  const row: ImageRow = found;
   const children: ImageChildren = {
-    properties: jsonRows(properties).map(([name, value]) => ({ image_id: id, name: String(name), value: value === null ? null : String(value) })),
-    tags: jsonRows(tags).map(([value]) => ({ image_id: id, value: String(value) })),
-    locations: jsonRows(locations).map(([position, value, metaData, status]) => ({
+    properties: jsonRows(found.child_properties).map(([name, value]) => ({ image_id: id, name: String(name), value: value === null ? null : String(value) })),
+    tags: jsonRows(found.child_tags).map(([value]) => ({ image_id: id, value: String(value) })),
+    locations: jsonRows(found.child_locations).map(([position, value, metaData, status]) => ({
       image_id: id, position: Number(position), value: String(value), meta_data: String(metaData), status: String(status),
       created_at: row.updated_at, updated_at: row.updated_at,
     })),
