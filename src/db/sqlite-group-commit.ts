@@ -3,13 +3,14 @@
 // by the disk's fsync latency, one at a time, and every other request waited behind them.
 //
 // Here the connection runs with `synchronous = NORMAL` (WAL): a COMMIT writes its frames to the WAL
-// without an fsync. The driver then releases the single connection (the next transaction may start)
-// and waits, off the event loop, for an fsync of the WAL file that began after the commit: one fsync
-// covers every commit made while the previous one ran. Only then does the statement that committed
-// (a transaction's COMMIT, or an autocommit write) return, so a request is answered only once its
-// change is on disk, as with FULL: what a client was told happened survives a crash and a power
-// loss. What differs: another request may read a change a few milliseconds before it is durable
-// (if the machine loses power then, that change is lost, but its writer was never answered).
+// without an fsync. When the query, transaction or connection() scope that committed is over, the
+// driver releases the single connection (the next transaction may start) and waits, off the event
+// loop, for an fsync of the WAL file that began after the commit: one fsync covers every commit
+// made while the previous one ran. Only then does the caller resume (a transaction's execute(), an
+// autocommit write's execute()), so a request is answered only once its change is on disk, as with
+// FULL: what a client was told happened survives a crash and a power loss. What differs: another
+// request may read a change a few milliseconds before it is durable (if the machine loses power
+// then, that change is lost, but its writer was never answered).
 // SQLite itself still fsyncs the WAL before each checkpoint and the database file after it.
 import { fstat, fsync, open, close } from 'node:fs';
 import { promisify } from 'node:util';
@@ -78,18 +79,16 @@ export class GroupFsync {
   }
 }
 
-/** One holding of the single connection; released early once its COMMIT is written. */
+/** One holding of the single connection (a query, a transaction, a connection() scope). */
 class Held implements DatabaseConnection {
-  released = false;
+  /** A change was committed while held: releasing waits for the WAL's fsync. */
+  committed = false;
 
   constructor(private readonly driver: GroupCommitDriver, readonly inner: DatabaseConnection) {}
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const result = await this.inner.executeQuery<R>(compiled);
-    if (!this.driver.needsFlush(compiled, result)) return result;
-    // Committed (or an autocommit write): let the next transaction in, then wait for the disk.
-    await this.driver.releaseEarly(this);
-    await this.driver.fsync.flush();
+    if (this.driver.needsFlush(compiled, result)) this.committed = true;
     return result;
   }
 
@@ -111,12 +110,6 @@ class GroupCommitDriver implements Driver {
     return !/^\s*rollback\b/i.test(compiled.sql);
   }
 
-  async releaseEarly(held: Held): Promise<void> {
-    if (held.released) return;
-    held.released = true;
-    await this.inner.releaseConnection(held.inner);
-  }
-
   init(): Promise<void> { return this.inner.init(); }
   async acquireConnection(): Promise<DatabaseConnection> { return new Held(this, await this.inner.acquireConnection()); }
   beginTransaction(c: DatabaseConnection, settings: TransactionSettings): Promise<void> { return this.inner.beginTransaction(c, settings); }
@@ -130,17 +123,18 @@ class GroupCommitDriver implements Driver {
   releaseSavepoint(c: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
     return this.inner.releaseSavepoint!(c, name, compile);
   }
-  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
-    // A COMMIT that went through and whose fsync failed has nothing to roll back, and the
-    // connection may already serve another transaction.
-    if ((c as Held).released) return;
-    await this.inner.rollbackTransaction(c);
-  }
+  rollbackTransaction(c: DatabaseConnection): Promise<void> { return this.inner.rollbackTransaction(c); }
 
+  /**
+   * Kysely releases a connection when the query, transaction or connection() scope that held it
+   * is over, and its caller resumes only after this returns: the next holder may start at once,
+   * and the caller waits for an fsync of what it committed. A failed fsync fails the caller (the
+   * change stays committed, as after a failed fsync under FULL).
+   */
   async releaseConnection(c: DatabaseConnection): Promise<void> {
-    if ((c as Held).released) return;
-    (c as Held).released = true;
-    await this.inner.releaseConnection((c as Held).inner);
+    const held = c as Held;
+    await this.inner.releaseConnection(held.inner);
+    if (held.committed) await this.fsync.flush();
   }
 
   async destroy(): Promise<void> {

@@ -85,6 +85,32 @@ test('transactions and autocommit writes return after an fsync; concurrent ones 
   }
 });
 
+test('a connection() scope keeps the connection until it ends, writes and all; then its caller waits for the fsync', async () => {
+  const { db, dialect, cleanup } = setup();
+  try {
+    const events: string[] = [];
+    const scope = db.connection().execute(async (c) => {
+      await c.insertInto('t').values({ id: 1, v: 'first' }).execute();
+      events.push('scope wrote');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await c.transaction().execute(async (trx) => { await trx.insertInto('t').values({ id: 2, v: 'second' }).execute(); });
+      events.push('scope committed');
+    }).then(() => { events.push(`scope returned after ${dialect.fsync.count} fsync(s)`); });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const other = db.transaction().execute(async (trx) => {
+      events.push('other began');
+      await trx.insertInto('t').values({ id: 3, v: 'other' }).execute();
+    });
+    await Promise.all([scope, other]);
+    assert.equal(events[0], 'scope wrote');
+    assert.equal(events[1], 'scope committed', `another transaction ran inside the scope: ${events.join(', ')}`);
+    assert.ok(events.includes('other began'));
+    assert.match(events.find((e) => e.startsWith('scope returned'))!, /after [1-9]\d* fsync/);
+  } finally {
+    await cleanup();
+  }
+});
+
 test('openDatabase on a file: WAL with synchronous NORMAL behind group commit; in memory: FULL', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'glimpse-group-commit-open-'));
   try {
