@@ -6,7 +6,8 @@
 // sends requests for a few seconds, and the server's CPU-seconds (utime + stime of every thread,
 // /proc/<pid>/task/*/schedstat) are read around them. Reported: median req/s, and server CPU-s per
 // 1,000 requests, the figure that does not depend on the load the load generator and the other
-// processes put on the same cores.
+// processes put on the same cores. The images created stay (thousands on the reference, in project
+// glimpse-bench-ab): point it at a throwaway reference.
 //   npx tsx bench/metadata-ab.ts       env: BENCH_AB_ENTRY, REF_GLANCE_URL, BENCH_ROUNDS (5),
 //   BENCH_SECONDS (3, per target, round and kind of request), BENCH_CONCURRENCY (8)
 import { loadavg } from 'node:os';
