@@ -9,19 +9,22 @@
 // processes put on the same cores. The images created stay (thousands on the reference, in project
 // glimpse-bench-ab): point it at a throwaway reference.
 //   npx tsx bench/metadata-ab.ts       env: BENCH_AB_ENTRY, REF_GLANCE_URL, BENCH_ROUNDS (5),
-//   BENCH_SECONDS (3, per target, round and kind of request), BENCH_CONCURRENCY (8)
+//   BENCH_SECONDS (3, per target, round and kind of request), BENCH_CONCURRENCY (8), BENCH_AB_SEED
+//   (0: each Glimpse holds only the image it GETs; N: N images of seed.ts, and the GET is of the
+//   first image the seed's member caller lists, as in bench/metadata.ts, the caller then that one)
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 
 import { ImagesClient } from './client.ts';
 import { processCpuSeconds as cpuSeconds } from './cpu.ts';
 import { median } from './measure.ts';
+import { CALLER, seedImages } from './seed.ts';
 import { createDeployment, listenerPids, startGlimpse, type Deployment, type GlimpseServer } from './server.ts';
 
 interface Target { label: string; url: string; pids: number[]; imageId: string }
 interface Sample { reqPerSec: number; cpuPer1000: number }
 
-const PROJECT = 'glimpse-bench-ab';
+let PROJECT = 'glimpse-bench-ab';
 const BODY = JSON.stringify({ name: 'bench-create', disk_format: 'raw', container_format: 'bare', os_distro: 'ubuntu', tags: ['bench'] });
 
 async function run(target: Target, method: 'GET' | 'POST', seconds: number, connections: number): Promise<Sample> {
@@ -42,8 +45,13 @@ async function run(target: Target, method: 'GET' | 'POST', seconds: number, conn
   return { reqPerSec: done / elapsed, cpuPer1000: (cpu / done) * 1000 };
 }
 
-async function firstImage(url: string): Promise<string> {
+async function firstImage(url: string, seeded: boolean): Promise<string> {
   const client = new ImagesClient(url, PROJECT);
+  if (seeded) {
+    const page = await client.json<{ images: Array<{ id: string }> }>('GET', '/v2/images?limit=1');
+    client.close();
+    return page.images[0]!.id;
+  }
   const image = await client.json<{ id: string }>('POST', '/v2/images', { name: 'bench', disk_format: 'raw', container_format: 'bare', tags: ['a', 'b'], os_distro: 'ubuntu' });
   client.close();
   return image.id;
@@ -53,6 +61,8 @@ export async function benchAb(): Promise<void> {
   const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
   const seconds = Number(process.env.BENCH_SECONDS ?? 3);
   const c = Number(process.env.BENCH_CONCURRENCY ?? 8);
+  const seed = Number(process.env.BENCH_AB_SEED ?? 0);
+  if (seed > 0) PROJECT = CALLER;
   const deployments: Deployment[] = [];
   const servers: GlimpseServer[] = [];
   const targets: Target[] = [];
@@ -62,14 +72,15 @@ export async function benchAb(): Promise<void> {
     for (const [label, entry] of builds) {
       const deployment = await createDeployment();
       deployments.push(deployment);
+      if (seed > 0) await seedImages(deployment.databaseUrl, deployment.dataDir, 0, seed);
       const server = await startGlimpse(deployment, [], entry);
       servers.push(server);
-      targets.push({ label, url: server.url, pids: [server.pid], imageId: await firstImage(server.url) });
+      targets.push({ label, url: server.url, pids: [server.pid], imageId: await firstImage(server.url, seed > 0) });
     }
     const ref = process.env.REF_GLANCE_URL;
     if (ref) {
       const port = Number(new URL(ref).port || 80);
-      targets.push({ label: 'Glance', url: ref, pids: await listenerPids(port), imageId: await firstImage(ref) });
+      targets.push({ label: 'Glance', url: ref, pids: await listenerPids(port), imageId: await firstImage(ref, false) });
     }
     for (const t of targets) { await run(t, 'GET', 1, c); await run(t, 'POST', 1, c); }
     const get = targets.map((): Sample[] => []);
