@@ -13,12 +13,12 @@
 //   one snapshot on every dialect, so a concurrent update is seen entirely or not at all.
 import { sql, type CompiledQuery, type Kysely, type RawBuilder } from 'kysely';
 import { conflict } from '../domain/errors.ts';
-import type { Image } from '../domain/image.ts';
+import type { Image, ImageMember } from '../domain/image.ts';
 import type { CountLimit, ImageRepository, UpdateOptions } from '../ports/repositories.ts';
 import { ensureQuotaProject, lockAndCheck } from './quota-repository.ts';
 import type { Database } from './connect.ts';
 import {
-  imageColumns, imageFromRows, locationRows, propertyRows, tagRows,
+  imageColumns, imageFromRows, locationRows, memberFromRow, propertyRows, tagRows,
   type ImageChildren, type ImageRow,
 } from './image-mapper.ts';
 import type { Schema } from './schema.ts';
@@ -85,22 +85,52 @@ function jsonRows(value: unknown): unknown[][] {
   return Array.isArray(parsed) ? parsed as unknown[][] : [];
 }
 
-/** The id bound in the compiled shape of loadQuery; each call puts the image's id in its place. */
+/** The values bound in the compiled shapes of loadQuery; each call puts the image's (and member's) id in their place. */
 const ID_SLOT = '\u0000image-id';
+const MEMBER_SLOT = '\u0000member-id';
 
-function loadQuery(db: Executor, dialect: Dialect, includeDeleted: boolean): CompiledQuery<LoadRow> {
+/** One member's row of the image as a JSON array [status, can_share, created_at, updated_at], or NULL. */
+function membershipJson(dialect: Dialect): RawBuilder<unknown> {
+  const columns = sql.join(['status', 'can_share', 'created_at', 'updated_at'].map((c) => sql.ref(`image_members.${c}`)));
+  const array = dialect === 'sqlite' ? sql`json_array(${columns})`
+    : dialect === 'postgres' ? sql`json_build_array(${columns})` : sql`JSON_ARRAY(${columns})`;
+  return sql`(select ${array} from ${sql.table('image_members')} where ${sql.ref('image_members.image_id')} = ${sql.ref('images.id')} and ${sql.ref('image_members.member')} = ${MEMBER_SLOT})`;
+}
+
+function loadQuery(db: Executor, dialect: Dialect, includeDeleted: boolean, withMember: boolean): CompiledQuery<LoadRow> {
   let query = db.selectFrom('images').selectAll('images')
     .select([
       childrenJson(dialect, 'image_properties').as('child_properties'),
       childrenJson(dialect, 'image_tags').as('child_tags'),
       childrenJson(dialect, 'image_locations').as('child_locations'),
+      (withMember ? membershipJson(dialect) : sql<null>`null`).as('child_membership'),
     ])
     .where('images.id', '=', ID_SLOT);
   if (!includeDeleted) query = query.where('images.deleted', '=', false);
   return query.compile();
 }
 
-type LoadRow = ImageRow & { child_properties: unknown; child_tags: unknown; child_locations: unknown };
+type LoadRow = ImageRow & { child_properties: unknown; child_tags: unknown; child_locations: unknown; child_membership: unknown };
+
+/**
+ * A timestamp inside JSON: ISO text (SQLite, PostgreSQL with its offset) or MySQL/MariaDB's
+ * `YYYY-MM-DD HH:MM:SS.ffffff`, which connect.ts's sessions keep in UTC.
+ */
+function jsonTimestamp(value: unknown): string {
+  const text = String(value);
+  return /^\d{4}-\d\d-\d\d \d/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
+}
+
+function membershipOf(value: unknown, imageId: string, memberId: string): ImageMember | undefined {
+  if (value === null || value === undefined) return undefined;
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (!Array.isArray(parsed)) return undefined;
+  const [status, canShare, createdAt, updatedAt] = parsed as unknown[];
+  return memberFromRow({
+    image_id: imageId, member: memberId, status: String(status), can_share: canShare === true || canShare === 1,
+    created_at: jsonTimestamp(createdAt), updated_at: jsonTimestamp(updatedAt),
+  });
+}
 
 /**
  * One image with its properties, tags and locations in ONE statement (the children aggregated as
@@ -109,19 +139,27 @@ type LoadRow = ImageRow & { child_properties: unknown; child_tags: unknown; chil
  * COMMIT). The statement is built and compiled once per dialect and flag (`shapes`); a call binds
  * the id (building it was ~6 % of a GET's CPU).
  */
-async function load(db: Executor, shapes: Map<string, CompiledQuery<LoadRow>>, dialect: Dialect, id: string,
-  includeDeleted: boolean): Promise<Image | undefined> {
-  const key = `${dialect}:${includeDeleted}`;
+async function loadRow(db: Executor, shapes: Map<string, CompiledQuery<LoadRow>>, dialect: Dialect, id: string,
+  includeDeleted: boolean, memberId?: string): Promise<LoadRow | undefined> {
+  const key = `${dialect}:${includeDeleted}:${memberId !== undefined}`;
   let shape = shapes.get(key);
   if (shape === undefined) {
-    shape = loadQuery(db, dialect, includeDeleted);
+    shape = loadQuery(db, dialect, includeDeleted, memberId !== undefined);
     shapes.set(key, shape);
   }
   const compiled: CompiledQuery<LoadRow> = {
-    ...shape, parameters: shape.parameters.map((p) => (p === ID_SLOT ? id : p)),
+    ...shape, parameters: shape.parameters.map((p) => (p === ID_SLOT ? id : p === MEMBER_SLOT ? memberId : p)),
   };
-  const found = (await db.executeQuery(compiled)).rows[0];
-  if (!found) return undefined;
+  return (await db.executeQuery(compiled)).rows[0];
+}
+
+async function load(db: Executor, shapes: Map<string, CompiledQuery<LoadRow>>, dialect: Dialect, id: string,
+  includeDeleted: boolean): Promise<Image | undefined> {
+  const found = await loadRow(db, shapes, dialect, id, includeDeleted);
+  return found && imageOf(found, id);
+}
+
+function imageOf(found: LoadRow, id: string): Image {
   // imageFromRows reads the image's own columns by name; the child_* ones are simply not read.
   const row: ImageRow = found;
   const children: ImageChildren = {
@@ -183,6 +221,12 @@ export class SqlImageRepository implements ImageRepository {
 
   async get(id: string, options: { includeDeleted?: boolean } = {}): Promise<Image | undefined> {
     return load(this.database.db, this.shapes, this.database.dialect, id, options.includeDeleted === true);
+  }
+
+  async getWithMembership(id: string, memberId: string): Promise<{ image: Image; membership: ImageMember | undefined } | undefined> {
+    const found = await loadRow(this.database.db, this.shapes, this.database.dialect, id, false, memberId);
+    if (!found) return undefined;
+    return { image: imageOf(found, id), membership: membershipOf(found.child_membership, id, memberId) };
   }
 
   async update(image: Image, options: UpdateOptions): Promise<Image> {

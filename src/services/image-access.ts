@@ -20,6 +20,7 @@ export interface LoadOptions {
    * `when-shared`: look the caller's membership up only where visibility and the policy target
    * depend on it (a shared image of another project; imageTarget sets member_id for shared images
    * only), saving a query on every other read. Loaded.membership is then undefined otherwise.
+   * Ignored when the repository reads image and membership together (getWithMembership).
    */
   membership?: 'always' | 'when-shared';
 }
@@ -45,13 +46,24 @@ export class ImageAccess {
    * community, admin); 404 when it does not exist, is deleted or is invisible.
    */
   async load(ctx: RequestContext, id: string, options: LoadOptions = {}): Promise<Loaded> {
+    const { image, membership } = await this.read(ctx, id, options);
+    if (!isVisible(image, ctx, membership)) throw imageNotFound(id);
+    return { image, membership, target: policyTarget(image, membership) };
+  }
+
+  /** The image and the caller's membership: in one read where the repository offers it. */
+  private async read(ctx: RequestContext, id: string, options: LoadOptions): Promise<Omit<Loaded, 'target'>> {
+    if (ctx.projectId && this.images.getWithMembership) {
+      const found = await this.images.getWithMembership(id, ctx.projectId);
+      if (!found) throw imageNotFound(id);
+      return found;
+    }
     const image = await this.images.get(id);
     if (!image) throw imageNotFound(id);
     const wanted = Boolean(ctx.projectId)
       && (options.membership !== 'when-shared' || (image.visibility === 'shared' && image.owner !== ctx.projectId));
     const membership = wanted ? await this.members.get(id, ctx.projectId!) : undefined;
-    if (!isVisible(image, ctx, membership)) throw imageNotFound(id);
-    return { image, membership, target: policyTarget(image, membership) };
+    return { image, membership };
   }
 
   /**
