@@ -87,6 +87,9 @@ console.log(`  ${ceilingSamples.map((v) => v.toFixed(0)).join(', ')} MiB/s → m
 const large = glimpse.listLarge;
 const refList = ref ? `${fmt.ms(ref.list.p50, ref.list.p95)} (${fmt.count(ref.list.images)} visible)` : undefined;
 const uploadTarget = UPLOAD_SHARE * ceiling.median;
+/** One thread hashing at the ceiling's rate: its CPU-seconds per GB (10^9 bytes). */
+const hashingCpuPerGB = 1e9 / (ceiling.median * MiB);
+const cpuGB = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} CPU-s/GB` : '—');
 const rows: Row[] = [
   { metric: 'md5+sha512 hashing ceiling', glimpse: fmt.rate(ceiling.median), reference: 'same machine' },
   { metric: 'GET /v2/images/{id} req/s, c=16', glimpse: fmt.rate(glimpse.rate.reqPerSec, 'req/s'),
@@ -104,6 +107,13 @@ const rows: Row[] = [
   { metric: 'upload / hashing ceiling', glimpse: `${((g.uploadMiBps / ceiling.median) * 100).toFixed(0)} %`,
     reference: ref && `${((ref.transfer.uploadMiBps / ceiling.median) * 100).toFixed(0)} %` },
   { metric: `download ${sizeMiB} MiB`, glimpse: fmt.rate(g.downloadMiBps), reference: ref && fmt.rate(ref.transfer.downloadMiBps) },
+  // Server CPU per byte (issue 22): against the hashing ceiling's CPU (one thread at the ceiling's
+  // rate) and, with a reference, against Glance's (all its processes).
+  { metric: 'server CPU-s per GB uploaded', glimpse: cpuGB(g.uploadCpuPerGB), reference: ref && cpuGB(ref.transfer.uploadCpuPerGB),
+    target: `≤ ${cpuGB(1.3 * hashingCpuPerGB)} (1.3× hashing)${ref ? ', ≤ 0.8× Glance' : ''}`,
+    pass: g.uploadCpuPerGB <= 1.3 * hashingCpuPerGB && (!ref || g.uploadCpuPerGB <= 0.8 * ref.transfer.uploadCpuPerGB) },
+  { metric: 'server CPU-s per GB downloaded', glimpse: cpuGB(g.downloadCpuPerGB), reference: ref && cpuGB(ref.transfer.downloadCpuPerGB),
+    ...(ref ? { target: '≤ 0.5× Glance', pass: g.downloadCpuPerGB <= 0.5 * ref.transfer.downloadCpuPerGB } : {}) },
   { metric: 'peak RSS during upload', glimpse: `${fmt.mb(g.uploadHwm)} (VmHWM)`,
     reference: ref && `${fmt.mb(Math.max(...ref.transfer.uploadRssPeaks))} (VmRSS max)`,
     target: `< ${fmt.mb(RSS_LIMIT)}`, pass: g.uploadHwm > 0 && g.uploadHwm < RSS_LIMIT },

@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ImagesClient } from './client.ts';
+import { processCpuSeconds } from './cpu.ts';
 import { sampleRss } from './server.ts';
 
 const MiB = 1024 * 1024;
@@ -110,6 +111,9 @@ export interface TransferResult {
   uploadAnonPeaks: number[];
   /** The largest value afterUpload() returned (e.g. VmHWM reset before each upload), bytes. */
   uploadHwm: number;
+  /** CPU-seconds of the watched processes per GB (10^9 bytes) uploaded / downloaded, medians (NaN: none watched). */
+  uploadCpuPerGB: number;
+  downloadCpuPerGB: number;
 }
 
 /**
@@ -125,14 +129,19 @@ export async function transfer(client: ImagesClient, size: number, options: {
   const downloads: number[] = [];
   let peaks = watch.map(() => ({ rss: 0, anon: 0 }));
   let uploadHwm = 0;
+  const uploadCpu: number[] = [];
+  const downloadCpu: number[] = [];
+  const cpu = () => processCpuSeconds(watch);
   for (let i = 0; i < rounds; i++) {
     const id = await client.createImage(`bench-transfer-${i}`);
     try {
       await options.beforeUpload?.();
       const sampler = sampleRss(watch);
       let seconds: number;
+      const cpuBefore = await cpu();
       try {
         seconds = await client.upload(id, size);
+        uploadCpu.push(((await cpu()) - cpuBefore) / (size / 1e9));
       } finally {
         peaks = (await sampler.stop()).map((p, j) => ({
           rss: Math.max(p.rss, peaks[j]!.rss), anon: Math.max(p.anon, peaks[j]!.anon),
@@ -141,7 +150,9 @@ export async function transfer(client: ImagesClient, size: number, options: {
       uploads.push(size / MiB / seconds);
       uploadHwm = Math.max(uploadHwm, await options.afterUpload?.() ?? 0);
       await sleep(500); // let the last writeback settle before reading it back
+      const downloadBefore = await cpu();
       downloads.push(size / MiB / await client.download(id, size));
+      downloadCpu.push(((await cpu()) - downloadBefore) / (size / 1e9));
     } finally {
       await client.deleteImage(id);
     }
@@ -150,5 +161,6 @@ export async function transfer(client: ImagesClient, size: number, options: {
     size, uploads, downloads, uploadHwm,
     uploadRssPeaks: peaks.map((p) => p.rss), uploadAnonPeaks: peaks.map((p) => p.anon),
     uploadMiBps: median(uploads), downloadMiBps: median(downloads),
+    uploadCpuPerGB: watch.length > 0 ? median(uploadCpu) : NaN, downloadCpuPerGB: watch.length > 0 ? median(downloadCpu) : NaN,
   };
 }

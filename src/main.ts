@@ -227,6 +227,7 @@ function imageRepository(database: Database): ImageRepository & ImageLister {
   return {
     create: (image, opts) => repository.create(image, opts),
     get: (id, opts) => repository.get(id, opts),
+    getWithMembership: (id, memberId) => repository.getWithMembership(id, memberId),
     update: (image, opts) => repository.update(image, opts),
     locationInUse: (url, except) => repository.locationInUse(url, except),
     pendingDeletes: (options) => repository.pendingDeletes(options),

@@ -59,6 +59,44 @@ function syslogStream(name: string, facility: string, json: boolean, fallback: D
   };
 }
 
+/** Every batched destination, flushed when the process exits. */
+const batches = new Set<() => void>();
+let exitHook = false;
+
+/**
+ * The lines logged during one turn of the event loop, written together (one write system call, not
+ * one per line: under load several requests end per turn, and the write was ~5 % of a GET's CPU)
+ * before the loop waits for I/O again (setImmediate) and when the process exits. A line is thus
+ * still on its way to the kernel within the turn that logged it; only a SIGKILL or an abort in that
+ * same turn could lose it.
+ */
+function batched(target: { write(text: string): unknown }): { write(line: string): void; flush(): void } {
+  let pending = '';
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    target.write(text);
+  };
+  batches.add(flush);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => { for (const f of batches) f(); });
+  }
+  return {
+    write(line: string) {
+      pending += line;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}
+
 export function createLogging(config: GlimpseConfig, options: LoggingOptions = {}): Logging {
   const name = options.name ?? 'glimpse-api';
   const { log } = config;
@@ -66,7 +104,8 @@ export function createLogging(config: GlimpseConfig, options: LoggingOptions = {
   const stdout = options.stdout ?? process.stdout;
   const sonic = file !== undefined ? pino.destination({ dest: file, sync: true, mkdir: true, append: true })
     : options.stdout === undefined ? pino.destination({ dest: 1, sync: true }) : undefined;
-  const raw: DestinationStream = sonic ?? { write: (line: string) => { stdout.write(line); } };
+  const batch = sonic === undefined ? undefined : batched(sonic);
+  const raw: DestinationStream = batch ?? { write: (line: string) => { stdout.write(line); } };
   const json = log.format === 'json' || (log.format === 'auto' && (file !== undefined || stdout.isTTY !== true));
   const stream = log.syslogFacility !== undefined ? syslogStream(name, log.syslogFacility, log.format === 'json', raw, options.syslogSocket)
     : json ? raw : { write: (line: string) => raw.write(formatJsonLine(line)) };
@@ -74,7 +113,10 @@ export function createLogging(config: GlimpseConfig, options: LoggingOptions = {
   return {
     logger,
     target: log.syslogFacility !== undefined ? `syslog (${log.syslogFacility})` : file ?? 'standard output',
-    reopen: () => { if (file !== undefined) sonic?.reopen(); },
+    reopen: () => {
+      batch?.flush();
+      if (file !== undefined) sonic?.reopen();
+    },
   };
 }
 

@@ -1,12 +1,12 @@
 // MemberRepository over Kysely. Members are hard-deleted (a removed member loses access at once,
 // spec/v2.md §6.1); (image_id, member) is the primary key, so a duplicate is refused by the
 // database even when two requests race past the service's existence check.
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import { conflict, notFound } from '../domain/errors.ts';
 import type { ImageMember } from '../domain/image.ts';
 import type { MemberRepository } from '../ports/repositories.ts';
 import type { Database } from './connect.ts';
-import { memberFromRow, memberToRow } from './image-mapper.ts';
+import { memberFromRow, memberToRow, type MemberRow } from './image-mapper.ts';
 import type { Schema } from './schema.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './sql-errors.ts';
 import type { Emit } from '../ports/events.ts';
@@ -15,6 +15,9 @@ import { writeOutbox } from './outbox-repository.ts';
 function memberNotFound(imageId: string, memberId: string) {
   return notFound('{memberId} not found in the member list of the image {imageId}.', { imageId, memberId }, 'member.not_found');
 }
+
+const IMAGE_SLOT = '\u0000image-id';
+const MEMBER_SLOT = '\u0000member-id';
 
 export class SqlMemberRepository implements MemberRepository {
   private readonly db: Kysely<Schema>;
@@ -42,8 +45,16 @@ export class SqlMemberRepository implements MemberRepository {
     }
   }
 
+  /** The statement of get(), compiled once (a GET of another project's shared image runs it). */
+  private getShape: CompiledQuery<MemberRow> | undefined;
+
   async get(imageId: string, memberId: string): Promise<ImageMember | undefined> {
-    return getMember(this.db, imageId, memberId);
+    this.getShape ??= this.db.selectFrom('image_members').selectAll()
+      .where('image_id', '=', IMAGE_SLOT).where('member', '=', MEMBER_SLOT).compile();
+    const shape = this.getShape;
+    const parameters = shape.parameters.map((p) => (p === IMAGE_SLOT ? imageId : p === MEMBER_SLOT ? memberId : p));
+    const row = (await this.db.executeQuery<MemberRow>({ ...shape, parameters })).rows[0];
+    return row ? memberFromRow(row) : undefined;
   }
 
   /** Oldest first (then by member id), so pages and responses are stable. */

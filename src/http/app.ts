@@ -18,6 +18,7 @@ import { installPartialBodyDrain } from './body.ts';
 import { sendError } from './errors.ts';
 import { healthcheckHandler, type HealthcheckOptions } from './healthcheck.ts';
 import { requestIdFor } from './request-id.ts';
+import { lazyChildLogger } from './request-logger.ts';
 import { RouteTable, type Method } from './routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { advertisedVersions, allowedVersionTokens, negotiate, versionsDocument, type ApiFeatures } from './versions.ts';
@@ -85,6 +86,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     loggerInstance: deps.logger,
     // One line per request, written when it ends (context.ts installRequestLog).
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    // Request loggers become pino children only when something logs through them (request-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     genReqId: (req) => requestIdFor(req.headers['x-openstack-request-id'], config.maxRequestIdLength),
     exposeHeadRoutes: false,
     // Path parameters (tags, member ids) are validated by the API's own rules (e.g. tags ≤ 255 → 400).
@@ -120,10 +123,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installRequestLog(app);
   installPartialBodyDrain(app);
   // Glance answers `application/json` without a charset; fastify adds one to string payloads.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (reply.getHeader('content-type') === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
     if (!config.httpKeepalive) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   if (deps.metrics) installRequestMetrics(app, deps.metrics, deps.serveMetrics === true);
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Identity, RequestContext } from '../ports/context.ts';
 import type { IdentityProvider } from '../ports/identity.ts';
 import { selectLocale } from '../i18n/catalogue.ts';
+import { logLine } from './request-logger.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,9 +35,14 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
     if (request.routeOptions.config.public === true) return;
 
     const who = await identity.authenticate(request.headers);
-    const controller = new AbortController();
+    // The abort signal is made when a service first asks for it (most requests never do): a
+    // disconnect before that is remembered and the signal then starts aborted.
+    let controller: AbortController | undefined;
+    let disconnected = false;
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) controller.abort(new Error('client disconnected'));
+      if (reply.raw.writableFinished) return;
+      disconnected = true;
+      controller?.abort(new Error('client disconnected'));
     });
     const log = request.log.child({ project_id: who.projectId, user_id: who.userId });
     request.log = log;
@@ -45,7 +51,13 @@ export function installContextHook(app: FastifyInstance, identity: IdentityProvi
       requestId: request.id,
       isAdmin: isAdmin(who),
       log,
-      signal: controller.signal,
+      get signal() {
+        if (controller === undefined) {
+          controller = new AbortController();
+          if (disconnected) controller.abort(new Error('client disconnected'));
+        }
+        return controller.signal;
+      },
     };
   });
 }
@@ -63,12 +75,15 @@ function imageIdOf(url: string): string | undefined {
  * carries the request id, project, user and image: `GET /v2/images/… 200 in 3 ms`.
  */
 export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const ms = Math.round(reply.elapsedTime);
-    const path = request.originalUrl ?? request.url;
-    const fields = { http_method: request.method, http_path: path, http_status: reply.statusCode, response_time_ms: ms };
-    const line = `${request.method} ${path} ${reply.statusCode} in ${ms} ms`;
-    if (reply.statusCode >= 500) request.log.warn(fields, line);
-    else request.log.info(fields, line);
+  app.addHook('onResponse', (request, reply, done) => {
+    try {
+      const ms = Math.round(reply.elapsedTime);
+      const path = request.originalUrl ?? request.url;
+      const fields = { http_method: request.method, http_path: path, http_status: reply.statusCode, response_time_ms: ms };
+      const line = `${request.method} ${path} ${reply.statusCode} in ${ms} ms`;
+      logLine(request.log, reply.statusCode >= 500 ? 'warn' : 'info', fields, line);
+    } finally {
+      done();
+    }
   });
 }

@@ -7,9 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import type { RequestMetrics } from '../ports/metrics.ts';
 
 export function installRequestMetrics(app: FastifyInstance, metrics: RequestMetrics, serve: boolean): void {
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.requestDone({ method: request.method, route: request.routeOptions.url ?? '(unmatched)', status: reply.statusCode },
-      reply.elapsedTime / 1000);
+  app.addHook('onResponse', (request, reply, done) => {
+    try {
+      metrics.requestDone({ method: request.method, route: request.routeOptions.url ?? '(unmatched)', status: reply.statusCode },
+        reply.elapsedTime / 1000);
+    } finally {
+      done();
+    }
   });
   if (!serve) return;
   app.route({

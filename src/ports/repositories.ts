@@ -30,6 +30,11 @@ export interface ImageRepository {
   /** Loads an image by id; deleted images only when `includeDeleted`. */
   get(id: string, options?: { includeDeleted?: boolean }): Promise<Image | undefined>;
   /**
+   * The image (not deleted) and `memberId`'s membership of it, read together (one statement on
+   * SQL); undefined when there is no such image. Optional: without it, get + MemberRepository.get.
+   */
+  getWithMembership?(id: string, memberId: string): Promise<{ image: Image; membership: ImageMember | undefined } | undefined>;
+  /**
    * Writes every field, properties, tags and locations of `image` atomically when the stored row still has
    * `expectVersion` (and `expectStatus`, if given). Returns the stored image with version + 1.
    * Throws a DomainError of kind Conflict (code `image.version_conflict`) when zero rows match.

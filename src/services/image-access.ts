@@ -15,6 +15,16 @@ export interface Loaded {
   target: PolicyTarget;
 }
 
+export interface LoadOptions {
+  /**
+   * `when-shared`: look the caller's membership up only where visibility and the policy target
+   * depend on it (a shared image of another project; imageTarget sets member_id for shared images
+   * only), saving a query on every other read. Loaded.membership is then undefined otherwise.
+   * Ignored when the repository reads image and membership together (getWithMembership).
+   */
+  membership?: 'always' | 'when-shared';
+}
+
 export function imageNotFound(id: string) {
   return notFound('No image found with ID {id}', { id }, 'image.not_found');
 }
@@ -35,12 +45,25 @@ export class ImageAccess {
    * The image if the database visibility rule lets the caller see it (owner, member, public,
    * community, admin); 404 when it does not exist, is deleted or is invisible.
    */
-  async load(ctx: RequestContext, id: string): Promise<Loaded> {
-    const image = await this.images.get(id);
-    if (!image) throw imageNotFound(id);
-    const membership = ctx.projectId ? await this.members.get(id, ctx.projectId) : undefined;
+  async load(ctx: RequestContext, id: string, options: LoadOptions = {}): Promise<Loaded> {
+    const { image, membership } = await this.read(ctx, id, options);
     if (!isVisible(image, ctx, membership)) throw imageNotFound(id);
     return { image, membership, target: policyTarget(image, membership) };
+  }
+
+  /** The image and the caller's membership: in one read where the repository offers it. */
+  private async read(ctx: RequestContext, id: string, options: LoadOptions): Promise<Omit<Loaded, 'target'>> {
+    if (ctx.projectId && this.images.getWithMembership) {
+      const found = await this.images.getWithMembership(id, ctx.projectId);
+      if (!found) throw imageNotFound(id);
+      return found;
+    }
+    const image = await this.images.get(id);
+    if (!image) throw imageNotFound(id);
+    const wanted = Boolean(ctx.projectId)
+      && (options.membership !== 'when-shared' || (image.visibility === 'shared' && image.owner !== ctx.projectId));
+    const membership = wanted ? await this.members.get(id, ctx.projectId!) : undefined;
+    return { image, membership };
   }
 
   /**
@@ -68,8 +91,8 @@ export class ImageAccess {
     return image;
   }
 
-  async loadFor(ctx: RequestContext, id: string, rule: string): Promise<Loaded> {
-    const loaded = await this.load(ctx, id);
+  async loadFor(ctx: RequestContext, id: string, rule: string, options: LoadOptions = {}): Promise<Loaded> {
+    const loaded = await this.load(ctx, id, options);
     this.authorize(ctx, loaded, rule);
     return loaded;
   }

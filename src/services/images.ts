@@ -156,7 +156,7 @@ export class ImageService {
   }
 
   async getImage(ctx: RequestContext, id: string): Promise<Image> {
-    return this.viewFor(ctx, (await this.access.loadFor(ctx, id, 'get_image')).image);
+    return this.viewFor(ctx, (await this.access.loadFor(ctx, id, 'get_image', { membership: 'when-shared' })).image);
   }
 
   /** The image as this caller may see it: without the properties it may not read. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SqlImageRepository } from '../../src/db/image-repository.ts';
+import { SqlMemberRepository } from '../../src/db/member-repository.ts';
 import { isDomainError, type DomainError } from '../../src/domain/errors.ts';
 import type { Image } from '../../src/domain/image.ts';
 import { forEachDatabase } from '../helpers/databases.ts';
@@ -86,6 +87,22 @@ forEachDatabase('image repository', (getDb) => {
     const created = await repo().create(newImage({ version: 7 }));
     assert.equal(created.version, 1);
     assert.equal(await repo().get(randomUUID()), undefined);
+  });
+
+  test('getWithMembership: the image and the member\'s membership in one read, as get and MemberRepository.get give them', async () => {
+    const image = newImage({ tags: ['b', 'a'], properties: { os_distro: 'ubuntu', kernel_id: null } });
+    await repo().create(image);
+    const members = new SqlMemberRepository(getDb());
+    const created = new Date('2025-03-04T05:06:07.089Z');
+    await members.add({ imageId: image.id, memberId: 'project-m', status: 'accepted', canShare: true, createdAt: created, updatedAt: new Date(created.getTime() + 1234) });
+    const found = await repo().getWithMembership(image.id, 'project-m');
+    assert.deepEqual(found, { image: stored(image), membership: await members.get(image.id, 'project-m') });
+    assert.equal(found!.membership!.updatedAt.getTime(), created.getTime() + 1234);
+    assert.deepEqual(await repo().getWithMembership(image.id, 'project-x'), { image: stored(image), membership: undefined });
+    assert.equal(await repo().getWithMembership(randomUUID(), 'project-m'), undefined);
+    const gone = newImage({ status: 'deleted', deleted: true, deletedAt: T0 });
+    await repo().create(gone);
+    assert.equal(await repo().getWithMembership(gone.id, 'project-m'), undefined);
   });
 
   test('deleted images are returned only with includeDeleted', async () => {
