@@ -76,14 +76,16 @@ class Sender {
       return -e;
     }
     auto* t = new Transfer{0, s, f, static_cast<off_t>(offset), static_cast<size_t>(length)};
+    uint32_t id;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (++next_ == 0) ++next_;
-      t->id = next_;
+      id = t->id = next_;
       incoming_.push_back(t);
     }
+    // From here on `t` belongs to the sender thread, which may have finished and freed it already.
     Wake();
-    return t->id;
+    return id;
   }
 
   void Cancel(uint32_t id) {

@@ -56,6 +56,8 @@ export interface FileRangeOptions {
   chunkSize: number;
   /** Buffers in the ring (default 2: one being sent, one being read). */
   slots?: number;
+  /** false: never sendfile, always read into buffers (default: sendfile when the sink allows it). */
+  sendfile?: boolean;
 }
 
 interface Pushed {
@@ -147,9 +149,11 @@ export class FileRangeStream extends Readable implements SinkAware, CountsDelive
   private stopJob: (() => void) | undefined;
   private directStarted = false;
   private delivered = 0;
+  private readonly sendfile: boolean;
 
   constructor(private readonly handle: FileHandle, options: FileRangeOptions) {
     super({ highWaterMark: options.chunkSize });
+    this.sendfile = options.sendfile ?? true;
     this.position = options.start;
     this.end = options.end;
     this.chunkSize = options.chunkSize;
@@ -168,7 +172,7 @@ export class FileRangeStream extends Readable implements SinkAware, CountsDelive
 
   // Only a pipe into the named sink may go around the stream: anyone else reading gets the bytes.
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    if (this.sink !== undefined && (destination as unknown) === this.sink && options?.end !== false && !this.directStarted) {
+    if (this.sink !== undefined && (destination as unknown) === this.sink && options?.end !== false && this.sendfile && !this.directStarted) {
       this.direct = directSocket(this.sink);
     }
     return super.pipe(destination, options);
@@ -211,7 +215,8 @@ export class FileRangeStream extends Readable implements SinkAware, CountsDelive
     if (this.directStarted) return;
     this.directStarted = true;
     const response = this.sink as ServerResponse;
-    if (!response.headersSent) response.flushHeaders();
+    // Also when writeHead() was called: that only prepares the head, the first write sends it.
+    response.flushHeaders();
     // Writes are FIFO: this empty write's callback runs once the head written before it is in the kernel.
     direct.socket.write(NOTHING, (error) => {
       if (error) this.destroy(error);
