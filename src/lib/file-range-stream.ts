@@ -121,8 +121,9 @@ export class ChunkRing {
   }
 }
 
-/** Bytes per sendfile job: between jobs the socket's idle timer is refreshed and the stream can stop. */
-export const SENDFILE_JOB = 64 * 1024 * 1024;
+/** Bytes per sendfile job: between jobs the socket's idle timer is re-armed (a client slower than 8 MiB per
+ *  client_socket_timeout times out, as one that reads nothing does) and the stream can stop. */
+export const SENDFILE_JOB = 8 * 1024 * 1024;
 
 const NOTHING = Buffer.alloc(0);
 
