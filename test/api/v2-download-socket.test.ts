@@ -6,14 +6,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { FileRangeStream } from '../../src/lib/file-range-stream.ts';
 import { sendfileAvailable } from '../../src/lib/sendfile.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { makePki } from '../helpers/tls.ts';
 import { createImage, octet, ownerMember } from '../helpers/v2.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -107,3 +109,30 @@ for (const cached of [false, true]) {
     });
   });
 }
+
+test('over HTTPS the bytes go through TLS (never sendfile\'s plain bytes on an encrypted socket)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-dltls-'));
+  const pki = makePki(dir);
+  const t = await startTestApp({ GLIMPSE_DEFAULT__CERT_FILE: pki.serverCert, GLIMPSE_DEFAULT__KEY_FILE: pki.serverKey });
+  try {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' }, ownerMember);
+    const put = await t.app.inject({ method: 'PUT', url: `/v2/images/${image.id}/file`, headers: { ...ownerMember, ...octet }, payload: data });
+    assert.equal(put.statusCode, 204, put.body);
+    const url = (await t.app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
+    pushed = 0;
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      httpsRequest(`${url}/v2/images/${image.id}/file`, { headers: ownerMember, ca: readFileSync(pki.caCert) }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (p: Buffer) => parts.push(p));
+        res.on('end', () => resolve(Buffer.concat(parts)));
+        res.on('error', reject);
+      }).on('error', reject).end();
+    });
+    assert.equal(sha(body), sha(data));
+    assert.ok(pushed > 0, 'the read path carried the bytes');
+  } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
