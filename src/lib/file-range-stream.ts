@@ -9,14 +9,33 @@
 // buffer and in the sink (a Writable counts a chunk in writableLength until the write is done, and
 // both are FIFO). Without a sink, or while the sink holds them all, it reads into fresh buffers as
 // createReadStream does; a buffer is never reused on a guess.
+//
+// When the sink is an HTTP response on a plain TCP socket, the stream is piped into it, and the
+// sendfile binding is there (lib/sendfile.ts; decision 0033), the bytes do not pass through this
+// process at all: once the response head is in the socket, the range goes from the file to the
+// socket by sendfile(2), in jobs of up to SENDFILE_JOB bytes; the stream pushes nothing and ends
+// when the last job is done, so the pipe then ends the response.
 import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
+
+import { sendFile, sendfileAvailable } from './sendfile.ts';
 
 /** A Readable that can reuse its chunks' memory once it knows where they go. */
 export interface SinkAware {
   /** Tells the stream the Writable its chunks are written to, directly and in order (no copy kept elsewhere). */
   drainsInto(sink: Writable): void;
+}
+
+/** A stream that knows how many bytes it delivered to its consumer (pushed, or sent past it). */
+export interface CountsDelivered {
+  readonly bytesDelivered: number;
+}
+
+export function countsDelivered(stream: unknown): stream is Readable & CountsDelivered {
+  return typeof (stream as Partial<CountsDelivered> | null)?.bytesDelivered === 'number';
 }
 
 export function isSinkAware(stream: unknown): stream is SinkAware {
@@ -37,6 +56,8 @@ export interface FileRangeOptions {
   chunkSize: number;
   /** Buffers in the ring (default 2: one being sent, one being read). */
   slots?: number;
+  /** false: never sendfile, always read into buffers (default: sendfile when the sink allows it). */
+  sendfile?: boolean;
 }
 
 interface Pushed {
@@ -100,16 +121,40 @@ export class ChunkRing {
   }
 }
 
-export class FileRangeStream extends Readable implements SinkAware {
+/** Bytes per sendfile job: between jobs the socket's idle timer is re-armed (a client slower than 8 MiB per
+ *  client_socket_timeout times out, as one that reads nothing does) and the stream can stop. */
+export const SENDFILE_JOB = 8 * 1024 * 1024;
+
+const NOTHING = Buffer.alloc(0);
+
+/** The socket of `sink` when sendfile may write to it directly: an HTTP response (not HEAD) on plain TCP. */
+function directSocket(sink: Writable): { socket: Socket; fd: number } | undefined {
+  const response = sink as Partial<ServerResponse>;
+  const socket = response.socket as (Socket & { encrypted?: boolean; _handle?: { fd?: unknown } }) | null | undefined;
+  if (!socket || socket.encrypted || response.req?.method === 'HEAD' || typeof response.flushHeaders !== 'function') return undefined;
+  const fd = socket._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0 || !sendfileAvailable()) return undefined;
+  return { socket, fd };
+}
+
+export class FileRangeStream extends Readable implements SinkAware, CountsDelivered {
   private position: number;
   private readonly end: number;
   private readonly chunkSize: number;
   private readonly ring: ChunkRing;
   private reading = false;
   private closeWhenRead: (() => void) | undefined;
+  private sink: Writable | undefined;
+  /** Set once the stream is piped into its sink and sendfile may serve it; then the running job's stop. */
+  private direct: { socket: Socket; fd: number } | undefined;
+  private stopJob: (() => void) | undefined;
+  private directStarted = false;
+  private delivered = 0;
+  private readonly sendfile: boolean;
 
   constructor(private readonly handle: FileHandle, options: FileRangeOptions) {
     super({ highWaterMark: options.chunkSize });
+    this.sendfile = options.sendfile ?? true;
     this.position = options.start;
     this.end = options.end;
     this.chunkSize = options.chunkSize;
@@ -117,10 +162,28 @@ export class FileRangeStream extends Readable implements SinkAware {
   }
 
   drainsInto(sink: Writable): void {
+    this.sink = sink;
     this.ring.drainsInto(sink);
   }
 
+  /** Bytes pushed or sent by sendfile so far. */
+  get bytesDelivered(): number {
+    return this.delivered;
+  }
+
+  // Only a pipe into the named sink may go around the stream: anyone else reading gets the bytes.
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (this.sink !== undefined && (destination as unknown) === this.sink && options?.end !== false && this.sendfile && !this.directStarted) {
+      this.direct = directSocket(this.sink);
+    }
+    return super.pipe(destination, options);
+  }
+
   override _read(): void {
+    if (this.direct) {
+      this.startDirect(this.direct);
+      return;
+    }
     const want = Math.min(this.chunkSize, this.end + 1 - this.position);
     if (want <= 0) {
       this.push(null);
@@ -142,12 +205,61 @@ export class FileRangeStream extends Readable implements SinkAware {
         return;
       }
       this.position += bytesRead;
+      this.delivered += bytesRead;
       this.ring.handedOn(slot, bytesRead);
       this.push(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
     });
   }
 
+  /** Sends the rest of the range with sendfile once the response head is in the socket. */
+  private startDirect(direct: { socket: Socket; fd: number }): void {
+    if (this.directStarted) return;
+    this.directStarted = true;
+    const response = this.sink as ServerResponse;
+    // Also when writeHead() was called: that only prepares the head, the first write sends it.
+    response.flushHeaders();
+    // Writes are FIFO: this empty write's callback runs once the head written before it is in the kernel.
+    direct.socket.write(NOTHING, (error) => {
+      if (error) this.destroy(error);
+      else this.nextJob(direct);
+    });
+  }
+
+  private nextJob(direct: { socket: Socket; fd: number }): void {
+    if (this.destroyed) return;
+    const want = Math.min(SENDFILE_JOB, this.end + 1 - this.position);
+    if (want <= 0) {
+      this.push(null);
+      return;
+    }
+    try {
+      this.stopJob = sendFile(direct.fd, this.handle.fd, this.position, want, (errno, sent) => {
+        this.stopJob = undefined;
+        this.position += sent;
+        this.delivered += sent;
+        if (this.destroyed) return;
+        if (errno !== 0) {
+          this.destroy(Object.assign(new Error(`sendfile: errno ${errno}`), { errno, syscall: 'sendfile' }));
+          return;
+        }
+        // A file shorter than the range (it changed under us) ends here, as the read path does.
+        if (sent < want) {
+          this.push(null);
+          return;
+        }
+        // Progress is activity: the socket's idle timeout (client_socket_timeout) starts again.
+        if (direct.socket.timeout) direct.socket.setTimeout(direct.socket.timeout);
+        this.nextJob(direct);
+      });
+    } catch (error) {
+      this.destroy(error as Error);
+    }
+  }
+
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // The binding sends from its own copies of both descriptors: closing ours now is safe.
+    this.stopJob?.();
+    this.stopJob = undefined;
     const close = () => {
       this.closeWhenRead = undefined;
       this.handle.close().then(() => callback(error), (closeError: unknown) => callback(error ?? closeError as Error));

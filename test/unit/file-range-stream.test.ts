@@ -1,10 +1,12 @@
 // lib/file-range-stream.ts: a file range read into a reused ring of buffers. The bytes that reach
 // the client must be exactly the file's, also when the client reads slowly (the socket holds chunks
 // while the stream wants to read more), and the ring must actually be reused when the sink is known.
+// With the sendfile binding built, a stream piped into its response sends by sendfile(2) instead
+// (decision 0033): the same bytes, none through the stream, the descriptors closed when it stops.
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { createServer, request } from 'node:http';
+import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,6 +14,9 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FileRangeStream, drainInto } from '../../src/lib/file-range-stream.ts';
+import { sendfileAvailable } from '../../src/lib/sendfile.ts';
+
+const noSendfile = sendfileAvailable() ? false : 'the sendfile binding is not built (node native/sendfile/build.mjs)';
 
 const CHUNK = 64 * 1024;
 
@@ -27,13 +32,15 @@ async function withFile(bytes: Buffer, run: (path: string) => Promise<void>): Pr
 }
 
 /** Serves `path[start..end]` through FileRangeStream; the client reads slowly when `slow`. */
-async function download(path: string, start: number, end: number, options: { slow: boolean; sink: boolean }):
-  Promise<{ received: Buffer; memories: number; chunks: number }> {
+async function download(path: string, start: number, end: number, options: { slow: boolean; sink: boolean; sendfile?: boolean }):
+  Promise<{ received: Buffer; memories: number; chunks: number; delivered: number }> {
   const memories = new Set<ArrayBufferLike>();
   let chunks = 0;
+  let delivered = 0;
   const server = createServer(async (_req, res) => {
-    const stream = new FileRangeStream(await open(path, 'r'), { start, end, chunkSize: CHUNK });
+    const stream = new FileRangeStream(await open(path, 'r'), { start, end, chunkSize: CHUNK, sendfile: options.sendfile ?? false });
     stream.on('data', (chunk: Buffer) => { memories.add(chunk.buffer); chunks++; });
+    stream.on('end', () => { delivered = stream.bytesDelivered; });
     res.writeHead(200, { 'content-length': String(end - start + 1) });
     if (options.sink) drainInto(stream, res);
     stream.pipe(res);
@@ -65,7 +72,7 @@ async function download(path: string, start: number, end: number, options: { slo
         res.on('error', reject);
       }).on('error', reject).end();
     });
-    return { received, memories: memories.size, chunks };
+    return { received, memories: memories.size, chunks, delivered };
   } finally {
     server.close();
   }
@@ -112,5 +119,120 @@ test('destroyed mid-read, it closes the file once the read is back', async () =>
     stream.destroy();
     await once(stream, 'close');
     await assert.rejects(handle.stat(), /closed|EBADF/);
+  });
+});
+
+test('sendfile: a slow client receives exactly the file, and no byte passes through the stream', { skip: noSendfile }, async () => {
+  const bytes = randomBytes(24 * 1024 * 1024 + 123);
+  await withFile(bytes, async (path) => {
+    const r = await download(path, 0, bytes.length - 1, { slow: true, sink: true, sendfile: true });
+    assert.equal(r.received.length, bytes.length);
+    assert.equal(sha(r.received), sha(bytes));
+    assert.equal(r.chunks, 0, 'the bytes went through the stream: sendfile was not used');
+    assert.equal(r.delivered, bytes.length);
+  });
+});
+
+test('sendfile: a range, exact bytes', { skip: noSendfile }, async () => {
+  const bytes = randomBytes(3 * 1024 * 1024);
+  await withFile(bytes, async (path) => {
+    const r = await download(path, 1000, 2_500_000, { slow: false, sink: true, sendfile: true });
+    assert.equal(sha(r.received), sha(bytes.subarray(1000, 2_500_001)));
+    assert.equal(r.chunks, 0);
+  });
+});
+
+/** Descriptors of this process that point at `path`. */
+async function openCopies(path: string): Promise<number> {
+  let n = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    const target = await import('node:fs/promises').then((fs) => fs.readlink(`/proc/self/fd/${fd}`)).catch(() => '');
+    if (target === path) n++;
+  }
+  return n;
+}
+
+test('sendfile: two responses on one kept-alive connection, then a HEAD-like reader gets the bytes itself', { skip: noSendfile, timeout: 20_000 }, async () => {
+  const bytes = randomBytes(2 * 1024 * 1024 + 7);
+  await withFile(bytes, async (path) => {
+    let viaStream = 0;
+    const server = createServer(async (req, res) => {
+      const stream = new FileRangeStream(await open(path, 'r'), { start: 0, end: bytes.length - 1, chunkSize: CHUNK });
+      res.writeHead(200, { 'content-length': String(req.url === '/drain' ? 0 : bytes.length) });
+      drainInto(stream, res);
+      if (req.url === '/drain') {
+        // Read by someone other than the pipe (as fastify does for HEAD): sendfile must not write.
+        stream.on('data', (chunk: Buffer) => { viaStream += chunk.length; });
+        stream.on('end', () => res.end());
+        return;
+      }
+      stream.pipe(res);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (url: string) => new Promise<{ body: Buffer; socket: unknown }>((resolve, reject) => {
+      request(`http://127.0.0.1:${port}${url}`, { agent }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (p: Buffer) => parts.push(p));
+        res.on('end', () => resolve({ body: Buffer.concat(parts), socket: res.socket }));
+        res.on('error', reject);
+      }).on('error', reject).end();
+    });
+    try {
+      const first = await get('/');
+      const second = await get('/');
+      assert.equal(sha(first.body), sha(bytes));
+      assert.equal(sha(second.body), sha(bytes));
+      assert.equal(first.socket, second.socket, 'the connection was not kept alive');
+      // The stream is read but not piped: no sendfile, yet the client still gets the head and a body.
+      const drained = await get('/drain');
+      assert.equal(viaStream, bytes.length);
+      assert.equal(drained.body.length, 0);
+      // Nothing stray was written to the connection: the next response on it is intact.
+      const third = await get('/');
+      assert.equal(sha(third.body), sha(bytes));
+      assert.equal(third.socket, first.socket);
+    } finally {
+      agent.destroy();
+      server.close();
+    }
+  });
+});
+
+test('sendfile: a client that goes away stops the transfer and every copy of the file is closed', { skip: noSendfile }, async () => {
+  const bytes = randomBytes(32 * 1024 * 1024);
+  await withFile(bytes, async (path) => {
+    let stream: FileRangeStream | undefined;
+    const server = createServer(async (_req, res) => {
+      stream = new FileRangeStream(await open(path, 'r'), { start: 0, end: bytes.length - 1, chunkSize: CHUNK });
+      stream.on('error', () => undefined);
+      res.writeHead(200, { 'content-length': String(bytes.length) });
+      drainInto(stream, res);
+      stream.pipe(res);
+      res.on('close', () => stream!.destroy());
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const req = request(`http://127.0.0.1:${port}/`, { agent: false }, (res) => {
+          // Take the head and a little of the body, never read the rest, then leave.
+          res.once('data', () => { res.pause(); setTimeout(() => { req.destroy(); resolve(); }, 100); });
+        });
+        req.on('error', () => undefined);
+        req.on('close', resolve);
+        req.end();
+        req.on('error', reject);
+      });
+      for (let i = 0; i < 100 && (!stream?.closed || await openCopies(path) > 0); i++) await sleep(20);
+      assert.ok(stream?.closed, 'the stream did not close after the client left');
+      assert.equal(await openCopies(path), 0, 'a descriptor of the file is still open');
+      assert.ok(stream.bytesDelivered < bytes.length);
+    } finally {
+      server.close();
+    }
   });
 });
