@@ -161,7 +161,7 @@ export class ImageDataService {
     let virtualSize: number | null;
     let signature: SignatureCheck | undefined;
     try {
-      signature = await this.signatureCheck(ctx, saving, source);
+      signature = await this.signatureCheck(ctx, saving);
       const consumers = [...inspection ? [inspection.consumer] : [], ...signature ? [signature.consumer] : []];
       written = await writeImageData({
         driver, imageId: id, source, consumers, limit: budget,
@@ -303,15 +303,14 @@ export class ImageDataService {
     });
   }
 
-  /** Glance's signature check for an image with img_signature* properties (the source is dropped when it cannot be made). */
-  private async signatureCheck(ctx: RequestContext, image: Image, source: Readable): Promise<SignatureCheck | undefined> {
+  /**
+   * Glance's signature check for an image with img_signature* properties. When it cannot be made
+   * the source is left alone: destroying a request's body stream destroys its socket, so the client
+   * would get a reset instead of the 400; the HTTP layer drops the unread body after the answer.
+   */
+  private async signatureCheck(ctx: RequestContext, image: Image): Promise<SignatureCheck | undefined> {
     if (!this.deps.keyManager) return undefined;
-    try {
-      return await signatureCheck(this.deps.keyManager, callerOf(ctx), image.id, image.properties);
-    } catch (error) {
-      source.destroy();
-      throw error;
-    }
+    return signatureCheck(this.deps.keyManager, callerOf(ctx), image.id, image.properties);
   }
 
   private async verifyOrDiscard(signature: SignatureCheck, driver: StoreDriver, location: string, ctx: RequestContext): Promise<void> {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -317,6 +317,41 @@ describe('image signature verification without a caller token', { skip: barbican
         headers: { ...headers, 'content-type': 'application/octet-stream' } });
       assert.equal(res.statusCode, 400, res.body);
       assert.match(res.body, new RegExp(escape(`Unable to retrieve certificate with ID: ${cert}`)));
+      const image = (await t.app.inject({ method: 'GET', url: `/v2/images/${id}`, headers })).json();
+      assert.equal(image.status, 'queued');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('image signature verification refused before the data, over a real socket', { skip: barbicanUrl ? false : 'BARBICAN_URL not set' }, () => {
+  test('the client still reading its 8 MiB body gets the 400, not a reset', async () => {
+    const t = await startTestApp({ GLIMPSE_BARBICAN__BARBICAN_ENDPOINT: barbicanUrl! });
+    try {
+      const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+      const headers = { 'x-identity-status': 'Confirmed', 'x-tenant-id': 'p1', 'x-user-id': 'u1', 'x-roles': 'member,reader',
+        accept: 'application/json' };
+      const cert = randomUUID();
+      const created = await t.app.inject({ method: 'POST', url: '/v2/images', headers, payload: {
+        disk_format: 'raw', container_format: 'bare', img_signature: 'c2ln', img_signature_hash_method: 'SHA-256',
+        img_signature_key_type: 'RSA-PSS', img_signature_certificate_uuid: cert } });
+      const id = created.json().id as string;
+      const body = Buffer.alloc(8 * 1024 * 1024, 1);
+      const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(`${address}/v2/images/${id}/file`, { method: 'PUT',
+          headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': body.length } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => { text += chunk; });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      assert.equal(answer.status, 400, answer.text);
+      assert.match(answer.text, new RegExp(escape(`Unable to retrieve certificate with ID: ${cert}`)));
       const image = (await t.app.inject({ method: 'GET', url: `/v2/images/${id}`, headers })).json();
       assert.equal(image.status, 'queued');
     } finally {
