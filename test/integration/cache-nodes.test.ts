@@ -38,8 +38,12 @@ forEachDatabase('image cache on two nodes', (_getDb, target) => {
       assert.deepEqual((await cacheOf(b)).cached_images, [], 'node b has not cached it');
       assert.equal(existsSync(join(dir, 'cache-b', image.id)), false);
 
-      // b serves from the store and fills its own cache; a's hit count is its own.
+      // b serves from the store and fills its own cache; a's hit count is its own. The fill is
+      // recorded when the tee ends, which may be just after the answer: wait for it (at most 10 s).
       assert.ok((await b.app.inject({ url: `/v2/images/${image.id}/file`, headers: ownerMember })).rawPayload.equals(data));
+      for (const until = Date.now() + 10_000; (await cacheOf(b)).cached_images.length === 0 && Date.now() < until;) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
       assert.ok((await b.app.inject({ url: `/v2/images/${image.id}/file`, headers: ownerMember })).rawPayload.equals(data));
       assert.deepEqual((await cacheOf(b)).cached_images.map((e) => [e.image_id, e.hits]), [[image.id, 1]]);
       assert.deepEqual((await cacheOf(a)).cached_images.map((e) => [e.image_id, e.hits]), [[image.id, 0]]);
