@@ -29,7 +29,10 @@ async function scenario(databaseUrl: string, twoNodes: boolean): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const launched = await Promise.all(VICTIM_LOAD.map((kind) => launch(cluster, 'victim', kind, rnd)));
       const spared = twoNodes ? await Promise.all(SURVIVOR_LOAD.map((kind) => launch(cluster, 'survivor', kind, rnd))) : [];
-      await new Promise((r) => setTimeout(r, 100 + rnd() * 1200));
+      // A random moment, but no later than the first upload or stage to end: how long the creates
+      // took before the delay starts must not let every transfer finish before the kill.
+      const firstEnded = Promise.race(launched.filter((l) => l.transfer.kind !== 'import').map((l) => l.done));
+      await Promise.race([new Promise((r) => setTimeout(r, 100 + rnd() * 1200)), firstEnded]);
       await kill(cluster, 'victim');
       await Promise.all([...launched, ...spared].map((l) => l.done));
       all.push(...launched.map((l) => l.transfer), ...spared.map((l) => l.transfer));
