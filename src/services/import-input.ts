@@ -22,6 +22,12 @@ export interface ImportInput {
   remote?: RemoteImage;
   /** A signed image's certificate as the key manager gave it at request time. */
   signatureCertificate?: RecordedCertificate;
+  /**
+   * The legacy `import` task (POST /v2/tasks). As Glance's base_import flow, which writes with
+   * set_data and no backend: image.prepare names no backend, and the multi-store progress
+   * properties (os_glance_importing_to_stores / os_glance_failed_import) are left alone.
+   */
+  legacyTask?: boolean;
 }
 
 export function buildImportTaskInput(imageId: string, importReq: Record<string, unknown>, stores: string[],

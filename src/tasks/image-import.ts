@@ -164,7 +164,7 @@ export class ImageImportRunner {
         if (run.signal.aborted || error instanceof LockLost || input.allStoresMustSucceed) throw error;
         run.log.warn({ err: error, store: storeId }, 'import to one store failed; continuing with the others');
         image = await this.update(run.task, image.id, (img) => ({
-          ...img, properties: this.progress(img, storeId, true),
+          ...img, properties: this.progress(input, img, storeId, true),
         }));
       }
     }
@@ -173,7 +173,7 @@ export class ImageImportRunner {
       const properties = { ...img.properties };
       delete properties[IMPORT_PROPS.lock];
       delete properties[IMPORT_PROPS.stageHost];
-      if (this.deps.multiStore) properties[IMPORT_PROPS.importing] = '';
+      if (this.deps.multiStore && !input.legacyTask) properties[IMPORT_PROPS.importing] = '';
       return { ...img, status: copying ? img.status : 'active', virtualSize: copying ? img.virtualSize : virtualSize, properties };
     });
     if (!copying) await this.removeStaged(image.id, run);
@@ -308,7 +308,7 @@ export class ImageImportRunner {
     source: () => Promise<Readable>, budget: UploadBudget, signature: SignatureCheck | undefined,
     quota: TransferQuota | undefined, activate?: { virtualSize: number | null }): Promise<Image> {
     let written: Awaited<ReturnType<typeof writeImageData>>;
-    await this.deps.notifier?.send([imageDraft('image.prepare', image, importProgressFields(image, storeId))]);
+    await this.deps.notifier?.send([imageDraft('image.prepare', image, importProgressFields(image, input.legacyTask ? undefined : storeId))]);
     const release = await this.reserveBuffers(run.signal, putReservation(driver, image.size ?? undefined));
     try {
       const read = await source();
@@ -351,7 +351,7 @@ export class ImageImportRunner {
           virtualSize: active ? activate.virtualSize : img.virtualSize,
           size: written.size, checksum: written.checksum, osHashAlgo: written.osHashAlgo, osHashValue: written.osHashValue,
           locations: [...img.locations, { url: written.location, metadata: { store: driver.id }, status: 'active' as const }],
-          properties: this.progress(img, storeId, false),
+          properties: this.progress(input, img, storeId, false),
         };
       }, { emit });
     } catch (error) {
@@ -361,9 +361,9 @@ export class ImageImportRunner {
   }
 
   /** os_glance_importing_to_stores / os_glance_failed_import after one store finished. */
-  private progress(image: Image, storeId: string, failed: boolean): ImageProperties {
+  private progress(input: ImportInput, image: Image, storeId: string, failed: boolean): ImageProperties {
     const properties = { ...image.properties };
-    if (!this.deps.multiStore) return properties;
+    if (!this.deps.multiStore || input.legacyTask) return properties;
     const list = (name: string) => (properties[name] ?? '').split(',').filter((s) => s !== '');
     properties[IMPORT_PROPS.importing] = list(IMPORT_PROPS.importing).filter((s) => s !== storeId).join(',');
     if (failed) properties[IMPORT_PROPS.failed] = [...new Set([...list(IMPORT_PROPS.failed), storeId])].join(',');
@@ -406,7 +406,7 @@ export class ImageImportRunner {
         delete properties[IMPORT_PROPS.lock];
         delete properties[IMPORT_PROPS.stageHost];
         properties[IMPORT_PROPS.error] = `${input.method}: ${message}`.slice(0, 255);
-        if (this.deps.multiStore) {
+        if (this.deps.multiStore && !input.legacyTask) {
           const failed = new Set([...(properties[IMPORT_PROPS.failed] ?? '').split(',').filter(Boolean),
             ...(properties[IMPORT_PROPS.importing] ?? '').split(',').filter(Boolean)]);
           properties[IMPORT_PROPS.failed] = [...failed].join(',');

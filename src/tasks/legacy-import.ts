@@ -47,7 +47,7 @@ export function legacyImportHandler(deps: { images: ImageRepository; runner: Ima
     }
     const outcome = await deps.runner.runImport(run, {
       imageId, method: 'web-download', uri: String(input.import_from), glanceServiceInterface: 'public',
-      stores: [deps.defaultStore()], heldBefore: [], allStoresMustSucceed: true, roles: [],
+      stores: [deps.defaultStore()], heldBefore: [], allStoresMustSucceed: true, roles: [], legacyTask: true,
     });
     return { ...outcome, result: { image_id: imageId } };
   };

@@ -1,8 +1,12 @@
 // The scripted sequence whose notifications are compared with the reference Glance's
-// (test/notifications/reference.json, recorded by scripts/record-notifications.ts): v2 create /
-// upload / patch / download / members / glance-direct import / delete, a task, metadefs. It talks
-// HTTP to any endpoint with trusted-auth headers, so the same script runs against both servers.
+// (test/notifications/reference.json, recorded by scripts/record-notifications.sh): v2 create /
+// upload / patch / download / members / glance-direct import / delete, a legacy `POST /v2/tasks`
+// import (from a loopback HTTP server the script starts on `sourcePort`; the server under test must
+// allow 127.0.0.1 and that port in [import_filtering_opts]), metadefs. It talks HTTP to any endpoint
+// with trusted-auth headers, so the same script runs against both servers.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies of many shapes
 type Json = any;
@@ -45,8 +49,8 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms = 30_000)
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Runs the sequence; `step` is called before each step, so a recorder can attribute events. */
-export async function runScenario(base: string, options: { metadefs?: boolean; tasks?: boolean } = {}): Promise<void> {
+/** Runs the sequence against `base`; the legacy task imports from 127.0.0.1:`sourcePort`. */
+export async function runScenario(base: string, options: { sourcePort: number; metadefs?: boolean }): Promise<void> {
   const data = Buffer.alloc(4096, 7);
   // create / upload / patch / download / members / delete
   const image = (await call(base, 'POST', '/v2/images', { expect: [201], body: {
@@ -74,7 +78,40 @@ export async function runScenario(base: string, options: { metadefs?: boolean; t
   await waitFor(async () => (await call(base, 'GET', `/v2/images/${imported.id}`)).json?.status === 'active', 'import');
   await call(base, 'DELETE', `/v2/images/${image.id}`, { expect: [204] });
   await call(base, 'DELETE', `/v2/images/${imported.id}`, { expect: [204] });
+  await legacyTask(base, data, options.sourcePort);
   if (options.metadefs !== false) await metadefSequence(base);
+}
+
+/**
+ * The legacy import task as a v2.x client (`glance task-create --type import`) sends it; the image
+ * it made is deleted after it succeeded.
+ */
+async function legacyTask(base: string, data: Buffer, sourcePort: number): Promise<void> {
+  const source = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
+    res.end(data);
+  });
+  await new Promise<void>((resolve, reject) => {
+    source.once('error', reject);
+    source.listen(sourcePort, '127.0.0.1', resolve);
+  });
+  try {
+    const task = (await call(base, 'POST', '/v2/tasks', { expect: [201], body: { type: 'import', input: {
+      import_from: `http://127.0.0.1:${(source.address() as AddressInfo).port}/notify-task.raw`,
+      import_from_format: 'raw',
+      image_properties: { name: 'notify-task', disk_format: 'raw', container_format: 'bare' },
+    } } })).json;
+    let done: Json;
+    await waitFor(async () => {
+      done = (await call(base, 'GET', `/v2/tasks/${task.id}`)).json;
+      return done?.status === 'success' || done?.status === 'failure';
+    }, 'task');
+    assert.equal(done.status, 'success', JSON.stringify(done));
+    await call(base, 'DELETE', `/v2/images/${done.result.image_id}`, { expect: [204] });
+  } finally {
+    source.closeAllConnections();
+    await new Promise((r) => source.close(r));
+  }
 }
 
 async function metadefSequence(base: string): Promise<void> {
