@@ -12,21 +12,13 @@ import { pino } from 'pino';
 
 import { runScrubber } from '../../src/main.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { outboxRows } from '../helpers/outbox.ts';
 import { importImage, stage, waitForImage } from '../helpers/import.ts';
 import { createActive, ownerMember } from '../helpers/v2.ts';
 
-interface Row { event_type: string; priority: string; payload: string }
-
 describe('notifications of failures and of the scrubber', () => {
   let t: TestApp;
-  const outbox = (subject: string): Row[] => {
-    const db = new Database(join(t.dir, 'glimpse.db'), { readonly: true });
-    try {
-      return db.prepare('SELECT event_type, priority, payload FROM notification_outbox WHERE subject = ? ORDER BY seq').all(subject) as Row[];
-    } finally {
-      db.close();
-    }
-  };
+  const outbox = (subject: string) => outboxRows(t.dir, subject);
 
   before(async () => {
     t = await startTestApp({

@@ -13,27 +13,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { outboxRows } from '../helpers/outbox.ts';
 import { importImage, stage, waitForImage } from '../helpers/import.ts';
 import { admin, json, ownerMember } from '../helpers/v2.ts';
-
-interface Row { event_type: string; priority: string; payload: string }
 
 describe('notifications of the legacy import task', () => {
   let t: TestApp;
   let source: Server;
   const data = Buffer.alloc(4096, 7);
-  const outbox = (subject: string): { type: string; payload: Record<string, unknown> }[] => {
-    const db = new Database(join(t.dir, 'glimpse.db'), { readonly: true });
-    try {
-      const rows = db.prepare('SELECT event_type, priority, payload FROM notification_outbox WHERE subject = ? ORDER BY seq').all(subject) as Row[];
-      return rows.map((r) => ({ type: `${r.event_type}:${r.priority}`, payload: JSON.parse(r.payload) as Record<string, unknown> }));
-    } finally {
-      db.close();
-    }
-  };
+  const outbox = (subject: string) => outboxRows(t.dir, subject)
+    .map((r) => ({ type: `${r.event_type}:${r.priority}`, payload: r.body }));
 
   const storeDir = mkdtempSync(join(tmpdir(), 'glimpse-legacy-notify-'));
   before(async () => {

@@ -3,14 +3,11 @@
 // without a zone), while v2 operations in the same process keep the v2 payload. The broker is
 // unreachable, so every notification stays in the outbox, where the test reads it.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 
 import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { outboxRows } from '../helpers/outbox.ts';
 import { owner, v1Active, v1Update } from '../helpers/v1.ts';
-
-interface Row { event_type: string; priority: string; subject: string; payload: string }
 
 const v1Keys = ['checksum', 'container_format', 'created_at', 'deleted', 'deleted_at', 'disk_format', 'id', 'is_public',
   'min_disk', 'min_ram', 'name', 'owner', 'properties', 'protected', 'size', 'status', 'updated_at', 'virtual_size'];
@@ -18,15 +15,7 @@ const v1Time = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
 
 describe('v1 notifications', () => {
   let t: TestApp;
-  const outbox = (subject: string): (Row & { body: Record<string, unknown> })[] => {
-    const db = new Database(join(t.dir, 'glimpse.db'), { readonly: true });
-    try {
-      return (db.prepare('SELECT event_type, priority, subject, payload FROM notification_outbox WHERE subject = ? ORDER BY seq')
-        .all(subject) as Row[]).map((r) => ({ ...r, body: JSON.parse(r.payload) as Record<string, unknown> }));
-    } finally {
-      db.close();
-    }
-  };
+  const outbox = (subject: string) => outboxRows(t.dir, subject);
 
   before(async () => {
     t = await startTestApp({

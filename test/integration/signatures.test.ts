@@ -302,17 +302,22 @@ describe('signed imports: glance-direct, web-download, copy-image (Barbican + Ke
   });
 });
 
+/** Trusted headers without X-Auth-Token, and an image whose certificate therefore cannot be fetched. */
+async function unfetchableSignedImage(t: TestApp) {
+  const headers = { 'x-identity-status': 'Confirmed', 'x-tenant-id': 'p1', 'x-user-id': 'u1', 'x-roles': 'member,reader',
+    accept: 'application/json' };
+  const cert = randomUUID();
+  const created = await t.app.inject({ method: 'POST', url: '/v2/images', headers, payload: {
+    disk_format: 'raw', container_format: 'bare', img_signature: 'c2ln', img_signature_hash_method: 'SHA-256',
+    img_signature_key_type: 'RSA-PSS', img_signature_certificate_uuid: cert } });
+  return { headers, cert, id: created.json().id as string };
+}
+
 describe('image signature verification without a caller token', { skip: barbicanUrl ? false : 'BARBICAN_URL not set' }, () => {
   test('trusted headers without X-Auth-Token: the certificate cannot be fetched (400), image back to queued', async () => {
     const t = await startTestApp({ GLIMPSE_BARBICAN__BARBICAN_ENDPOINT: barbicanUrl! });
     try {
-      const headers = { 'x-identity-status': 'Confirmed', 'x-tenant-id': 'p1', 'x-user-id': 'u1', 'x-roles': 'member,reader',
-        accept: 'application/json' };
-      const cert = randomUUID();
-      const created = await t.app.inject({ method: 'POST', url: '/v2/images', headers, payload: {
-        disk_format: 'raw', container_format: 'bare', img_signature: 'c2ln', img_signature_hash_method: 'SHA-256',
-        img_signature_key_type: 'RSA-PSS', img_signature_certificate_uuid: cert } });
-      const id = created.json().id as string;
+      const { headers, cert, id } = await unfetchableSignedImage(t);
       const res = await t.app.inject({ method: 'PUT', url: `/v2/images/${id}/file`, payload: Buffer.from('x'),
         headers: { ...headers, 'content-type': 'application/octet-stream' } });
       assert.equal(res.statusCode, 400, res.body);
@@ -330,13 +335,7 @@ describe('image signature verification refused before the data, over a real sock
     const t = await startTestApp({ GLIMPSE_BARBICAN__BARBICAN_ENDPOINT: barbicanUrl! });
     try {
       const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
-      const headers = { 'x-identity-status': 'Confirmed', 'x-tenant-id': 'p1', 'x-user-id': 'u1', 'x-roles': 'member,reader',
-        accept: 'application/json' };
-      const cert = randomUUID();
-      const created = await t.app.inject({ method: 'POST', url: '/v2/images', headers, payload: {
-        disk_format: 'raw', container_format: 'bare', img_signature: 'c2ln', img_signature_hash_method: 'SHA-256',
-        img_signature_key_type: 'RSA-PSS', img_signature_certificate_uuid: cert } });
-      const id = created.json().id as string;
+      const { headers, cert, id } = await unfetchableSignedImage(t);
       const body = Buffer.alloc(8 * 1024 * 1024, 1);
       const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
         const req = httpRequest(`${address}/v2/images/${id}/file`, { method: 'PUT',
