@@ -9,9 +9,12 @@
 // socket the client left, say — can never make a reused descriptor number receive image data),
 // queues the transfer and wakes the thread; the thread calls sendfile until the socket's buffer is
 // full (EAGAIN), waits for EPOLLOUT on its own descriptor, and when the range is sent, the socket
-// fails (EPIPE, ECONNRESET, ...), the file ends early or cancel() asks, closes its copies and
-// reports (id, errno, bytes sent) to the JavaScript callback given to init(). The caller must not
-// write to the socket itself until that report. A file whose pages are not cached makes sendfile
+// fails (EPIPE, ECONNRESET, ...), the file ends early, cancel() asks or the socket accepted no byte
+// for the transfer's idle timeout (ETIMEDOUT), closes its copies and reports (id, errno, bytes sent)
+// to the JavaScript callback given to init(). The caller must not write to the socket itself until
+// that report. The idle timeout is here because Node sees no activity on a socket the thread writes
+// to: its own idle timer would cut off a client that is slow but still reading, so the caller
+// suspends that timer for the transfer and this thread times out only a client that stopped. A file whose pages are not cached makes sendfile
 // read the disk on the sender thread: that delays the other transfers, never the event loop.
 #include <napi.h>
 
@@ -22,6 +25,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -36,12 +40,18 @@ namespace {
 /** Bytes per sendfile call (the kernel sends what fits in the socket buffer anyway). */
 constexpr size_t kMaxCall = 16u << 20;
 
+using Clock = std::chrono::steady_clock;
+
 struct Transfer {
   uint32_t id;
   int sock;
   int file;
   off_t offset;
   size_t left;
+  /** Silence allowed: no byte accepted by the socket for this long ends the transfer (zero: forever). */
+  Clock::duration idle;
+  /** When the socket last accepted bytes (or the transfer was queued). */
+  Clock::time_point progress;
   double sent = 0;
   bool registered = false;
 };
@@ -65,8 +75,8 @@ class Sender {
     std::thread([this] { Run(); }).detach();
   }
 
-  /** Queues a transfer of `length` bytes from `offset`; returns its id, or -errno. */
-  int64_t Send(int sock, int file, int64_t offset, int64_t length) {
+  /** Queues a transfer of `length` bytes from `offset` (idle timeout `idleMs`, 0: none); returns its id, or -errno. */
+  int64_t Send(int sock, int file, int64_t offset, int64_t length, int64_t idleMs) {
     int s = fcntl(sock, F_DUPFD_CLOEXEC, 0);
     if (s < 0) return -errno;
     int f = fcntl(file, F_DUPFD_CLOEXEC, 0);
@@ -75,7 +85,8 @@ class Sender {
       close(s);
       return -e;
     }
-    auto* t = new Transfer{0, s, f, static_cast<off_t>(offset), static_cast<size_t>(length)};
+    auto* t = new Transfer{0, s, f, static_cast<off_t>(offset), static_cast<size_t>(length),
+                           std::chrono::milliseconds(idleMs), Clock::now()};
     uint32_t id;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -106,7 +117,7 @@ class Sender {
   void Run() {
     std::vector<epoll_event> events(64);
     for (;;) {
-      int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), -1);
+      int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), WaitMs());
       if (n < 0) {
         if (errno == EINTR) continue;
         return;
@@ -120,7 +131,36 @@ class Sender {
         auto found = active_.find(static_cast<uint32_t>(key));
         if (found != active_.end()) Pump(found->second);
       }
+      Expire();
     }
+  }
+
+  /** epoll_wait's timeout: until the first idle deadline, rounded up (-1: no transfer has one). */
+  int WaitMs() const {
+    bool any = false;
+    Clock::time_point first{};
+    for (const auto& entry : active_) {
+      const Transfer* t = entry.second;
+      if (t->idle.count() == 0) continue;
+      Clock::time_point deadline = t->progress + t->idle;
+      if (!any || deadline < first) first = deadline;
+      any = true;
+    }
+    if (!any) return -1;
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(first - Clock::now()).count();
+    if (left <= 0) return 0;
+    return left > 60'000 ? 60'000 : static_cast<int>(left);
+  }
+
+  /** Ends, with ETIMEDOUT, every transfer whose socket accepted nothing for its idle timeout. */
+  void Expire() {
+    Clock::time_point now = Clock::now();
+    std::vector<Transfer*> silent;
+    for (const auto& entry : active_) {
+      Transfer* t = entry.second;
+      if (t->idle.count() != 0 && now - t->progress >= t->idle) silent.push_back(t);
+    }
+    for (Transfer* t : silent) Finish(t, ETIMEDOUT);
   }
 
   void TakeCommands() {
@@ -152,6 +192,7 @@ class Sender {
       if (r > 0) {
         t->left -= static_cast<size_t>(r);
         t->sent += static_cast<double>(r);
+        t->progress = Clock::now();
         continue;
       }
       if (r == 0) break;  // the file is shorter than the range: report what was sent
@@ -220,13 +261,14 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 Napi::Value Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (sender == nullptr) throw Napi::Error::New(env, "sendfile: init() first");
-  if (info.Length() < 4) throw Napi::TypeError::New(env, "send(socketFd, fileFd, offset, length)");
+  if (info.Length() < 5) throw Napi::TypeError::New(env, "send(socketFd, fileFd, offset, length, idleMs)");
   int sock = info[0].As<Napi::Number>().Int32Value();
   int file = info[1].As<Napi::Number>().Int32Value();
   int64_t offset = info[2].As<Napi::Number>().Int64Value();
   int64_t length = info[3].As<Napi::Number>().Int64Value();
-  if (sock < 0 || file < 0 || offset < 0 || length <= 0) throw Napi::RangeError::New(env, "sendfile: bad arguments");
-  int64_t id = sender->Send(sock, file, offset, length);
+  int64_t idleMs = info[4].As<Napi::Number>().Int64Value();
+  if (sock < 0 || file < 0 || offset < 0 || length <= 0 || idleMs < 0) throw Napi::RangeError::New(env, "sendfile: bad arguments");
+  int64_t id = sender->Send(sock, file, offset, length, idleMs);
   if (id < 0) {
     Napi::Error err = Napi::Error::New(env, std::string("sendfile: dup: ") + std::strerror(static_cast<int>(-id)));
     err.Set("errno", Napi::Number::New(env, static_cast<double>(-id)));

@@ -14,11 +14,15 @@
 // sendfile binding is there (lib/sendfile.ts; decision 0033), the bytes do not pass through this
 // process at all: once the response head is in the socket, the range goes from the file to the
 // socket by sendfile(2), in jobs of up to SENDFILE_JOB bytes; the stream pushes nothing and ends
-// when the last job is done, so the pipe then ends the response.
+// when the last job is done, so the pipe then ends the response. Node sees no activity on the
+// socket during a job, so its idle timer (client_socket_timeout) is suspended for the job and the
+// sender thread applies the same timeout to the bytes the socket accepts: a slow client that keeps
+// reading is served to the end, one that stopped is cut off as Node's timer would.
 import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { constants } from 'node:os';
 import { Readable, type Writable } from 'node:stream';
 
 import { sendFile, sendfileAvailable } from './sendfile.ts';
@@ -121,11 +125,11 @@ export class ChunkRing {
   }
 }
 
-/** Bytes per sendfile job: between jobs the socket's idle timer is re-armed (a client slower than 8 MiB per
- *  client_socket_timeout times out, as one that reads nothing does) and the stream can stop. */
+/** Bytes per sendfile job: between jobs the stream can stop (a job in flight is cancelled by destroy()). */
 export const SENDFILE_JOB = 8 * 1024 * 1024;
 
 const NOTHING = Buffer.alloc(0);
+const { ETIMEDOUT } = constants.errno;
 
 /** The socket of `sink` when sendfile may write to it directly: an HTTP response (not HEAD) on plain TCP. */
 function directSocket(sink: Writable): { socket: Socket; fd: number } | undefined {
@@ -149,6 +153,8 @@ export class FileRangeStream extends Readable implements SinkAware, CountsDelive
   private direct: { socket: Socket; fd: number } | undefined;
   private stopJob: (() => void) | undefined;
   private directStarted = false;
+  /** The socket's idle timeout (ms; 0: none) while a sendfile job runs with Node's own timer suspended. */
+  private suspendedTimeout: number | undefined;
   private delivered = 0;
   private readonly sendfile: boolean;
 
@@ -232,12 +238,22 @@ export class FileRangeStream extends Readable implements SinkAware, CountsDelive
       this.push(null);
       return;
     }
+    // Node's idle timer (client_socket_timeout) would count the job as silence however fast the client
+    // reads: the sender thread times the job out instead, on the bytes the socket accepts.
+    const idle = direct.socket.timeout ?? 0;
     try {
-      this.stopJob = sendFile(direct.fd, this.handle.fd, this.position, want, (errno, sent) => {
+      this.stopJob = sendFile(direct.fd, this.handle.fd, this.position, want, idle, (errno, sent) => {
         this.stopJob = undefined;
         this.position += sent;
         this.delivered += sent;
+        this.resumeTimer(direct.socket);
         if (this.destroyed) return;
+        if (errno === ETIMEDOUT) {
+          // Silent for the whole timeout: what Node's timer does (the HTTP server closes the connection).
+          direct.socket.emit('timeout');
+          this.destroy(direct.socket.destroyed ? undefined : Object.assign(new Error('sendfile: the client read nothing for the idle timeout'), { code: 'ETIMEDOUT', errno, syscall: 'sendfile' }));
+          return;
+        }
         if (errno !== 0) {
           this.destroy(Object.assign(new Error(`sendfile: errno ${errno}`), { errno, syscall: 'sendfile' }));
           return;
@@ -247,13 +263,23 @@ export class FileRangeStream extends Readable implements SinkAware, CountsDelive
           this.push(null);
           return;
         }
-        // Progress is activity: the socket's idle timeout (client_socket_timeout) starts again.
-        if (direct.socket.timeout) direct.socket.setTimeout(direct.socket.timeout);
         this.nextJob(direct);
       });
     } catch (error) {
       this.destroy(error as Error);
+      return;
     }
+    if (idle > 0) {
+      this.suspendedTimeout = idle;
+      direct.socket.setTimeout(0);
+    }
+  }
+
+  /** Re-arms the socket's idle timer suspended for the job that just reported: it counts again from now. */
+  private resumeTimer(socket: Socket): void {
+    const idle = this.suspendedTimeout;
+    this.suspendedTimeout = undefined;
+    if (idle !== undefined && !socket.destroyed) socket.setTimeout(idle);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

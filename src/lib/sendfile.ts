@@ -9,7 +9,7 @@ import { isMainThread } from 'node:worker_threads';
 
 interface Binding {
   init(onReport: (id: number, errno: number, sent: number) => void): void;
-  send(socketFd: number, fileFd: number, offset: number, length: number): number;
+  send(socketFd: number, fileFd: number, offset: number, length: number, idleMs: number): number;
   cancel(id: number): void;
 }
 
@@ -62,13 +62,14 @@ export function sendfileAvailable(): boolean {
 /**
  * Sends `length` bytes of the file `fileFd` from `offset` to the connected non-blocking socket
  * `socketFd` on the binding's thread; `report` is called once, on this thread, when it is done or
- * stopped. Nothing else may write to the socket until then. Returns a function that stops the
+ * stopped. Nothing else may write to the socket until then. If the socket accepts no byte for
+ * `idleMs` (0: no limit) the transfer stops with ETIMEDOUT. Returns a function that stops the
  * transfer (report then gets ECANCELED, unless it finished first). Throws if unavailable.
  */
-export function sendFile(socketFd: number, fileFd: number, offset: number, length: number, report: SendReport): () => void {
+export function sendFile(socketFd: number, fileFd: number, offset: number, length: number, idleMs: number, report: SendReport): () => void {
   const lib = load();
   if (lib === null) throw new Error('sendfile is not available');
-  const id = lib.send(socketFd, fileFd, offset, length);
+  const id = lib.send(socketFd, fileFd, offset, length, idleMs);
   waiting.set(id, report);
   return () => {
     if (waiting.has(id)) lib.cancel(id);

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 
 import { FileRangeStream } from '../../src/lib/file-range-stream.ts';
@@ -135,4 +136,78 @@ test('over HTTPS the bytes go through TLS (never sendfile\'s plain bytes on an e
     await t.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// client_socket_timeout on the sendfile path: Node sees no socket activity while the sender thread
+// writes, so the idle timeout is kept there, on the bytes the socket accepts. A client that reads
+// slowly but steadily for longer than the timeout gets the whole image; one that stops reading is
+// cut off, and the server goes on serving.
+describe('a slow client with client_socket_timeout = 1 s', () => {
+  let t: TestApp;
+  let url: string;
+  const smallData = randomBytes(3 * 1024 * 1024 + 7);
+  const bigData = randomBytes(16 * 1024 * 1024 + 3);
+  let smallId: string;
+  let bigId: string;
+
+  before(async () => {
+    t = await startTestApp({ GLIMPSE_DEFAULT__CLIENT_SOCKET_TIMEOUT: '1' });
+    for (const [data, set] of [[smallData, (v: string) => { smallId = v; }], [bigData, (v: string) => { bigId = v; }]] as const) {
+      const image = await createImage(t, { disk_format: 'raw', container_format: 'bare' }, ownerMember);
+      const res = await t.app.inject({ method: 'PUT', url: `/v2/images/${image.id}/file`, headers: { ...ownerMember, ...octet }, payload: data });
+      assert.equal(res.statusCode, 204, res.body);
+      set(image.id);
+    }
+    url = (await t.app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  /**
+   * GETs `path` reading 128 KiB, then nothing for `pause` ms, and so on. With a promise instead, it
+   * stops after the first 128 KiB until that promise settles, then reads on.
+   */
+  const read = (path: string, pause: number | Promise<unknown>) => new Promise<{ body: Buffer; complete: boolean }>((resolve, reject) => {
+    request(`${url}${path}`, { agent: false, headers: ownerMember }, (res) => {
+      const parts: Buffer[] = [];
+      let sincePause = 0;
+      res.on('data', (p: Buffer) => {
+        parts.push(p);
+        sincePause += p.length;
+        if (sincePause < 256 * 1024) return;
+        sincePause = 0;
+        res.pause();
+        if (typeof pause === 'number') setTimeout(() => res.resume(), pause);
+        else void pause.finally(() => res.resume());
+      });
+      // Cut off: the response closes before it is complete (aborted).
+      res.on('close', () => resolve({ body: Buffer.concat(parts), complete: res.complete }));
+      res.on('error', () => undefined);
+    }).on('error', reject).end();
+  });
+
+  test('a client reading slowly but steadily (longer than the timeout) gets the whole image', { timeout: 30_000 }, async () => {
+    pushed = 0;
+    const got = await read(`/v2/images/${bigId}/file`, 50);
+    assert.ok(got.complete, `cut off after ${got.body.length} of ${bigData.length} bytes`);
+    assert.equal(sha(got.body), sha(bigData));
+    if (sendfileAvailable()) assert.equal(pushed, 0, 'bytes went through the stream although sendfile is available');
+  });
+
+  test('a client that stops reading is cut off, and the server still serves', { timeout: 30_000 }, async () => {
+    pushed = 0;
+    // The server closes its side of the connection (the client, not reading, would not notice yet);
+    // then the client reads what was on the way and finds the response cut short.
+    const closedByServer = new Promise<void>((resolve) => {
+      t.app.server.once('connection', (socket: Socket) => socket.once('close', () => resolve()));
+    });
+    const stalled = await read(`/v2/images/${bigId}/file`, closedByServer);
+    assert.equal(stalled.complete, false);
+    assert.ok(stalled.body.length < bigData.length);
+    if (sendfileAvailable()) assert.equal(pushed, 0, 'bytes went through the stream although sendfile is available');
+    const again = await read(`/v2/images/${smallId}/file`, 0);
+    assert.ok(again.complete);
+    assert.equal(sha(again.body), sha(smallData));
+  });
 });

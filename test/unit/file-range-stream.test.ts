@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -232,6 +233,58 @@ test('sendfile: a client that goes away stops the transfer and every copy of the
       assert.equal(await openCopies(path), 0, 'a descriptor of the file is still open');
       assert.ok(stream.bytesDelivered < bytes.length);
     } finally {
+      server.close();
+    }
+  });
+});
+
+test('sendfile: the socket\'s idle timer is back after a job; a client that stops reading is timed out by the sender thread', { skip: noSendfile, timeout: 20_000 }, async () => {
+  const bytes = randomBytes(32 * 1024 * 1024);
+  await withFile(bytes, async (path) => {
+    const streams: FileRangeStream[] = [];
+    let smallEnded!: (timeout: number | undefined) => void;
+    const timeoutAfter = new Promise<number | undefined>((resolve) => { smallEnded = resolve; });
+    const server = createServer(async (req, res) => {
+      const end = req.url === '/small' ? 1024 * 1024 - 1 : bytes.length - 1;
+      const stream = new FileRangeStream(await open(path, 'r'), { start: 0, end, chunkSize: CHUNK });
+      streams.push(stream);
+      stream.on('error', () => undefined);
+      stream.on('end', () => smallEnded(res.socket?.timeout));
+      res.writeHead(200, { 'content-length': String(end + 1) });
+      drainInto(stream, res);
+      stream.pipe(res);
+      res.on('close', () => stream.destroy());
+    });
+    server.setTimeout(300); // the idle timeout the sender thread must keep (client_socket_timeout)
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      const small = await new Promise<number>((resolve, reject) => {
+        request(`http://127.0.0.1:${port}/small`, { agent: false }, (res) => {
+          let n = 0;
+          res.on('data', (p: Buffer) => { n += p.length; });
+          res.on('end', () => resolve(n));
+        }).on('error', reject).end();
+      });
+      assert.equal(small, 1024 * 1024);
+      assert.equal(await timeoutAfter, 300, 'the socket\'s own idle timer was not restored after the job');
+
+      const closed = new Promise<void>((resolve) => server.once('connection', (socket: Socket) => socket.once('close', () => resolve())));
+      const req = request(`http://127.0.0.1:${port}/big`, { agent: false }, (res) => {
+        res.once('data', () => res.pause()); // the head and a little, then nothing
+      });
+      req.on('error', () => undefined);
+      req.end();
+      await closed; // the server closed the connection of the silent client
+      req.destroy();
+      const big = streams[1]!;
+      for (let i = 0; i < 100 && (!big.closed || await openCopies(path) > 0); i++) await sleep(20);
+      assert.ok(big.closed, 'the stream did not close after the timeout');
+      assert.equal(await openCopies(path), 0, 'a descriptor of the file is still open');
+      assert.ok(big.bytesDelivered < bytes.length);
+    } finally {
+      server.closeAllConnections(); // when it fails, a connection left open must not hold the run
       server.close();
     }
   });
