@@ -1,11 +1,9 @@
 // sendfile(2) for downloads (issue 22; decision 0033): the optional binding in native/sendfile,
 // loaded on first use. Without it (not built, not Linux, a worker thread, GLIMPSE_SENDFILE=0)
 // sendFile is unavailable and downloads read the file into buffers (lib/file-range-stream.ts).
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
+import { nativeAddonPath } from './native-addon.ts';
 
 interface Binding {
   init(onReport: (id: number, errno: number, sent: number) => void): void;
@@ -16,20 +14,6 @@ interface Binding {
 /** What a finished transfer reports: the bytes sent, and an errno (0: no error) if it stopped early. */
 export type SendReport = (errno: number, sent: number) => void;
 
-const ADDON = join('native', 'sendfile', 'build', 'Release', 'glimpse_sendfile.node');
-
-/** The binding's path: native/sendfile/… of the checkout this module runs from (src/ or dist/). */
-function addonPath(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, ADDON))) return join(dir, ADDON);
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return undefined;
-}
-
 const waiting = new Map<number, SendReport>();
 let binding: Binding | null | undefined;
 
@@ -38,7 +22,7 @@ function load(): Binding | null {
   binding = null;
   // The sender thread reports to the thread that started it: the main one, where the HTTP server runs.
   if (process.env.GLIMPSE_SENDFILE === '0' || process.platform !== 'linux' || !isMainThread) return binding;
-  const path = addonPath();
+  const path = nativeAddonPath('sendfile');
   if (path === undefined) return binding;
   try {
     const loaded = createRequire(import.meta.url)(path) as Binding;

@@ -76,7 +76,6 @@ export class ImageAccess {
     enforceOrHide(this.policy, rule, loaded.target, ctx, { notFound: () => imageNotFound(loaded.image.id) });
   }
 
-  /** load + authorize. */
   /**
    * A list's marker, checked as Glance's database layer does (visibility only, no get_image rule):
    * an unknown image is 400, one the caller cannot see 403 "Forbidding request, image … not visible".
@@ -91,6 +90,7 @@ export class ImageAccess {
     return image;
   }
 
+  /** load + authorize. */
   async loadFor(ctx: RequestContext, id: string, rule: string, options: LoadOptions = {}): Promise<Loaded> {
     const loaded = await this.load(ctx, id, options);
     this.authorize(ctx, loaded, rule);

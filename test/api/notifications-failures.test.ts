@@ -12,7 +12,7 @@ import { pino } from 'pino';
 
 import { runScrubber } from '../../src/main.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { outboxRows } from '../helpers/outbox.ts';
+import { outboxRows, unreachableBroker } from '../helpers/outbox.ts';
 import { importImage, stage, waitForImage } from '../helpers/import.ts';
 import { createActive, ownerMember } from '../helpers/v2.ts';
 
@@ -22,8 +22,7 @@ describe('notifications of failures and of the scrubber', () => {
 
   before(async () => {
     t = await startTestApp({
-      GLIMPSE_DEFAULT__TRANSPORT_URL: 'rabbit://guest:guest@127.0.0.1:1/',
-      GLIMPSE_OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
+      ...unreachableBroker,
       GLIMPSE_DEFAULT__DELAYED_DELETE: 'true',
       GLIMPSE_DEFAULT__USER_STORAGE_QUOTA: '20',
     });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { outboxRows } from '../helpers/outbox.ts';
+import { outboxRows, unreachableBroker } from '../helpers/outbox.ts';
 import { importImage, stage, waitForImage } from '../helpers/import.ts';
 import { admin, json, ownerMember } from '../helpers/v2.ts';
 
@@ -31,8 +31,7 @@ describe('notifications of the legacy import task', () => {
     source = createServer((_req, res) => res.end(data));
     await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
     t = await startTestApp({
-      GLIMPSE_DEFAULT__TRANSPORT_URL: 'rabbit://guest:guest@127.0.0.1:1/',
-      GLIMPSE_OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
+      ...unreachableBroker,
       GLIMPSE_DEFAULT__ENABLED_BACKENDS: 'fast:file',
       GLIMPSE_GLANCE_STORE__DEFAULT_BACKEND: 'fast',
       GLIMPSE_FAST__FILESYSTEM_STORE_DATADIR: storeDir,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { outboxRows } from '../helpers/outbox.ts';
+import { outboxRows, unreachableBroker } from '../helpers/outbox.ts';
 import { owner, v1Active, v1Update } from '../helpers/v1.ts';
 
 const v1Keys = ['checksum', 'container_format', 'created_at', 'deleted', 'deleted_at', 'disk_format', 'id', 'is_public',
@@ -19,8 +19,7 @@ describe('v1 notifications', () => {
 
   before(async () => {
     t = await startTestApp({
-      GLIMPSE_DEFAULT__TRANSPORT_URL: 'rabbit://guest:guest@127.0.0.1:1/',
-      GLIMPSE_OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
+      ...unreachableBroker,
       GLIMPSE_DEFAULT__ENABLE_V1_API: 'true',
     });
   });

@@ -23,3 +23,12 @@ export function outboxRows(dir: string, subject: string): OutboxRow[] {
     db.close();
   }
 }
+
+/**
+ * Settings for an app whose notifications all stay in its outbox: messagingv2 to a broker address
+ * nothing listens on, so the relay never publishes and outboxRows() sees every notification.
+ */
+export const unreachableBroker = {
+  GLIMPSE_DEFAULT__TRANSPORT_URL: 'rabbit://guest:guest@127.0.0.1:1/',
+  GLIMPSE_OSLO_MESSAGING_NOTIFICATIONS__DRIVER: 'messagingv2',
+} as const;

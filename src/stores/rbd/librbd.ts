@@ -1,10 +1,8 @@
 // The librbd binding (native/rbd, decision 0019), loaded on first use. It is optional: `npm ci`
 // builds it only where librbd's headers are installed, so without it the rbd store is unavailable
 // and everything else works as before.
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { nativeAddonPath } from '../../lib/native-addon.ts';
 
 /** A failed librbd/librados call: `code` is the errno name (ENOENT, EEXIST, EBUSY, ENOSPC, …). */
 export interface CephError extends Error {
@@ -53,19 +51,9 @@ export interface Librbd {
   FEATURE_LAYERING: number;
 }
 
-const ADDON = join('native', 'rbd', 'build', 'Release', 'glimpse_rbd.node');
-
-/** The binding's path: native/rbd/… of the checkout this module runs from (src/ or dist/). */
+/** The binding's path: GLIMPSE_RBD_ADDON, else native/rbd/… of this checkout. */
 function addonPath(): string | undefined {
-  if (process.env.GLIMPSE_RBD_ADDON) return process.env.GLIMPSE_RBD_ADDON;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, ADDON))) return join(dir, ADDON);
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return undefined;
+  return process.env.GLIMPSE_RBD_ADDON || nativeAddonPath('rbd');
 }
 
 let loaded: Librbd | string | undefined;
